@@ -1,0 +1,130 @@
+//! The command line, as the user types it. Values are validated here; the objects the
+//! commands work with are built from them in `lib.rs`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  nothing at or above --fail-on / every check step passed
+  1  findings at or above --fail-on / a check step failed
+  2  usage error, or an input that could not be read or parsed";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nats-doctor",
+    version,
+    about = "Tells whether NATS-connected services on Kubernetes will reach NATS, and if not, exactly why",
+    after_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// When to use colours (NO_COLOR in the environment also turns them off).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print only what failed: no summary, no passing steps.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Always,
+    Auto,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The rule's full documentation (by code or name).
+    Explain(ExplainArgs),
+    /// Lint manifests, compose files and .env files for NATS settings that will fail.
+    Lint(LintArgs),
+    /// List every rule: code, name, severity, one line.
+    Rules(RulesArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Github,
+    Json,
+    Text,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Info,
+    Never,
+    Warning,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct LintArgs {
+    /// Files or directories (walked recursively); `-` reads standard input.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// Cluster domain that Service FQDNs end in.
+    #[arg(long, default_value = "cluster.local", value_name = "DOMAIN")]
+    pub cluster_domain: String,
+
+    /// Turn rules off (codes or names, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "CODE")]
+    pub disable: Vec<String>,
+
+    /// Run only these rules (codes or names, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "CODE")]
+    pub enable: Vec<String>,
+
+    /// Also lint the current process environment, as the app would see it.
+    #[arg(long)]
+    pub env: bool,
+
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+
+    /// A namespace that exists in the cluster although the input does not mention it.
+    #[arg(long = "known-namespace", value_name = "NS")]
+    pub known_namespaces: Vec<String>,
+
+    /// Namespace of objects that name none.
+    #[arg(long, default_value = "default", value_name = "NS")]
+    pub namespace: String,
+
+    /// Report refs to ConfigMaps/Secrets in namespaces the input does not cover.
+    #[arg(long)]
+    pub strict_refs: bool,
+
+    /// Another variable that holds a NATS URL (repeatable).
+    #[arg(long = "url-var", value_name = "NAME")]
+    pub url_vars: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A rule code (ND101) or name (url-ip-literal).
+    pub rule: String,
+}

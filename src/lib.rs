@@ -1,0 +1,115 @@
+//! nats-doctor: will this service reach NATS, and if not, why?
+//!
+//! `run` dispatches a parsed command line to its command and returns the exit code:
+//! 0 (nothing to report / all passed), 1 (findings / a failed step), 2 (usage or input
+//! errors).
+
+pub mod cli;
+pub mod diagnostic;
+pub mod lint;
+pub mod manifest;
+pub mod natsurl;
+pub mod report;
+pub mod rules;
+pub mod runbook;
+
+use anyhow::{bail, Context as _};
+use cli::{Cli, ColorChoice, Command, FailOn, LintArgs};
+use diagnostic::Severity;
+use lint::context::LintOptions;
+use lint::Selection;
+use std::io::{IsTerminal, Write};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+/// Runs a command and returns its exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    configure_color(cli.color);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let code = match &cli.command {
+        Command::Lint(args) => lint_command(args, cli.quiet, &mut out)?,
+        Command::Rules(args) => {
+            report::rules::write_list(&mut out, args.format)?;
+            EXIT_OK
+        }
+        Command::Explain(args) => match rules::find(&args.rule) {
+            Some(rule) => {
+                report::rules::write_explanation(&mut out, rule)?;
+                EXIT_OK
+            }
+            None => bail!("unknown rule `{}` (see `nats-doctor rules`)", args.rule),
+        },
+    };
+    match out.flush() {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.context("writing output")?,
+    }
+    Ok(code)
+}
+
+fn configure_color(choice: ColorChoice) {
+    let enabled = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    };
+    colored::control::set_override(enabled);
+}
+
+fn lint_command(args: &LintArgs, quiet: bool, out: &mut dyn Write) -> anyhow::Result<u8> {
+    let selection = selection(args)?;
+    let options = LintOptions {
+        default_namespace: args.namespace.clone(),
+        cluster_domain: args.cluster_domain.trim_end_matches('.').to_string(),
+        known_namespaces: args.known_namespaces.clone(),
+        url_vars: args.url_vars.clone(),
+        strict_refs: args.strict_refs,
+    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let outcome = lint::run(&args.paths, args.env, &options, &selection, threads);
+    let result = report::write_lint(out, &outcome, args.format, quiet);
+    match result {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.context("writing the report")?,
+    }
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    };
+    Ok(if !outcome.errors.is_empty() {
+        EXIT_ERROR
+    } else if threshold.is_some_and(|t| outcome.findings.iter().any(|f| f.severity >= t)) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+fn selection(args: &LintArgs) -> anyhow::Result<Selection> {
+    let lookup = |names: &[String]| -> anyhow::Result<Vec<&'static rules::Rule>> {
+        names
+            .iter()
+            .filter(|name| !name.trim().is_empty())
+            .map(|name| {
+                rules::find(name.trim())
+                    .with_context(|| format!("unknown rule `{name}` (see `nats-doctor rules`)"))
+            })
+            .collect()
+    };
+    let enabled = lookup(&args.enable)?;
+    let disabled = lookup(&args.disable)?;
+    let mut selection = Selection::all();
+    selection.rules.retain(|rule| {
+        (enabled.is_empty() || enabled.iter().any(|r| r.code == rule.code))
+            && !disabled.iter().any(|r| r.code == rule.code)
+    });
+    Ok(selection)
+}

@@ -1,0 +1,381 @@
+//! What rules look at: the inventory, every container's resolved environment, and the
+//! "sites" — each place where a NATS setting is written, with the workloads that consume
+//! it. A value in a ConfigMap is one site however many workloads read it, so it is
+//! reported once, at the ConfigMap line.
+
+use crate::diagnostic::{Finding, Location, ObjectRef};
+use crate::lint::resolve::{self, ConfigIndex, ContainerEnv, Origin, Resolved};
+use crate::manifest::model::{Inventory, Platform};
+use crate::natsurl::{self, Entry, HostClass};
+use crate::rules::Rule;
+use crate::runbook::{self, Step};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Settings of a lint run that change what rules conclude.
+#[derive(Clone, Debug)]
+pub struct LintOptions {
+    pub default_namespace: String,
+    pub cluster_domain: String,
+    pub known_namespaces: Vec<String>,
+    pub url_vars: Vec<String>,
+    pub strict_refs: bool,
+}
+
+impl Default for LintOptions {
+    fn default() -> Self {
+        LintOptions {
+            default_namespace: "default".to_string(),
+            cluster_domain: "cluster.local".to_string(),
+            known_namespaces: Vec::new(),
+            url_vars: Vec::new(),
+            strict_refs: false,
+        }
+    }
+}
+
+/// The variables with a meaning of their own.
+pub const URL_VARIABLE: &str = "NATS_URL";
+pub const ENABLED_VARIABLE: &str = "NATS_ENABLED";
+pub const PREFIX_VARIABLE: &str = "NATS_SUBJECT_PREFIX";
+pub const DEFAULT_PREFIX: &str = "binance.extraction";
+
+/// A container that reads a site's value, and under which variable name.
+#[derive(Clone, Debug)]
+pub struct Consumer {
+    pub workload: usize,
+    pub container: usize,
+    pub variable: String,
+}
+
+/// One place where a NATS setting is written.
+#[derive(Clone, Debug)]
+pub struct Site {
+    pub text: String,
+    pub origin: Origin,
+    /// The namespace whose pods resolve the value (the ConfigMap's or workload's).
+    pub namespace: String,
+    pub platform: Platform,
+    /// The object the value is written in.
+    pub object: ObjectRef,
+    pub container: Option<String>,
+    pub ignore: Vec<String>,
+    pub consumers: Vec<Consumer>,
+    /// Written in a Secret: never show the source line or the value.
+    pub hidden: bool,
+}
+
+/// A site holding a server URL list, parsed once.
+#[derive(Clone, Debug)]
+pub struct UrlSite {
+    pub site: Site,
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SiteKind {
+    Url,
+    Enabled,
+    Prefix,
+}
+
+pub struct Context<'a> {
+    pub inventory: &'a Inventory,
+    pub options: &'a LintOptions,
+    pub known_namespaces: HashSet<String>,
+    pub configs: ConfigIndex<'a>,
+    pub envs: Vec<ContainerEnv>,
+    pub url_sites: Vec<UrlSite>,
+    pub enabled_sites: Vec<Site>,
+    pub prefix_sites: Vec<Site>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(inventory: &'a Inventory, options: &'a LintOptions) -> Self {
+        let configs = ConfigIndex::new(inventory);
+        let mut known_namespaces: HashSet<String> =
+            inventory.object_namespaces.iter().cloned().collect();
+        known_namespaces.extend(inventory.namespaces.iter().map(|ns| ns.name.clone()));
+        known_namespaces.extend(options.known_namespaces.iter().cloned());
+
+        let mut envs = Vec::new();
+        for (w, workload) in inventory.workloads.iter().enumerate() {
+            for c in 0..workload.containers.len() {
+                envs.push(resolve::resolve(inventory, &configs, w, c));
+            }
+        }
+
+        let mut context = Context {
+            inventory,
+            options,
+            known_namespaces,
+            configs,
+            envs,
+            url_sites: Vec::new(),
+            enabled_sites: Vec::new(),
+            prefix_sites: Vec::new(),
+        };
+        context.collect_sites();
+        context
+    }
+
+    fn kind_of(&self, name: &str, value: &str) -> Option<SiteKind> {
+        if name == URL_VARIABLE || self.options.url_vars.iter().any(|v| v == name) {
+            return Some(SiteKind::Url);
+        }
+        match name {
+            ENABLED_VARIABLE => return Some(SiteKind::Enabled),
+            PREFIX_VARIABLE => return Some(SiteKind::Prefix),
+            _ => {}
+        }
+        let lower = value.get(..6).unwrap_or(value).to_ascii_lowercase();
+        let nats_scheme = lower.starts_with("nats:/") || lower.starts_with("tls://");
+        // ws:// and wss:// are shared with every other WebSocket API; only a variable
+        // named for NATS is taken to hold a NATS server.
+        let websocket = (lower.starts_with("ws://") || lower.starts_with("wss://"))
+            && name.to_ascii_uppercase().contains("NATS");
+        (nats_scheme || websocket).then_some(SiteKind::Url)
+    }
+
+    fn collect_sites(&mut self) {
+        let mut sites: Vec<(SiteKind, Site)> = Vec::new();
+        let mut by_location: HashMap<(Location, u8), usize> = HashMap::new();
+        let kind_key = |kind: SiteKind| kind as u8;
+        for env in &self.envs {
+            let workload = &self.inventory.workloads[env.workload];
+            for var in &env.vars {
+                let Resolved::Known { text, origin } = &var.value else {
+                    continue;
+                };
+                let Some(kind) = self.kind_of(&var.name, text) else {
+                    continue;
+                };
+                let consumer = Consumer {
+                    workload: env.workload,
+                    container: env.container,
+                    variable: var.name.clone(),
+                };
+                let key = (origin.location.clone(), kind_key(kind));
+                if let Some(&at) = by_location.get(&key) {
+                    sites[at].1.consumers.push(consumer);
+                    continue;
+                }
+                let site = match origin.config {
+                    Some(config) => {
+                        let data = &self.inventory.config_data[config];
+                        Site {
+                            text: text.clone(),
+                            origin: origin.clone(),
+                            namespace: data.object.namespace.clone(),
+                            platform: Platform::Kubernetes,
+                            object: data.object.reference(Platform::Kubernetes),
+                            container: None,
+                            ignore: data.object.ignore.clone(),
+                            consumers: vec![consumer],
+                            hidden: data.kind == crate::manifest::model::RefKind::Secret,
+                        }
+                    }
+                    None => {
+                        let mut ignore = workload.object.ignore.clone();
+                        ignore.extend(workload.pod_ignore.iter().cloned());
+                        let container = &workload.containers[env.container].name;
+                        Site {
+                            text: text.clone(),
+                            origin: origin.clone(),
+                            namespace: workload.object.namespace.clone(),
+                            platform: workload.platform,
+                            object: workload.reference(),
+                            container: (!container.is_empty()).then(|| container.clone()),
+                            ignore,
+                            consumers: vec![consumer],
+                            hidden: false,
+                        }
+                    }
+                };
+                by_location.insert(key, sites.len());
+                sites.push((kind, site));
+            }
+        }
+        // Settings in ConfigMaps and Secrets that no workload in the input reads.
+        for (index, data) in self.inventory.config_data.iter().enumerate() {
+            for entry in &data.entries {
+                let Some(value) = &entry.value else { continue };
+                if value.not_scalar {
+                    continue;
+                }
+                let Some(kind) = self.kind_of(&entry.key, &value.text) else {
+                    continue;
+                };
+                let key = (value.location.clone(), kind_key(kind));
+                if by_location.contains_key(&key) {
+                    continue;
+                }
+                by_location.insert(key, sites.len());
+                sites.push((
+                    kind,
+                    Site {
+                        text: value.text.clone(),
+                        origin: Origin {
+                            location: value.location.clone(),
+                            width: value.width,
+                            config: Some(index),
+                            key: entry.key.clone(),
+                        },
+                        namespace: data.object.namespace.clone(),
+                        platform: Platform::Kubernetes,
+                        object: data.object.reference(Platform::Kubernetes),
+                        container: None,
+                        ignore: data.object.ignore.clone(),
+                        consumers: Vec::new(),
+                        hidden: data.kind == crate::manifest::model::RefKind::Secret,
+                    },
+                ));
+            }
+        }
+        for (kind, site) in sites {
+            match kind {
+                SiteKind::Url => {
+                    let entries = natsurl::parse_server_list(&site.text);
+                    self.url_sites.push(UrlSite { site, entries });
+                }
+                SiteKind::Enabled => self.enabled_sites.push(site),
+                SiteKind::Prefix => self.prefix_sites.push(site),
+            }
+        }
+    }
+
+    /// Whether a namespace is named anywhere in the input or on the command line.
+    pub fn is_known_namespace(&self, namespace: &str) -> bool {
+        self.known_namespaces.contains(namespace)
+    }
+
+    /// Classifies a URL host with the namespaces this input knows.
+    pub fn classify(&self, host: &natsurl::Host) -> HostClass {
+        natsurl::classify_host(host, &|ns| self.is_known_namespace(ns))
+    }
+
+    /// Whether a NATS client workload has messaging turned on (unset means on). `None`
+    /// when the value is only known at run time.
+    pub fn messaging_enabled(&self, env: &ContainerEnv) -> Option<bool> {
+        match env.get(ENABLED_VARIABLE).map(|var| &var.value) {
+            None => Some(true),
+            Some(Resolved::Known { text, .. }) => Some(text.to_ascii_lowercase() == "true"),
+            Some(Resolved::Unknown) => None,
+        }
+    }
+
+    /// The workloads reading a site, for `used by`.
+    pub fn consumers(&self, site: &Site) -> Vec<ObjectRef> {
+        let set: BTreeSet<ObjectRef> = site
+            .consumers
+            .iter()
+            .map(|c| self.inventory.workloads[c.workload].reference())
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// A finding at a site, or `None` when the site's object, or every workload that
+    /// reads it, silences the rule.
+    pub fn site_finding(
+        &self,
+        rule: &'static Rule,
+        site: &Site,
+        message: String,
+    ) -> Option<Finding> {
+        let ignored = |list: &[String]| {
+            list.iter()
+                .any(|e| e.eq_ignore_ascii_case(rule.code) || e == rule.name || e == "all")
+        };
+        if ignored(&site.ignore) {
+            return None;
+        }
+        if !site.consumers.is_empty()
+            && site
+                .consumers
+                .iter()
+                .all(|c| self.inventory.workloads[c.workload].ignores(rule.code, rule.name))
+        {
+            return None;
+        }
+        let mut finding = rule.finding(site.origin.location.clone(), site.origin.width, message);
+        finding.object = Some(site.object.clone());
+        finding.container = site.container.clone();
+        finding.variable = Some(site.origin.key.clone());
+        if site.origin.config.is_some() {
+            finding.used_by = self.consumers(site);
+        }
+        finding.hide_source = site.hidden;
+        Some(finding)
+    }
+
+    /// Runbook names for a site and, when known, the Service its URL points at.
+    pub fn runbook(
+        &self,
+        step: Step,
+        site: &Site,
+        class: Option<&HostClass>,
+        port: Option<u16>,
+    ) -> String {
+        let service = class.and_then(|c| c.service(&site.namespace));
+        let config_map = site
+            .origin
+            .config
+            .map(|i| self.inventory.config_data[i].object.name.clone());
+        let names = runbook::Names {
+            namespace: (!site.namespace.is_empty()).then(|| site.namespace.clone()),
+            service: service.map(|(s, _)| s.to_string()),
+            service_namespace: service.map(|(_, ns)| ns.to_string()),
+            host: None,
+            port,
+            config_map,
+        };
+        runbook::one_line(step, &names)
+    }
+}
+
+impl Context<'_> {
+    /// Every parsed server of every URL site.
+    pub fn servers(&self) -> impl Iterator<Item = (&UrlSite, &natsurl::ServerUrl)> {
+        self.url_sites.iter().flat_map(|url_site| {
+            url_site
+                .entries
+                .iter()
+                .filter_map(move |entry| match entry {
+                    Entry::Server(server) => Some((url_site, server)),
+                    Entry::Invalid { .. } => None,
+                })
+        })
+    }
+
+    /// Text from a site as it may be printed: nothing of a Secret's value is shown.
+    pub fn shown<'s>(&self, site: &Site, text: &'s str) -> std::borrow::Cow<'s, str> {
+        if site.hidden {
+            std::borrow::Cow::Borrowed("(hidden: Secret value)")
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        }
+    }
+
+    /// The URL to use instead: a Service of the input that exposes `port` (or is named
+    /// like NATS), written as its cluster FQDN.
+    pub fn suggested_url(&self, port: u16) -> String {
+        let domain = &self.options.cluster_domain;
+        let service = self
+            .inventory
+            .services
+            .iter()
+            .find(|s| s.ports.iter().any(|p| p.port == port) && s.object.name.contains("nats"))
+            .or_else(|| {
+                self.inventory
+                    .services
+                    .iter()
+                    .find(|s| s.ports.iter().any(|p| p.port == port))
+            });
+        match service {
+            Some(s) => format!(
+                "nats://{}.{}.svc.{domain}:{port}",
+                s.object.name, s.object.namespace
+            ),
+            None => format!("nats://nats-server.nats.svc.{domain}:{port}"),
+        }
+    }
+}

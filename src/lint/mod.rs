@@ -1,0 +1,81 @@
+//! `nats-doctor lint`: loads the inputs, builds the context and runs the selected rules.
+//! Analysis only: it returns findings and input errors, and never prints.
+
+pub mod context;
+pub mod refs;
+pub mod resolve;
+
+use crate::diagnostic::{Finding, InputError};
+use crate::manifest::{self, LoadOptions};
+use crate::rules::{Rule, RULES};
+use context::{Context, LintOptions};
+use std::path::PathBuf;
+
+/// What a lint run found.
+pub struct LintOutcome {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<InputError>,
+    pub files: usize,
+    pub objects: usize,
+    /// Standard input as read, for showing source lines.
+    pub stdin: Option<String>,
+}
+
+/// Which rules run.
+pub struct Selection {
+    pub rules: Vec<&'static Rule>,
+}
+
+impl Selection {
+    pub fn all() -> Self {
+        Selection {
+            rules: RULES.to_vec(),
+        }
+    }
+}
+
+/// Lints `paths` (and the process environment when `environment` is set).
+pub fn run(
+    paths: &[PathBuf],
+    environment: bool,
+    options: &LintOptions,
+    selection: &Selection,
+    threads: usize,
+) -> LintOutcome {
+    let mut loaded = manifest::load(
+        paths,
+        &LoadOptions {
+            default_namespace: &options.default_namespace,
+            threads,
+        },
+    );
+    if environment {
+        manifest::load_environment(&mut loaded);
+    }
+    let findings = check(&loaded.inventory, options, selection);
+    LintOutcome {
+        findings,
+        errors: loaded.errors,
+        files: loaded.files,
+        objects: loaded.inventory.objects,
+        stdin: loaded.stdin,
+    }
+}
+
+/// Runs the selected rules over an inventory; findings sorted by place, then code.
+pub fn check(
+    inventory: &manifest::model::Inventory,
+    options: &LintOptions,
+    selection: &Selection,
+) -> Vec<Finding> {
+    let context = Context::new(inventory, options);
+    let mut findings = Vec::new();
+    for rule in &selection.rules {
+        (rule.check)(&context, &mut findings);
+    }
+    findings
+        .sort_by(|a, b| (&a.location, a.code, &a.message).cmp(&(&b.location, b.code, &b.message)));
+    findings
+        .dedup_by(|a, b| a.location == b.location && a.code == b.code && a.message == b.message);
+    findings
+}

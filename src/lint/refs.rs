@@ -1,0 +1,136 @@
+//! Every ConfigMap and Secret reference of the Kubernetes workloads, with what the input
+//! says about its target. Shared by `ref-missing` and `ref-other-namespace`.
+
+use crate::diagnostic::{Finding, Location};
+use crate::lint::context::Context;
+use crate::manifest::model::{EnvSource, Platform, RefKind};
+use crate::rules::Rule;
+use std::collections::HashSet;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefOutcome {
+    Found,
+    MissingObject,
+    MissingKey,
+    /// The object exists, but only in these other namespaces.
+    OtherNamespace(Vec<String>),
+    /// The input holds no object of that kind in the namespace: it cannot tell.
+    Undecidable,
+}
+
+pub struct Reference<'a> {
+    pub workload: usize,
+    pub container: &'a str,
+    pub variable: Option<&'a str>,
+    pub kind: RefKind,
+    pub name: &'a str,
+    pub key: Option<&'a str>,
+    pub namespace: &'a str,
+    pub location: &'a Location,
+    pub width: u32,
+    pub outcome: RefOutcome,
+}
+
+pub fn references<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
+    let inventory = ctx.inventory;
+    let covered: HashSet<(RefKind, &str)> = inventory
+        .config_data
+        .iter()
+        .map(|data| (data.kind, data.object.namespace.as_str()))
+        .collect();
+    let outcome =
+        |kind: RefKind, namespace: &str, name: &str, key: Option<&str>, optional: bool| {
+            if let Some(at) = ctx.configs.find(kind, namespace, name) {
+                return match key {
+                    Some(key) if inventory.config_data[at].get(key).is_none() && !optional => {
+                        RefOutcome::MissingKey
+                    }
+                    _ => RefOutcome::Found,
+                };
+            }
+            let mut elsewhere: Vec<String> = inventory
+                .config_data
+                .iter()
+                .filter(|d| {
+                    d.kind == kind && d.object.name == name && d.object.namespace != namespace
+                })
+                .map(|d| d.object.namespace.clone())
+                .collect();
+            elsewhere.sort();
+            elsewhere.dedup();
+            if !elsewhere.is_empty() {
+                RefOutcome::OtherNamespace(elsewhere)
+            } else if optional {
+                RefOutcome::Found
+            } else if covered.contains(&(kind, namespace)) || ctx.options.strict_refs {
+                RefOutcome::MissingObject
+            } else {
+                RefOutcome::Undecidable
+            }
+        };
+    let mut found = Vec::new();
+    for (index, workload) in inventory.workloads.iter().enumerate() {
+        if workload.platform != Platform::Kubernetes {
+            continue;
+        }
+        let namespace = workload.object.namespace.as_str();
+        for container in &workload.containers {
+            for source in &container.env_from {
+                found.push(Reference {
+                    workload: index,
+                    container: &container.name,
+                    variable: None,
+                    kind: source.kind,
+                    name: &source.name,
+                    key: None,
+                    namespace,
+                    location: &source.location,
+                    width: source.width,
+                    outcome: outcome(source.kind, namespace, &source.name, None, source.optional),
+                });
+            }
+            for var in &container.env {
+                let EnvSource::KeyRef(key_ref) = &var.source else {
+                    continue;
+                };
+                found.push(Reference {
+                    workload: index,
+                    container: &container.name,
+                    variable: Some(&var.name),
+                    kind: key_ref.kind,
+                    name: &key_ref.name,
+                    key: Some(&key_ref.key),
+                    namespace,
+                    location: &key_ref.location,
+                    width: key_ref.width,
+                    outcome: outcome(
+                        key_ref.kind,
+                        namespace,
+                        &key_ref.name,
+                        Some(&key_ref.key),
+                        key_ref.optional,
+                    ),
+                });
+            }
+        }
+    }
+    found
+}
+
+/// A finding at a reference, unless its workload silences the rule.
+pub fn finding(
+    ctx: &Context<'_>,
+    rule: &'static Rule,
+    reference: &Reference<'_>,
+    message: String,
+) -> Option<Finding> {
+    let workload = &ctx.inventory.workloads[reference.workload];
+    if workload.ignores(rule.code, rule.name) {
+        return None;
+    }
+    let mut finding = rule.finding(reference.location.clone(), reference.width, message);
+    finding.object = Some(workload.reference());
+    finding.container = Some(reference.container.to_string());
+    finding.variable = reference.variable.map(str::to_string);
+    Some(finding)
+}

@@ -1,0 +1,170 @@
+//! Docker Compose files: each service becomes a workload with one container whose env
+//! is its `env_file` entries followed by its `environment` (list or map form).
+
+use crate::diagnostic::{InputError, Location};
+use crate::manifest::dotenv;
+use crate::manifest::model::{
+    Container, EnvSource, EnvVar, Inventory, Object, Platform, Value, Workload,
+};
+use crate::manifest::yaml::Node;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Whether a document is a compose file (`services:` and no Kubernetes `kind`).
+pub fn is_compose(document: &Node) -> bool {
+    document.get("kind").is_none() && document.get("services").is_some_and(Node::is_mapping)
+}
+
+/// Reads the services of a compose file. `env_file` paths are relative to the file.
+pub fn extract(
+    file: &Arc<str>,
+    path: Option<&Path>,
+    document: &Node,
+    inventory: &mut Inventory,
+    errors: &mut Vec<InputError>,
+) {
+    let location = |node: &Node| Location::new(file, node.line, node.column);
+    for (name, service) in document
+        .get("services")
+        .map(Node::entries)
+        .unwrap_or_default()
+    {
+        let Some(service_name) = name.as_str() else {
+            continue;
+        };
+        let mut base_env = Vec::new();
+        let env_files: Vec<&Node> = match service.get("env_file") {
+            Some(node) if node.as_str().is_some() => vec![node],
+            Some(node) => node.items().iter().collect(),
+            None => Vec::new(),
+        };
+        for entry in env_files {
+            let (file_node, required) = match entry.get("path") {
+                Some(path_node) => (
+                    path_node,
+                    entry
+                        .get("required")
+                        .and_then(Node::as_bool)
+                        .unwrap_or(true),
+                ),
+                None => (entry, true),
+            };
+            let Some(relative) = file_node.as_str() else {
+                continue;
+            };
+            let resolved = path.and_then(Path::parent).map_or_else(
+                || Path::new(relative).to_path_buf(),
+                |dir| dir.join(relative),
+            );
+            match std::fs::read_to_string(&resolved) {
+                Ok(text) => {
+                    let env_file: Arc<str> = Arc::from(resolved.display().to_string());
+                    let (vars, problems) = dotenv::parse(&env_file, &text);
+                    base_env.extend(vars);
+                    errors.extend(problems.into_iter().map(|problem| InputError {
+                        file: Arc::clone(&env_file),
+                        line: Some(problem.line),
+                        column: None,
+                        message: problem.message,
+                    }));
+                }
+                Err(error) if required => errors.push(InputError {
+                    file: Arc::clone(file),
+                    line: Some(file_node.line),
+                    column: Some(file_node.column),
+                    message: format!("env_file `{relative}` cannot be read: {error}"),
+                }),
+                Err(_) => {}
+            }
+        }
+        let mut env = Vec::new();
+        match service.get("environment") {
+            Some(list) if !list.items().is_empty() => {
+                for item in list.items() {
+                    let Some(text) = item.as_str() else { continue };
+                    let (key, value) = match text.split_once('=') {
+                        Some((key, value)) => (key, Some(value)),
+                        None => (text, None),
+                    };
+                    let key_width = u32::try_from(key.chars().count()).unwrap_or(1);
+                    let value_offset = u32::try_from(key.chars().count() + 1).unwrap_or(0);
+                    let quoted = u32::from(
+                        item.as_scalar()
+                            .is_some_and(|s| s.style == crate::manifest::yaml::Style::Quoted),
+                    );
+                    env.push(EnvVar {
+                        name: key.to_string(),
+                        name_location: location(item),
+                        name_width: key_width,
+                        source: match value {
+                            Some(value) => EnvSource::Value(Value {
+                                text: value.to_string(),
+                                location: Location::new(
+                                    file,
+                                    item.line,
+                                    item.column + quoted + value_offset,
+                                ),
+                                width: u32::try_from(value.chars().count().max(1)).unwrap_or(1),
+                                style: None,
+                                not_scalar: false,
+                            }),
+                            // `- KEY` passes the variable through from the host.
+                            None => EnvSource::Runtime,
+                        },
+                    });
+                }
+            }
+            Some(map) => {
+                for (key, value) in map.entries() {
+                    let Some(name) = key.as_str() else { continue };
+                    let source = match value.as_str() {
+                        Some(text)
+                            if !(text.is_empty()
+                                && value.as_scalar().is_some_and(|s| {
+                                    s.style == crate::manifest::yaml::Style::Plain
+                                })) =>
+                        {
+                            EnvSource::Value(Value {
+                                text: text.to_string(),
+                                location: location(value),
+                                width: value.width,
+                                style: None,
+                                not_scalar: false,
+                            })
+                        }
+                        _ => EnvSource::Runtime,
+                    };
+                    env.push(EnvVar {
+                        name: name.to_string(),
+                        name_location: location(key),
+                        name_width: key.width,
+                        source,
+                    });
+                }
+            }
+            None => {}
+        }
+        inventory.objects += 1;
+        inventory.workloads.push(Workload {
+            object: Object {
+                kind: "compose service".to_string(),
+                name: service_name.to_string(),
+                namespace: String::new(),
+                location: location(name),
+                ignore: Vec::new(),
+            },
+            platform: Platform::Compose,
+            pod_labels: Default::default(),
+            pod_ignore: Vec::new(),
+            containers: vec![Container {
+                name: service_name.to_string(),
+                location: location(name),
+                width: name.width,
+                base_env,
+                env_from: Vec::new(),
+                env,
+                ports: Vec::new(),
+            }],
+        });
+    }
+}

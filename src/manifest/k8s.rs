@@ -1,0 +1,377 @@
+//! Kubernetes objects: turns a parsed document into the facts of `model`. Workloads are
+//! recognised by shape (any object with a pod template), so every workload kind and
+//! most CRDs that embed a pod template are read.
+
+use crate::diagnostic::Location;
+use crate::manifest::model::{
+    Container, ContainerPort, DataEntry, EnvFrom, EnvSource, EnvVar, Inventory, KeyRef, Namespace,
+    NetworkPolicy, Object, Platform, RefKind, Service, ServicePort, Value, Workload,
+};
+use crate::manifest::yaml::{Node, NodeKind};
+use base64::Engine;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The annotation that silences codes for an object or a pod template.
+pub const IGNORE_ANNOTATION: &str = "nats-doctor/ignore";
+
+pub struct Extractor<'a> {
+    pub file: &'a Arc<str>,
+    pub default_namespace: &'a str,
+    pub inventory: &'a mut Inventory,
+}
+
+impl Extractor<'_> {
+    /// Reads one document: an object, or a `List` of objects.
+    pub fn document(&mut self, document: &Node) {
+        let is_list = document
+            .get("kind")
+            .and_then(Node::as_str)
+            .is_some_and(|kind| kind.ends_with("List"));
+        match document.get("items") {
+            Some(items) if is_list => {
+                for item in items.items() {
+                    self.object(item);
+                }
+            }
+            _ => self.object(document),
+        }
+    }
+
+    fn location(&self, node: &Node) -> Location {
+        Location::new(self.file, node.line, node.column)
+    }
+
+    fn value(&self, node: &Node) -> Value {
+        match node.as_scalar() {
+            Some(scalar) => Value {
+                text: scalar.text.clone(),
+                location: self.location(node),
+                width: node.width,
+                style: (!scalar.tagged).then_some(scalar.style),
+                not_scalar: false,
+            },
+            None => Value {
+                text: String::new(),
+                location: self.location(node),
+                width: node.width,
+                style: None,
+                not_scalar: true,
+            },
+        }
+    }
+
+    fn object(&mut self, node: &Node) {
+        let Some(kind) = node.get("kind").and_then(Node::as_str) else {
+            return;
+        };
+        let metadata = node.get("metadata");
+        let name_node = metadata.and_then(|m| m.get("name"));
+        let name = name_node.and_then(Node::as_str).unwrap_or_default();
+        let explicit_namespace = metadata
+            .and_then(|m| m.get("namespace"))
+            .and_then(Node::as_str)
+            .filter(|ns| !ns.is_empty());
+        if let Some(namespace) = explicit_namespace {
+            self.inventory.object_namespaces.push(namespace.to_string());
+        }
+        let object = Object {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            namespace: explicit_namespace
+                .unwrap_or(self.default_namespace)
+                .to_string(),
+            location: self.location(name_node.unwrap_or(node)),
+            ignore: ignore_list(metadata),
+        };
+        self.inventory.objects += 1;
+        match kind {
+            "ConfigMap" => self.config_map(object, node),
+            "Secret" => self.secret(object, node),
+            "Service" => self.service(object, node),
+            "Namespace" => self.inventory.namespaces.push(Namespace {
+                name: object.name.clone(),
+                labels: string_map(metadata.and_then(|m| m.get("labels"))),
+                location: object.location,
+            }),
+            "NetworkPolicy" => self.inventory.network_policies.push(NetworkPolicy {
+                object,
+                spec: node.get("spec").cloned(),
+            }),
+            "Pod" => {
+                if let Some(spec) = node.get("spec") {
+                    self.workload(object, metadata, spec);
+                }
+            }
+            _ => {
+                let template = node
+                    .path(&["spec", "template"])
+                    .or_else(|| node.path(&["spec", "jobTemplate", "spec", "template"]));
+                if let Some(spec) = template.and_then(|t| t.get("spec")) {
+                    if spec.get("containers").is_some() {
+                        self.workload(object, template.and_then(|t| t.get("metadata")), spec);
+                    }
+                }
+            }
+        }
+    }
+
+    fn config_map(&mut self, object: Object, node: &Node) {
+        let entries = node
+            .get("data")
+            .map(Node::entries)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(key, value)| {
+                Some(DataEntry {
+                    key: key.as_str()?.to_string(),
+                    value: Some(self.value(value)),
+                })
+            })
+            .collect();
+        self.inventory
+            .config_data
+            .push(crate::manifest::model::ConfigData {
+                object,
+                kind: RefKind::ConfigMap,
+                entries,
+            });
+    }
+
+    fn secret(&mut self, object: Object, node: &Node) {
+        let mut entries = Vec::new();
+        for (key, value) in node.get("data").map(Node::entries).unwrap_or_default() {
+            let Some(key) = key.as_str() else { continue };
+            // Decoded data is not YAML text any more: no scalar style applies.
+            let decoded = value.as_str().and_then(decode_base64).map(|text| Value {
+                text,
+                style: None,
+                ..self.value(value)
+            });
+            entries.push(DataEntry {
+                key: key.to_string(),
+                value: decoded,
+            });
+        }
+        for (key, value) in node
+            .get("stringData")
+            .map(Node::entries)
+            .unwrap_or_default()
+        {
+            let Some(key) = key.as_str() else { continue };
+            entries.push(DataEntry {
+                key: key.to_string(),
+                value: Some(self.value(value)),
+            });
+        }
+        self.inventory
+            .config_data
+            .push(crate::manifest::model::ConfigData {
+                object,
+                kind: RefKind::Secret,
+                entries,
+            });
+    }
+
+    fn service(&mut self, object: Object, node: &Node) {
+        let spec = node.get("spec");
+        let ports = spec
+            .and_then(|s| s.get("ports"))
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|port| {
+                let number = port.get("port").and_then(port_number)?;
+                Some(ServicePort {
+                    port: number,
+                    name: port.get("name").and_then(Node::as_str).map(str::to_string),
+                    target_port: port
+                        .get("targetPort")
+                        .and_then(Node::as_str)
+                        .map(str::to_string),
+                    protocol: port
+                        .get("protocol")
+                        .and_then(Node::as_str)
+                        .unwrap_or("TCP")
+                        .to_string(),
+                    app_protocol: port
+                        .get("appProtocol")
+                        .and_then(Node::as_str)
+                        .map(str::to_string),
+                    location: self.location(port.get("port").unwrap_or(port)),
+                })
+            })
+            .collect();
+        let headless = spec
+            .and_then(|s| s.get("clusterIP"))
+            .and_then(Node::as_str)
+            .is_some_and(|ip| ip.eq_ignore_ascii_case("none"));
+        self.inventory.services.push(Service {
+            object,
+            ports,
+            selector: string_map(spec.and_then(|s| s.get("selector"))),
+            headless,
+        });
+    }
+
+    fn workload(&mut self, object: Object, pod_metadata: Option<&Node>, spec: &Node) {
+        let mut containers = Vec::new();
+        for list in ["initContainers", "containers", "ephemeralContainers"] {
+            for container in spec.get(list).map(Node::items).unwrap_or_default() {
+                containers.push(self.container(container));
+            }
+        }
+        self.inventory.workloads.push(Workload {
+            object,
+            platform: Platform::Kubernetes,
+            pod_labels: string_map(pod_metadata.and_then(|m| m.get("labels"))),
+            pod_ignore: ignore_list(pod_metadata),
+            containers,
+        });
+    }
+
+    fn container(&self, node: &Node) -> Container {
+        let name_node = node.get("name");
+        let env = node
+            .get("env")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|var| self.env_var(var))
+            .collect();
+        let env_from = node
+            .get("envFrom")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|source| {
+                let (kind, reference) = match (source.get("configMapRef"), source.get("secretRef"))
+                {
+                    (Some(reference), _) => (RefKind::ConfigMap, reference),
+                    (None, Some(reference)) => (RefKind::Secret, reference),
+                    (None, None) => return None,
+                };
+                let name_node = reference.get("name")?;
+                Some(EnvFrom {
+                    kind,
+                    name: name_node.as_str()?.to_string(),
+                    prefix: source
+                        .get("prefix")
+                        .and_then(Node::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    optional: reference
+                        .get("optional")
+                        .and_then(Node::as_bool)
+                        .unwrap_or(false),
+                    location: self.location(name_node),
+                    width: name_node.width,
+                })
+            })
+            .collect();
+        let ports = node
+            .get("ports")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|port| {
+                Some(ContainerPort {
+                    number: port.get("containerPort").and_then(port_number)?,
+                    name: port.get("name").and_then(Node::as_str).map(str::to_string),
+                })
+            })
+            .collect();
+        Container {
+            name: name_node
+                .and_then(Node::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            location: self.location(name_node.unwrap_or(node)),
+            width: name_node.map_or(1, |n| n.width),
+            base_env: Vec::new(),
+            env_from,
+            env,
+            ports,
+        }
+    }
+
+    fn env_var(&self, node: &Node) -> Option<EnvVar> {
+        let name_node = node.get("name")?;
+        let source = if let Some(value) = node.get("value") {
+            EnvSource::Value(self.value(value))
+        } else if let Some(value_from) = node.get("valueFrom") {
+            let key_ref = |kind, reference: &Node| {
+                let name = reference.get("name");
+                let key = reference.get("key");
+                let at = key.or(name).unwrap_or(reference);
+                EnvSource::KeyRef(KeyRef {
+                    kind,
+                    name: name.and_then(Node::as_str).unwrap_or_default().to_string(),
+                    key: key.and_then(Node::as_str).unwrap_or_default().to_string(),
+                    optional: reference
+                        .get("optional")
+                        .and_then(Node::as_bool)
+                        .unwrap_or(false),
+                    location: self.location(at),
+                    width: at.width,
+                })
+            };
+            match (
+                value_from.get("configMapKeyRef"),
+                value_from.get("secretKeyRef"),
+            ) {
+                (Some(reference), _) => key_ref(RefKind::ConfigMap, reference),
+                (None, Some(reference)) => key_ref(RefKind::Secret, reference),
+                (None, None) => EnvSource::Runtime,
+            }
+        } else {
+            EnvSource::Empty
+        };
+        Some(EnvVar {
+            name: name_node.as_str()?.to_string(),
+            name_location: self.location(name_node),
+            name_width: name_node.width,
+            source,
+        })
+    }
+}
+
+fn port_number(node: &Node) -> Option<u16> {
+    node.as_str()?.parse().ok()
+}
+
+fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
+    node.map(Node::entries)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(key, value)| Some((key.as_str()?.to_string(), value.as_str()?.to_string())))
+        .collect()
+}
+
+fn ignore_list(metadata: Option<&Node>) -> Vec<String> {
+    metadata
+        .and_then(|m| m.path(&["annotations", IGNORE_ANNOTATION]))
+        .and_then(Node::as_str)
+        .map(|list| {
+            list.split([',', ' '])
+                .map(str::trim)
+                .filter(|code| !code.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Secret `data` is base64; line breaks inside are allowed, as `kubectl` writes them.
+fn decode_base64(text: &str) -> Option<String> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// Whether a mapping looks like a Kubernetes object rather than a compose file.
+pub fn is_kubernetes_object(node: &Node) -> bool {
+    matches!(node.kind, NodeKind::Mapping(_)) && node.get("kind").is_some()
+}

@@ -1,0 +1,357 @@
+//! Inputs of `lint`: finds the files, reads them (in parallel), parses them as YAML,
+//! JSON, compose or env files, and keeps the facts in an [`Inventory`]. A file that
+//! cannot be read or parsed becomes an [`InputError`] with its location; the others are
+//! still read.
+
+pub mod compose;
+pub mod dotenv;
+pub mod k8s;
+pub mod model;
+pub mod yaml;
+
+use crate::diagnostic::{InputError, Location};
+use crate::manifest::model::{
+    Container, EnvSource, EnvVar, Inventory, Object, Platform, Value, Workload,
+};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Largest file read. Bigger inputs are reported, not read.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The name shown for standard input.
+pub const STDIN_NAME: &str = "<stdin>";
+/// The name shown for the process environment (`--env`).
+pub const ENVIRONMENT_NAME: &str = "<environment>";
+
+pub struct LoadOptions<'a> {
+    pub default_namespace: &'a str,
+    pub threads: usize,
+}
+
+/// Everything read from the inputs.
+#[derive(Default)]
+pub struct Loaded {
+    pub inventory: Inventory,
+    pub errors: Vec<InputError>,
+    pub files: usize,
+    /// Standard input, kept so that reports can show its lines.
+    pub stdin: Option<String>,
+}
+
+enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+/// Reads every path (`-` is standard input; directories are walked).
+pub fn load(paths: &[PathBuf], options: &LoadOptions<'_>) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            inputs.push(Input::Stdin);
+        } else if path.is_dir() {
+            let mut found = Vec::new();
+            walk(path, &mut found, &mut loaded.errors);
+            found.sort();
+            inputs.extend(found.into_iter().map(Input::File));
+        } else if path.exists() {
+            inputs.push(Input::File(path.clone()));
+        } else {
+            loaded.errors.push(InputError {
+                file: Arc::from(path.display().to_string()),
+                line: None,
+                column: None,
+                message: "no such file or directory".to_string(),
+            });
+        }
+    }
+    loaded.files = inputs.len();
+
+    let next = AtomicUsize::new(0);
+    let threads = options.threads.clamp(1, inputs.len().max(1));
+    let mut results: Vec<(usize, FileResult)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(input) = inputs.get(index) else {
+                            break;
+                        };
+                        done.push((index, read_input(input, options)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_default())
+            .collect()
+    });
+    results.sort_by_key(|(index, _)| *index);
+    for (_, result) in results {
+        loaded.inventory.append(result.inventory);
+        loaded.errors.extend(result.errors);
+        if result.stdin.is_some() {
+            loaded.stdin = result.stdin;
+        }
+    }
+    loaded
+}
+
+/// Adds the process environment as one more input.
+pub fn load_environment(loaded: &mut Loaded) {
+    let file: Arc<str> = Arc::from(ENVIRONMENT_NAME);
+    let mut vars: Vec<(String, String)> = std::env::vars().collect();
+    vars.sort();
+    let env = vars
+        .into_iter()
+        .enumerate()
+        .map(|(index, (name, text))| {
+            let location = Location::new(&file, u32::try_from(index + 1).unwrap_or(u32::MAX), 1);
+            EnvVar {
+                name_width: u32::try_from(name.len()).unwrap_or(1),
+                name,
+                name_location: location.clone(),
+                source: EnvSource::Value(Value {
+                    width: u32::try_from(text.chars().count().max(1)).unwrap_or(1),
+                    text,
+                    location,
+                    style: None,
+                    not_scalar: false,
+                }),
+            }
+        })
+        .collect();
+    loaded.files += 1;
+    loaded.inventory.workloads.push(env_workload(
+        &file,
+        "process environment",
+        Platform::ProcessEnv,
+        env,
+    ));
+}
+
+fn env_workload(file: &Arc<str>, kind: &str, platform: Platform, env: Vec<EnvVar>) -> Workload {
+    let location = Location::new(file, 1, 1);
+    Workload {
+        object: Object {
+            kind: kind.to_string(),
+            name: file.to_string(),
+            namespace: String::new(),
+            location: location.clone(),
+            ignore: Vec::new(),
+        },
+        platform,
+        pod_labels: Default::default(),
+        pod_ignore: Vec::new(),
+        containers: vec![Container {
+            name: String::new(),
+            location,
+            width: 1,
+            base_env: Vec::new(),
+            env_from: Vec::new(),
+            env,
+            ports: Vec::new(),
+        }],
+    }
+}
+
+/// Whether a file name is an env file (`.env`, `.env.local`, `app.env`).
+pub fn is_env_file(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    name == ".env" || name.starts_with(".env.") || name.ends_with(".env")
+}
+
+fn is_manifest_file(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    ) || is_env_file(path)
+}
+
+/// Walks a directory without following symbolic links, skipping hidden directories.
+fn walk(root: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(error) => {
+                errors.push(InputError {
+                    file: Arc::from(dir.display().to_string()),
+                    line: None,
+                    column: None,
+                    message: format!("cannot read directory: {error}"),
+                });
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if file_type.is_dir() {
+                if !hidden {
+                    pending.push(path);
+                }
+            } else if (file_type.is_file() || file_type.is_symlink()) && is_manifest_file(&path) {
+                found.push(path);
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct FileResult {
+    inventory: Inventory,
+    errors: Vec<InputError>,
+    stdin: Option<String>,
+}
+
+fn read_input(input: &Input, options: &LoadOptions<'_>) -> FileResult {
+    let mut result = FileResult::default();
+    let (name, path, bytes) = match input {
+        Input::Stdin => {
+            let mut bytes = Vec::new();
+            let read = std::io::stdin()
+                .lock()
+                .take(MAX_FILE_BYTES + 1)
+                .read_to_end(&mut bytes);
+            (STDIN_NAME.to_string(), None, read.map(|_| bytes))
+        }
+        Input::File(path) => {
+            let read = match std::fs::metadata(path) {
+                Ok(meta) if meta.len() > MAX_FILE_BYTES => {
+                    Ok(vec![0; 0]).and_then(|_: Vec<u8>| Err(std::io::Error::other(too_large())))
+                }
+                _ => std::fs::read(path),
+            };
+            (path.display().to_string(), Some(path.as_path()), read)
+        }
+    };
+    let file: Arc<str> = Arc::from(name);
+    let error = |line: Option<u32>, column: Option<u32>, message: String| InputError {
+        file: Arc::clone(&file),
+        line,
+        column,
+        message,
+    };
+    let bytes = match bytes {
+        Ok(bytes) if bytes.len() as u64 > MAX_FILE_BYTES => {
+            result.errors.push(error(None, None, too_large()));
+            return result;
+        }
+        Ok(bytes) => bytes,
+        Err(io) => {
+            result
+                .errors
+                .push(error(None, None, format!("cannot read: {io}")));
+            return result;
+        }
+    };
+    if bytes.contains(&0) {
+        result.errors.push(error(
+            None,
+            None,
+            "binary file (contains NUL bytes); not read".to_string(),
+        ));
+        return result;
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(invalid) => {
+            let at = invalid.utf8_error().valid_up_to();
+            let line = invalid.as_bytes()[..at]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
+            result.errors.push(error(
+                Some(u32::try_from(line).unwrap_or(u32::MAX)),
+                None,
+                format!("not UTF-8 text (invalid byte at offset {at})"),
+            ));
+            return result;
+        }
+    };
+    if path.is_some_and(is_env_file) {
+        let (vars, problems) = dotenv::parse(&file, &text);
+        result.errors.extend(
+            problems
+                .into_iter()
+                .map(|p| error(Some(p.line), None, p.message)),
+        );
+        result.inventory.objects += 1;
+        result
+            .inventory
+            .workloads
+            .push(env_workload(&file, "env file", Platform::EnvFile, vars));
+        return result;
+    }
+    if let Some(line) = helm_template_line(&text) {
+        result.errors.push(error(
+            Some(line),
+            None,
+            "unrendered Helm template (`{{ ... }}`); render it first: helm template RELEASE CHART | nats-doctor lint -".to_string(),
+        ));
+        return result;
+    }
+    let parsed = yaml::parse(&text);
+    if let Some(problem) = parsed.error {
+        result.errors.push(error(
+            Some(problem.line),
+            Some(problem.column),
+            format!("invalid YAML: {}", problem.message),
+        ));
+    }
+    for document in &parsed.documents {
+        if compose::is_compose(document) {
+            compose::extract(
+                &file,
+                path,
+                document,
+                &mut result.inventory,
+                &mut result.errors,
+            );
+        } else {
+            k8s::Extractor {
+                file: &file,
+                default_namespace: options.default_namespace,
+                inventory: &mut result.inventory,
+            }
+            .document(document);
+        }
+    }
+    if matches!(input, Input::Stdin) {
+        result.stdin = Some(text);
+    }
+    result
+}
+
+fn too_large() -> String {
+    format!(
+        "larger than the {} MiB input limit; not read",
+        MAX_FILE_BYTES / (1024 * 1024)
+    )
+}
+
+/// The first line holding a Helm action (`{{ ... }}`) outside a comment.
+fn helm_template_line(text: &str) -> Option<u32> {
+    text.lines().enumerate().find_map(|(index, line)| {
+        let code = line.trim_start();
+        let open = code.find("{{")?;
+        (!code.starts_with('#') && code[open..].contains("}}"))
+            .then(|| u32::try_from(index + 1).unwrap_or(u32::MAX))
+    })
+}

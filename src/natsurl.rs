@@ -1,0 +1,704 @@
+//! The one NATS server-list parser and host classifier. `lint` uses it to judge a
+//! configured value; `check` uses it to decide what to resolve and dial. Nothing else
+//! in the crate splits or parses a NATS URL.
+//!
+//! A value is a comma-separated list of servers (`nats://a:4222,nats://b:4222`); each
+//! entry has an optional scheme, optional credentials (`user:pass@` or `token@`), a
+//! host (name, IPv4 or bracketed IPv6) and an optional port.
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// The port a NATS client dials when the URL names none.
+pub const DEFAULT_PORT: u16 = 4222;
+/// What the services use when `NATS_URL` is unset.
+pub const DEFAULT_URL: &str = "nats://localhost:4222";
+
+/// Well-known NATS ports that are not the client port, with what listens there.
+pub const NON_CLIENT_PORTS: &[(u16, &str)] = &[
+    (6222, "the cluster route port"),
+    (7422, "the leaf node port"),
+    (8222, "the HTTP monitoring port"),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    Nats,
+    Tls,
+    Ws,
+    Wss,
+}
+
+impl Scheme {
+    fn parse(text: &str) -> Option<Scheme> {
+        match text.to_ascii_lowercase().as_str() {
+            "nats" => Some(Scheme::Nats),
+            "tls" => Some(Scheme::Tls),
+            "ws" => Some(Scheme::Ws),
+            "wss" => Some(Scheme::Wss),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Nats => "nats",
+            Scheme::Tls => "tls",
+            Scheme::Ws => "ws",
+            Scheme::Wss => "wss",
+        }
+    }
+
+    /// The port clients use when the URL has none (as nats.go and async-nats do).
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Ws => 80,
+            Scheme::Wss => 443,
+            Scheme::Nats | Scheme::Tls => DEFAULT_PORT,
+        }
+    }
+}
+
+/// The scheme as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SchemeSpec {
+    Known(Scheme),
+    /// No `scheme://`: clients assume `nats://`.
+    Missing,
+    /// A scheme no NATS client accepts (`http`, `https`, `tcp`, ...).
+    Unsupported(String),
+}
+
+impl SchemeSpec {
+    /// The scheme a client would use, when it would accept the URL at all.
+    pub fn effective(&self) -> Option<Scheme> {
+        match self {
+            SchemeSpec::Known(scheme) => Some(*scheme),
+            SchemeSpec::Missing => Some(Scheme::Nats),
+            SchemeSpec::Unsupported(_) => None,
+        }
+    }
+}
+
+/// Credentials embedded in a URL. `Debug` and `Display` never show the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// `nats://s3cr3t@host`: a single userinfo part is a token.
+    Token(String),
+    UserPassword {
+        user: String,
+        password: String,
+    },
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credentials::Token(_) => f.write_str("Token(***)"),
+            Credentials::UserPassword { user, .. } => write!(f, "UserPassword({user}:***)"),
+        }
+    }
+}
+
+impl Credentials {
+    /// The userinfo as it may be printed.
+    pub fn masked(&self) -> String {
+        match self {
+            Credentials::Token(_) => "***".to_string(),
+            Credentials::UserPassword { user, .. } => format!("{user}:***"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Host {
+    Ip(IpAddr),
+    /// A DNS name, lowercased, without a trailing dot.
+    Name {
+        name: String,
+        absolute: bool,
+    },
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Ip(IpAddr::V6(v6)) => write!(f, "[{v6}]"),
+            Host::Ip(IpAddr::V4(v4)) => write!(f, "{v4}"),
+            Host::Name { name, absolute } => {
+                f.write_str(name)?;
+                if *absolute {
+                    f.write_str(".")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Port {
+    /// No port written: the scheme's default.
+    Default(u16),
+    Explicit(u16),
+    /// Something that is not a number (`:nats`, `:$(PORT)`).
+    NotNumber(String),
+}
+
+impl Port {
+    pub fn number(&self) -> Option<u16> {
+        match self {
+            Port::Default(port) | Port::Explicit(port) => Some(*port),
+            Port::NotNumber(_) => None,
+        }
+    }
+}
+
+/// One entry of a server list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerUrl {
+    /// Byte offset of the entry in the value it came from.
+    pub offset: usize,
+    pub scheme: SchemeSpec,
+    pub credentials: Option<Credentials>,
+    pub host: Host,
+    pub port: Port,
+}
+
+impl ServerUrl {
+    /// The URL with credentials replaced by `***`, as it may appear in any output.
+    pub fn masked(&self) -> String {
+        self.render()
+    }
+
+    /// The URL a client should dial: scheme and port made explicit, credentials removed
+    /// (async-nats ignores userinfo; `check` passes it through connect options instead).
+    pub fn without_credentials(&self) -> String {
+        let mut copy = self.clone();
+        copy.credentials = None;
+        copy.render()
+    }
+
+    fn render(&self) -> String {
+        let scheme = match &self.scheme {
+            SchemeSpec::Known(scheme) => scheme.as_str().to_string(),
+            SchemeSpec::Missing => Scheme::Nats.as_str().to_string(),
+            SchemeSpec::Unsupported(other) => other.clone(),
+        };
+        let userinfo = match &self.credentials {
+            Some(credentials) => format!("{}@", credentials.masked()),
+            None => String::new(),
+        };
+        let port = match &self.port {
+            Port::Default(port) | Port::Explicit(port) => port.to_string(),
+            Port::NotNumber(text) => text.clone(),
+        };
+        format!("{scheme}://{userinfo}{}:{port}", self.host)
+    }
+}
+
+/// Why an entry of a server list cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("the value is empty")]
+    Empty,
+    #[error("empty entry in the server list (two commas, or a leading or trailing comma)")]
+    EmptyEntry,
+    #[error("contains whitespace; NATS clients do not trim server URLs")]
+    Whitespace,
+    #[error("contains a quote character; the quotes became part of the value")]
+    Quote,
+    #[error("the host is empty")]
+    EmptyHost,
+    #[error("the port `{0}` is not between 1 and 65535")]
+    PortOutOfRange(String),
+    #[error("the port is empty after `:`")]
+    EmptyPort,
+    #[error("an IPv6 address must be written in brackets, as in nats://[::1]:4222")]
+    UnbracketedIpv6,
+    #[error("`{0}` is not a valid IPv6 address")]
+    BadIpv6(String),
+    #[error("the host contains `{0}`, which is not allowed in a host name")]
+    BadHostCharacter(char),
+    #[error("the scheme is empty before `://`")]
+    EmptyScheme,
+}
+
+/// One parsed entry, or why it failed, with its byte offset in the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entry {
+    Server(ServerUrl),
+    Invalid { offset: usize, error: UrlError },
+}
+
+/// Splits a configured value on commas and parses every entry.
+pub fn parse_server_list(value: &str) -> Vec<Entry> {
+    if value.is_empty() {
+        return vec![Entry::Invalid {
+            offset: 0,
+            error: UrlError::Empty,
+        }];
+    }
+    let mut entries = Vec::new();
+    let mut offset = 0;
+    for part in value.split(',') {
+        entries.push(match parse_server(part, offset) {
+            Ok(server) => Entry::Server(server),
+            Err(error) => Entry::Invalid { offset, error },
+        });
+        offset += part.len() + 1;
+    }
+    entries
+}
+
+/// Parses one server URL (no commas).
+pub fn parse_server(text: &str, offset: usize) -> Result<ServerUrl, UrlError> {
+    if text.is_empty() {
+        return Err(UrlError::EmptyEntry);
+    }
+    if text.chars().any(char::is_whitespace) {
+        return Err(if text.trim().is_empty() {
+            UrlError::EmptyEntry
+        } else {
+            UrlError::Whitespace
+        });
+    }
+    if text.contains(['"', '\'']) {
+        return Err(UrlError::Quote);
+    }
+    let (scheme, rest) = match text.find("://") {
+        Some(0) => return Err(UrlError::EmptyScheme),
+        Some(at) => {
+            let written = &text[..at];
+            let scheme = match Scheme::parse(written) {
+                Some(scheme) => SchemeSpec::Known(scheme),
+                None => SchemeSpec::Unsupported(written.to_ascii_lowercase()),
+            };
+            (scheme, &text[at + 3..])
+        }
+        None => (SchemeSpec::Missing, text),
+    };
+    // The authority ends at the first path, query or fragment delimiter.
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (credentials, host_port) = match authority.rfind('@') {
+        Some(at) => (parse_credentials(&authority[..at]), &authority[at + 1..]),
+        None => (None, authority),
+    };
+    let (host, port_text) = split_host_port(host_port)?;
+    let default_port = scheme
+        .effective()
+        .map_or(DEFAULT_PORT, Scheme::default_port);
+    let port = match port_text {
+        None => Port::Default(default_port),
+        Some("") => return Err(UrlError::EmptyPort),
+        Some(digits) if digits.bytes().all(|b| b.is_ascii_digit()) => match digits.parse::<u16>() {
+            Ok(0) | Err(_) => return Err(UrlError::PortOutOfRange(digits.to_string())),
+            Ok(port) => Port::Explicit(port),
+        },
+        Some(other) => Port::NotNumber(other.to_string()),
+    };
+    Ok(ServerUrl {
+        offset,
+        scheme,
+        credentials,
+        host,
+        port,
+    })
+}
+
+fn parse_credentials(userinfo: &str) -> Option<Credentials> {
+    if userinfo.is_empty() {
+        return None;
+    }
+    Some(match userinfo.split_once(':') {
+        Some((user, password)) => Credentials::UserPassword {
+            user: user.to_string(),
+            password: password.to_string(),
+        },
+        None => Credentials::Token(userinfo.to_string()),
+    })
+}
+
+fn split_host_port(text: &str) -> Result<(Host, Option<&str>), UrlError> {
+    if let Some(inner) = text.strip_prefix('[') {
+        let Some(close) = inner.find(']') else {
+            return Err(UrlError::BadIpv6(text.to_string()));
+        };
+        let address = &inner[..close];
+        let ip: Ipv6Addr = address
+            .parse()
+            .map_err(|_| UrlError::BadIpv6(address.to_string()))?;
+        let after = &inner[close + 1..];
+        let port = match after.strip_prefix(':') {
+            Some(port) => Some(port),
+            None if after.is_empty() => None,
+            None => return Err(UrlError::BadIpv6(text.to_string())),
+        };
+        return Ok((Host::Ip(IpAddr::V6(ip)), port));
+    }
+    let (host, port) = match text.matches(':').count() {
+        0 => (text, None),
+        1 => {
+            let (host, port) = text.split_once(':').unwrap_or((text, ""));
+            (host, Some(port))
+        }
+        _ => return Err(UrlError::UnbracketedIpv6),
+    };
+    if host.is_empty() {
+        return Err(UrlError::EmptyHost);
+    }
+    if let Ok(v4) = host.parse::<Ipv4Addr>() {
+        return Ok((Host::Ip(IpAddr::V4(v4)), port));
+    }
+    if let Some(bad) = host
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
+    {
+        return Err(UrlError::BadHostCharacter(bad));
+    }
+    let absolute = host.ends_with('.');
+    let name = host.trim_end_matches('.').to_ascii_lowercase();
+    if name.is_empty() || name.split('.').any(str::is_empty) {
+        return Err(UrlError::EmptyHost);
+    }
+    Ok((Host::Name { name, absolute }, port))
+}
+
+/// Where an IP address points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpRange {
+    Loopback,
+    Private,
+    LinkLocal,
+    Unspecified,
+    Public,
+}
+
+impl IpRange {
+    pub fn describe(self) -> &'static str {
+        match self {
+            IpRange::Loopback => "a loopback address",
+            IpRange::Private => {
+                "a private address (a pod or ClusterIP that changes when it is recreated)"
+            }
+            IpRange::LinkLocal => "a link-local address",
+            IpRange::Unspecified => "the unspecified address",
+            IpRange::Public => "a public address outside the cluster",
+        }
+    }
+}
+
+/// Classifies an IP address with the IANA special-purpose ranges that matter here.
+pub fn ip_range(ip: IpAddr) -> IpRange {
+    const V4: &[(Ipv4Net, IpRange)] = &[
+        (net4(0, 0, 0, 0, 32), IpRange::Unspecified),
+        (net4(127, 0, 0, 0, 8), IpRange::Loopback),
+        (net4(10, 0, 0, 0, 8), IpRange::Private),
+        (net4(172, 16, 0, 0, 12), IpRange::Private),
+        (net4(192, 168, 0, 0, 16), IpRange::Private),
+        (net4(100, 64, 0, 0, 10), IpRange::Private),
+        (net4(169, 254, 0, 0, 16), IpRange::LinkLocal),
+    ];
+    match ip {
+        IpAddr::V4(v4) => V4
+            .iter()
+            .find(|(net, _)| net.contains(&v4))
+            .map_or(IpRange::Public, |(_, range)| *range),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return ip_range(IpAddr::V4(v4));
+            }
+            let in_net = |text: &str| text.parse::<Ipv6Net>().is_ok_and(|net| net.contains(&v6));
+            if v6.is_unspecified() {
+                IpRange::Unspecified
+            } else if v6.is_loopback() {
+                IpRange::Loopback
+            } else if in_net("fc00::/7") {
+                IpRange::Private
+            } else if in_net("fe80::/10") {
+                IpRange::LinkLocal
+            } else {
+                IpRange::Public
+            }
+        }
+    }
+}
+
+const fn net4(a: u8, b: u8, c: u8, d: u8, prefix: u8) -> Ipv4Net {
+    match Ipv4Net::new(Ipv4Addr::new(a, b, c, d), prefix) {
+        Ok(net) => net,
+        Err(_) => panic!("invalid prefix length in a constant network"),
+    }
+}
+
+/// Whether `ip` lies in `net` (for callers that hold an [`IpNet`]).
+pub fn net_contains(net: &IpNet, ip: IpAddr) -> bool {
+    net.contains(&ip)
+}
+
+/// What a host names, seen from a pod.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostClass {
+    Ip {
+        address: IpAddr,
+        range: IpRange,
+    },
+    /// `localhost`, `*.localhost`: the pod itself.
+    Localhost,
+    /// `nats-server`: a Service in the pod's own namespace.
+    Short {
+        service: String,
+    },
+    /// `nats-server.nats` or `nats-server.nats.svc`.
+    Namespaced {
+        service: String,
+        namespace: String,
+    },
+    /// `nats-server.nats.svc.cluster.local` (any domain after `svc`; compare it with
+    /// the cluster domain). `subdomain` holds StatefulSet pod names (`nats-0`).
+    ClusterFqdn {
+        service: String,
+        namespace: String,
+        domain: String,
+        subdomain: Option<String>,
+    },
+    /// A DNS name outside the cluster.
+    External,
+}
+
+impl HostClass {
+    /// The Service and the namespace it is looked up in, for names that point at one.
+    /// `own_namespace` is the namespace of the pod that resolves a short name.
+    pub fn service<'a>(&'a self, own_namespace: &'a str) -> Option<(&'a str, &'a str)> {
+        match self {
+            HostClass::Short { service } => Some((service, own_namespace)),
+            HostClass::Namespaced { service, namespace }
+            | HostClass::ClusterFqdn {
+                service, namespace, ..
+            } => Some((service, namespace)),
+            _ => None,
+        }
+    }
+}
+
+/// Classifies a host. `is_known_namespace` answers for namespaces seen in the input or
+/// given on the command line; it decides `name.ns` versus `host.tld`.
+pub fn classify_host(host: &Host, is_known_namespace: &dyn Fn(&str) -> bool) -> HostClass {
+    let name = match host {
+        Host::Ip(address) => {
+            return HostClass::Ip {
+                address: *address,
+                range: ip_range(*address),
+            }
+        }
+        Host::Name { name, .. } => name,
+    };
+    let labels: Vec<&str> = name.split('.').collect();
+    if labels.last() == Some(&"localhost") {
+        return HostClass::Localhost;
+    }
+    if let Some(svc) = labels.iter().position(|label| *label == "svc") {
+        if svc >= 2 {
+            let service = labels[svc - 2].to_string();
+            let namespace = labels[svc - 1].to_string();
+            let subdomain = (svc > 2).then(|| labels[..svc - 2].join("."));
+            if svc + 1 == labels.len() && subdomain.is_none() {
+                return HostClass::Namespaced { service, namespace };
+            }
+            return HostClass::ClusterFqdn {
+                service,
+                namespace,
+                domain: labels[svc + 1..].join("."),
+                subdomain,
+            };
+        }
+    }
+    match labels.as_slice() {
+        [service] => HostClass::Short {
+            service: service.to_string(),
+        },
+        [service, namespace]
+            if is_known_namespace(namespace) || !is_top_level_domain(namespace) =>
+        {
+            HostClass::Namespaced {
+                service: service.to_string(),
+                namespace: namespace.to_string(),
+            }
+        }
+        _ => HostClass::External,
+    }
+}
+
+/// Whether `label` is a top-level domain on the Public Suffix List (ICANN or private
+/// section), so that `nats.io` is a website while `nats-server.nats` is a Service.
+pub fn is_top_level_domain(label: &str) -> bool {
+    match psl::suffix(label.as_bytes()) {
+        Some(suffix) => suffix.typ().is_some() && suffix.as_bytes() == label.as_bytes(),
+        None => false,
+    }
+}
+
+/// Replaces the userinfo of every `scheme://user:pass@` in free text with `***`, so that a
+/// source line can be shown without its secrets.
+pub fn mask_credentials_in_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, '/' | ',' | '"' | '\'' | '?' | '#'))
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        match authority.rfind('@') {
+            Some(at_sign) => {
+                let userinfo = &authority[..at_sign];
+                match userinfo.split_once(':') {
+                    Some((user, _)) => {
+                        out.push_str(user);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str("***"),
+                }
+                out.push_str(&authority[at_sign..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(text: &str) -> ServerUrl {
+        parse_server(text, 0).expect("parses")
+    }
+
+    fn class(text: &str) -> HostClass {
+        classify_host(&server(text).host, &|ns| ns == "petrosa-apps")
+    }
+
+    #[test]
+    fn splits_lists_and_keeps_offsets() {
+        let entries = parse_server_list("nats://a:4222,tls://b,c:1");
+        let offsets: Vec<usize> = entries
+            .iter()
+            .map(|entry| match entry {
+                Entry::Server(server) => server.offset,
+                Entry::Invalid { offset, .. } => *offset,
+            })
+            .collect();
+        assert_eq!(offsets, [0, 14, 20]);
+        assert!(matches!(&entries[2], Entry::Server(s) if s.scheme == SchemeSpec::Missing));
+    }
+
+    #[test]
+    fn reports_malformed_entries() {
+        let errors: Vec<UrlError> = [
+            "",
+            "nats://a,,nats://b",
+            "nats://a:",
+            "nats://:4222",
+            "nats://a:70000",
+            " nats://a",
+            "nats://::1:4222",
+            "'nats://a'",
+        ]
+        .iter()
+        .flat_map(|value| parse_server_list(value))
+        .filter_map(|entry| match entry {
+            Entry::Invalid { error, .. } => Some(error),
+            Entry::Server(_) => None,
+        })
+        .collect();
+        assert_eq!(
+            errors,
+            [
+                UrlError::Empty,
+                UrlError::EmptyEntry,
+                UrlError::EmptyPort,
+                UrlError::EmptyHost,
+                UrlError::PortOutOfRange("70000".into()),
+                UrlError::Whitespace,
+                UrlError::UnbracketedIpv6,
+                UrlError::Quote,
+            ]
+        );
+    }
+
+    #[test]
+    fn default_ports_follow_the_scheme() {
+        assert_eq!(server("nats://a").port, Port::Default(4222));
+        assert_eq!(server("ws://a").port, Port::Default(80));
+        assert_eq!(server("wss://a").port, Port::Default(443));
+        assert_eq!(server("a:nats").port, Port::NotNumber("nats".into()));
+        assert_eq!(
+            server("http://a:8222").scheme,
+            SchemeSpec::Unsupported("http".into())
+        );
+    }
+
+    #[test]
+    fn credentials_are_parsed_and_masked() {
+        let url = server("nats://app:s3cret@nats:4222");
+        assert_eq!(url.masked(), "nats://app:***@nats:4222");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert_eq!(server("nats://tok3n@nats").masked(), "nats://***@nats:4222");
+        assert_eq!(
+            mask_credentials_in_text("  value: \"nats://u:p4ss@h:1,tls://t0k@h2\""),
+            "  value: \"nats://u:***@h:1,tls://***@h2\""
+        );
+    }
+
+    #[test]
+    fn classifies_hosts_as_a_pod_resolves_them() {
+        assert_eq!(
+            class("nats://nats-server"),
+            HostClass::Short {
+                service: "nats-server".into()
+            }
+        );
+        assert_eq!(
+            class("nats://nats-server.nats"),
+            HostClass::Namespaced {
+                service: "nats-server".into(),
+                namespace: "nats".into()
+            }
+        );
+        assert_eq!(class("nats://external-server.com"), HostClass::External);
+        assert_eq!(class("nats://nats.example.org"), HostClass::External);
+        assert_eq!(class("nats://localhost"), HostClass::Localhost);
+        assert!(matches!(
+            class("nats://nats-0.nats-headless.nats.svc.cluster.local."),
+            HostClass::ClusterFqdn { ref subdomain, ref domain, .. }
+                if subdomain.as_deref() == Some("nats-0") && domain == "cluster.local"
+        ));
+        assert!(matches!(
+            class("nats://192.168.194.253:4222"),
+            HostClass::Ip {
+                range: IpRange::Private,
+                ..
+            }
+        ));
+        assert!(matches!(
+            class("nats://[::1]:4222"),
+            HostClass::Ip {
+                range: IpRange::Loopback,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn top_level_domains_come_from_the_public_suffix_list() {
+        assert!(is_top_level_domain("com"));
+        assert!(is_top_level_domain("io"));
+        assert!(!is_top_level_domain("nats"));
+        assert!(!is_top_level_domain("petrosa-apps"));
+    }
+}

@@ -1,0 +1,55 @@
+//! Output formats. Each format is its own file; nothing outside `report/` writes to
+//! standard output.
+
+pub mod github;
+pub mod json;
+pub mod rules;
+pub mod source;
+pub mod text;
+
+use crate::cli::LintFormat;
+use crate::diagnostic::Severity;
+use crate::lint::LintOutcome;
+use std::io::{self, Write};
+
+/// Counts by severity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+}
+
+impl Counts {
+    pub fn of(outcome: &LintOutcome) -> Self {
+        let mut counts = Counts::default();
+        for finding in &outcome.findings {
+            match finding.severity {
+                Severity::Error => counts.errors += 1,
+                Severity::Warning => counts.warnings += 1,
+                Severity::Info => counts.infos += 1,
+            }
+        }
+        counts
+    }
+}
+
+/// Writes a lint outcome in `format`. Input errors go to standard error in every format,
+/// so that machine-readable output stays exactly its schema.
+pub fn write_lint(
+    out: &mut dyn Write,
+    outcome: &LintOutcome,
+    format: LintFormat,
+    quiet: bool,
+) -> io::Result<()> {
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    for error in &outcome.errors {
+        text::write_input_error(&mut err, error)?;
+    }
+    match format {
+        LintFormat::Text => text::write_lint(out, outcome, quiet),
+        LintFormat::Json => json::write_lint(out, outcome),
+        LintFormat::Github => github::write_lint(out, outcome),
+    }
+}

@@ -1,0 +1,142 @@
+//! The human format: one compiler-style block per finding, then a summary line.
+
+use crate::diagnostic::{Finding, InputError, Severity};
+use crate::lint::LintOutcome;
+use crate::report::source::Sources;
+use crate::report::Counts;
+use colored::{ColoredString, Colorize};
+use std::io::{self, Write};
+
+fn severity_label(severity: Severity) -> ColoredString {
+    match severity {
+        Severity::Error => "error".red().bold(),
+        Severity::Warning => "warning".yellow().bold(),
+        Severity::Info => "info".cyan().bold(),
+    }
+}
+
+pub fn write_input_error(out: &mut dyn Write, error: &InputError) -> io::Result<()> {
+    writeln!(out, "{}: {error}", "error".red().bold())
+}
+
+pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome, quiet: bool) -> io::Result<()> {
+    let mut sources = Sources::new(outcome.stdin.as_deref());
+    for finding in &outcome.findings {
+        write_finding(out, finding, &mut sources)?;
+    }
+    if quiet {
+        return Ok(());
+    }
+    let counts = Counts::of(outcome);
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut summary = format!(
+        "{}, {}, {} in {} from {}",
+        plural(counts.errors, "error"),
+        plural(counts.warnings, "warning"),
+        plural(counts.infos, "info"),
+        plural(outcome.objects, "object"),
+        plural(outcome.files, "input"),
+    );
+    if !outcome.errors.is_empty() {
+        summary.push_str(&format!(
+            "; {} could not be read",
+            plural(outcome.errors.len(), "input problem")
+        ));
+    }
+    let summary = if counts.errors > 0 || !outcome.errors.is_empty() {
+        summary.red().bold()
+    } else if counts.warnings > 0 {
+        summary.yellow().bold()
+    } else {
+        summary.green().bold()
+    };
+    writeln!(out, "{summary}")
+}
+
+fn write_finding(
+    out: &mut dyn Write,
+    finding: &Finding,
+    sources: &mut Sources<'_>,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{}{}: {}",
+        severity_label(finding.severity),
+        format!("[{}]", finding.code).bold(),
+        finding.message.bold()
+    )?;
+    let line_number = finding.location.line.to_string();
+    let gutter = " ".repeat(line_number.len());
+    writeln!(out, "{gutter}{} {}", "-->".blue().bold(), finding.location)?;
+    let shown = if finding.hide_source {
+        None
+    } else {
+        sources.line(&finding.location.file, finding.location.line)
+    };
+    let bar = "|".blue().bold();
+    if let Some(source) = shown {
+        let column = usize::try_from(finding.location.column.max(1) - 1).unwrap_or(0);
+        let available = source.chars().count().saturating_sub(column).max(1);
+        let width = usize::try_from(finding.width)
+            .unwrap_or(1)
+            .clamp(1, available);
+        let padding: String = source
+            .chars()
+            .take(column)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        writeln!(out, "{gutter} {bar}")?;
+        writeln!(out, "{} {bar} {source}", line_number.blue().bold())?;
+        let carets = "^".repeat(width);
+        let carets = match finding.severity {
+            Severity::Error => carets.red().bold(),
+            Severity::Warning => carets.yellow().bold(),
+            Severity::Info => carets.cyan().bold(),
+        };
+        writeln!(out, "{gutter} {bar} {padding}{carets}")?;
+    }
+    for related in &finding.related {
+        writeln!(
+            out,
+            "{gutter} {} {}: {}",
+            "::".blue().bold(),
+            related.location,
+            related.label
+        )?;
+    }
+    let eq = "=".blue().bold();
+    let mut object = Vec::new();
+    if let Some(reference) = &finding.object {
+        object.push(reference.to_string());
+    }
+    if let Some(container) = &finding.container {
+        object.push(format!("container {container}"));
+    }
+    if let Some(variable) = &finding.variable {
+        object.push(format!("variable {variable}"));
+    }
+    if !object.is_empty() {
+        writeln!(
+            out,
+            "{gutter} {eq} {} {}",
+            "object:".bold(),
+            object.join(", ")
+        )?;
+    }
+    if !finding.used_by.is_empty() {
+        let users: Vec<String> = finding.used_by.iter().map(ToString::to_string).collect();
+        writeln!(
+            out,
+            "{gutter} {eq} {} {}",
+            "used by:".bold(),
+            users.join(", ")
+        )?;
+    }
+    if let Some(help) = &finding.help {
+        writeln!(out, "{gutter} {eq} {} {help}", "help:".bold())?;
+    }
+    if let Some(runbook) = &finding.runbook {
+        writeln!(out, "{gutter} {eq} {} {runbook}", "runbook:".bold())?;
+    }
+    writeln!(out)
+}

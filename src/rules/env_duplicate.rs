@@ -1,0 +1,67 @@
+use crate::diagnostic::{Finding, Related};
+use crate::lint::context::Context;
+use crate::manifest::model::Platform;
+use std::collections::HashMap;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a variable name that appears twice in one container's `env` list.
+    ///
+    /// ## Why is this bad?
+    /// The last entry wins, silently. The first one is what a reviewer reads, and what a
+    /// patch (`kubectl set env`, Kustomize) may change to no effect.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// env:
+    /// - name: NATS_URL
+    ///   value: "nats://nats-server.nats:4222"
+    /// - name: NATS_URL
+    ///   value: "nats://localhost:4222"
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```yaml
+    /// env:
+    /// - name: NATS_URL
+    ///   value: "nats://nats-server.nats:4222"
+    /// ```
+    pub(crate) static RULE = {
+        code: "ND308",
+        name: "env-duplicate",
+        severity: Warning,
+        summary: "the same variable twice in one container's env",
+        check: check,
+    };
+}
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    for workload in &ctx.inventory.workloads {
+        if workload.platform != Platform::Kubernetes || workload.ignores(RULE.code, RULE.name) {
+            continue;
+        }
+        for container in &workload.containers {
+            let mut first = HashMap::new();
+            for var in &container.env {
+                let Some(previous) = first.get(var.name.as_str()) else {
+                    first.insert(var.name.as_str(), var);
+                    continue;
+                };
+                let message = format!(
+                    "`{}` is set again in container `{}` (first at line {}); the last one wins",
+                    var.name, container.name, previous.name_location.line
+                );
+                let mut finding = RULE.finding(var.name_location.clone(), var.name_width, message);
+                finding.object = Some(workload.reference());
+                finding.container = Some(container.name.clone());
+                finding.variable = Some(var.name.clone());
+                finding.help = Some("remove one of the entries".to_string());
+                finding.related.push(Related {
+                    location: previous.name_location.clone(),
+                    label: "first set here".to_string(),
+                });
+                out.push(finding);
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The rule registry. Each rule lives in its own file, named after the bad pattern, with
+//! its documentation as doc comments (What it does / Why is this bad? / Example /
+//! Use instead); `nats-doctor explain` prints exactly that text.
+
+use crate::diagnostic::{Finding, Location, Severity};
+use crate::lint::context::Context;
+
+/// Declares a rule: its documentation (doc comments), code, name, default severity, the
+/// one-line summary for `nats-doctor rules`, and the function that checks it.
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        $vis:vis static $rule:ident = {
+            code: $code:literal,
+            name: $name:literal,
+            severity: $severity:ident,
+            summary: $summary:literal,
+            check: $check:path $(,)?
+        };
+    ) => {
+        $vis static $rule: $crate::rules::Rule = $crate::rules::Rule {
+            code: $code,
+            name: $name,
+            severity: $crate::diagnostic::Severity::$severity,
+            summary: $summary,
+            raw_doc: concat!($($doc, "\n"),*),
+            check: $check,
+        };
+    };
+}
+
+mod env_duplicate;
+mod env_expansion_undefined;
+mod nats_enabled_invalid;
+mod nats_url_missing;
+mod non_string_value;
+mod ref_missing;
+mod ref_other_namespace;
+mod subject_prefix_inconsistent;
+mod subject_prefix_invalid;
+mod url_cluster_domain;
+mod url_credentials_exposed;
+mod url_external_host;
+mod url_ip_literal;
+mod url_localhost;
+mod url_malformed;
+mod url_port;
+mod url_scheme;
+
+/// A lint rule.
+pub struct Rule {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    raw_doc: &'static str,
+    pub check: fn(&Context<'_>, &mut Vec<Finding>),
+}
+
+impl Rule {
+    /// The rule's documentation, as written in its file.
+    pub fn documentation(&self) -> String {
+        self.raw_doc
+            .lines()
+            .map(|line| line.strip_prefix(' ').unwrap_or(line))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A finding of this rule, with its code, name and severity set.
+    pub fn finding(&'static self, location: Location, width: u32, message: String) -> Finding {
+        Finding {
+            code: self.code,
+            name: self.name,
+            severity: self.severity,
+            message,
+            location,
+            width: width.max(1),
+            object: None,
+            container: None,
+            variable: None,
+            help: None,
+            runbook: None,
+            used_by: Vec::new(),
+            related: Vec::new(),
+            hide_source: false,
+        }
+    }
+}
+
+/// Every rule, sorted by code.
+pub static RULES: &[&Rule] = &[
+    &url_ip_literal::RULE,
+    &url_localhost::RULE,
+    &url_external_host::RULE,
+    &url_scheme::RULE,
+    &url_port::RULE,
+    &url_credentials_exposed::RULE,
+    &url_malformed::RULE,
+    &url_cluster_domain::RULE,
+    &nats_url_missing::RULE,
+    &nats_enabled_invalid::RULE,
+    &non_string_value::RULE,
+    &subject_prefix_invalid::RULE,
+    &subject_prefix_inconsistent::RULE,
+    &ref_missing::RULE,
+    &ref_other_namespace::RULE,
+    &env_duplicate::RULE,
+    &env_expansion_undefined::RULE,
+];
+
+/// Finds a rule by code (`ND101`, any case) or name (`url-ip-literal`).
+pub fn find(code_or_name: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|rule| rule.code.eq_ignore_ascii_case(code_or_name) || rule.name == code_or_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_and_names_are_unique_sorted_and_kebab_case() {
+        let codes: HashSet<_> = RULES.iter().map(|r| r.code).collect();
+        let names: HashSet<_> = RULES.iter().map(|r| r.name).collect();
+        assert_eq!(codes.len(), RULES.len());
+        assert_eq!(names.len(), RULES.len());
+        assert!(RULES.windows(2).all(|pair| pair[0].code < pair[1].code));
+        for rule in RULES {
+            assert!(
+                rule.code.starts_with("ND") && rule.code.len() == 5,
+                "{}",
+                rule.code
+            );
+            assert!(
+                rule.name
+                    .split('-')
+                    .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase())),
+                "{} is not kebab-case",
+                rule.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_rule_documents_the_four_headings() {
+        for rule in RULES {
+            let doc = rule.documentation();
+            for heading in [
+                "## What it does",
+                "## Why is this bad?",
+                "## Example",
+                "## Use instead",
+            ] {
+                assert!(doc.contains(heading), "{} lacks `{heading}`", rule.code);
+            }
+        }
+    }
+}

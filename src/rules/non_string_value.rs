@@ -1,0 +1,93 @@
+use crate::diagnostic::Finding;
+use crate::lint::context::Context;
+use crate::manifest::model::{Platform, RefKind, Value};
+use crate::manifest::yaml::{yaml11_non_string_type, Style};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags an unquoted env `value:` or ConfigMap `data:` scalar that YAML 1.1, as
+    /// Kubernetes decodes it, reads as a boolean (`true`, `yes`, `on`, `no`, ...), an
+    /// integer (`4222`, `0x10`), a float (`1e3`, `3.5`) or null (`null`, `~`, nothing).
+    /// Any env variable and any ConfigMap key is checked, not only NATS settings.
+    ///
+    /// ## Why is this bad?
+    /// Env values and ConfigMap data must be strings. The API server rejects the whole
+    /// object ("cannot unmarshal bool into Go struct field EnvVar.value of type
+    /// string"), so the deploy fails; some tools instead drop the object silently.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// - name: NATS_ENABLED
+    ///   value: true
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```yaml
+    /// - name: NATS_ENABLED
+    ///   value: "true"
+    /// ```
+    pub(crate) static RULE = {
+        code: "ND303",
+        name: "non-string-value",
+        severity: Error,
+        summary: "unquoted env value or ConfigMap data that YAML 1.1 reads as bool/int/float/null",
+        check: check,
+    };
+}
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    for workload in &ctx.inventory.workloads {
+        if workload.platform != Platform::Kubernetes || workload.ignores(RULE.code, RULE.name) {
+            continue;
+        }
+        for container in &workload.containers {
+            for var in &container.env {
+                let crate::manifest::model::EnvSource::Value(value) = &var.source else {
+                    continue;
+                };
+                if let Some(mut finding) = finding(value, "env value") {
+                    finding.object = Some(workload.reference());
+                    finding.container = Some(container.name.clone());
+                    finding.variable = Some(var.name.clone());
+                    out.push(finding);
+                }
+            }
+        }
+    }
+    for data in &ctx.inventory.config_data {
+        if data.object.ignores(RULE.code, RULE.name) {
+            continue;
+        }
+        for entry in &data.entries {
+            let Some(value) = &entry.value else { continue };
+            let what = match data.kind {
+                RefKind::ConfigMap => "ConfigMap data",
+                RefKind::Secret => "Secret stringData",
+            };
+            if let Some(mut finding) = finding(value, what) {
+                finding.object = Some(data.object.reference(Platform::Kubernetes));
+                finding.variable = Some(entry.key.clone());
+                finding.hide_source = data.kind == RefKind::Secret;
+                out.push(finding);
+            }
+        }
+    }
+}
+
+fn finding(value: &Value, what: &str) -> Option<Finding> {
+    if value.style != Some(Style::Plain) || value.not_scalar {
+        return None;
+    }
+    let kind = yaml11_non_string_type(&value.text)?;
+    let message = if value.text.is_empty() {
+        format!("empty unquoted {what} is null in YAML, not an empty string")
+    } else {
+        format!(
+            "unquoted {what} `{}` is a YAML 1.1 {kind}; the API server rejects the object because it must be a string",
+            value.text
+        )
+    };
+    let mut finding = RULE.finding(value.location.clone(), value.width, message);
+    finding.help = Some(format!("quote it: \"{}\"", value.text));
+    Some(finding)
+}

@@ -1,0 +1,60 @@
+use crate::diagnostic::Finding;
+use crate::lint::context::Context;
+use crate::lint::refs::{self, RefOutcome};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a `configMapKeyRef`, `secretKeyRef` or `envFrom` whose ConfigMap or Secret
+    /// exists in the input, but only in other namespaces than the workload's.
+    ///
+    /// ## Why is this bad?
+    /// References resolve only within the pod's own namespace. The object in the other
+    /// namespace is invisible to the pod, which fails with `CreateContainerConfigError`
+    /// (or, with `optional: true`, starts without the settings and falls back to
+    /// localhost).
+    ///
+    /// ## Example
+    /// ```yaml
+    /// # Deployment in namespace petrosa-apps, ConfigMap in namespace nats
+    /// envFrom:
+    /// - configMapRef: {name: nats-client-config}
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```yaml
+    /// # a copy of the ConfigMap in petrosa-apps, or the settings in the Deployment
+    /// envFrom:
+    /// - configMapRef: {name: nats-client-config}
+    /// ```
+    pub(crate) static RULE = {
+        code: "ND307",
+        name: "ref-other-namespace",
+        severity: Error,
+        summary: "referenced ConfigMap/Secret exists only in another namespace",
+        check: check,
+    };
+}
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    for reference in refs::references(ctx) {
+        let RefOutcome::OtherNamespace(found_in) = &reference.outcome else {
+            continue;
+        };
+        let message = format!(
+            "{} `{}` is in namespace `{}`, not in `{}` where the pod runs; refs do not cross namespaces",
+            reference.kind.as_str(),
+            reference.name,
+            found_in.join("`, `"),
+            reference.namespace
+        );
+        if let Some(mut finding) = refs::finding(ctx, &RULE, &reference, message) {
+            finding.help = Some(format!(
+                "create {} `{}` in namespace `{}` as well",
+                reference.kind.as_str(),
+                reference.name,
+                reference.namespace
+            ));
+            out.push(finding);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+use crate::diagnostic::Finding;
+use crate::lint::context::{Context, DEFAULT_PREFIX, PREFIX_VARIABLE};
+use crate::lint::resolve::Resolved;
+use crate::runbook::Step;
+use std::collections::BTreeSet;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a `NATS_SUBJECT_PREFIX` that differs from the documented
+    /// `binance.extraction`, naming every prefix the NATS-client workloads of the input
+    /// use (unset counts as the default).
+    ///
+    /// ## Why is this bad?
+    /// Consumers and the monitoring subjects (`binance.extraction.klines.*`, ...) assume
+    /// one prefix. A service publishing under another prefix looks healthy, and its
+    /// events never reach anyone.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// data:
+    ///   NATS_SUBJECT_PREFIX: "binance"
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```yaml
+    /// data:
+    ///   NATS_SUBJECT_PREFIX: "binance.extraction"
+    /// ```
+    pub(crate) static RULE = {
+        code: "ND305",
+        name: "subject-prefix-inconsistent",
+        severity: Warning,
+        summary: "NATS-client workloads use different subject prefixes, or not binance.extraction",
+        check: check,
+    };
+}
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let mut in_use = BTreeSet::new();
+    for env in &ctx.envs {
+        if !env.vars.iter().any(|var| var.name.starts_with("NATS_")) {
+            continue;
+        }
+        match env.get(PREFIX_VARIABLE).map(|var| &var.value) {
+            None if !env.opaque => {
+                in_use.insert(DEFAULT_PREFIX.to_string());
+            }
+            Some(Resolved::Known { text, .. }) => {
+                in_use.insert(text.clone());
+            }
+            _ => {}
+        }
+    }
+    for site in &ctx.prefix_sites {
+        if site.text == DEFAULT_PREFIX
+            || super::subject_prefix_invalid::problem(&site.text).is_some()
+        {
+            continue;
+        }
+        let others: Vec<&str> = in_use
+            .iter()
+            .map(String::as_str)
+            .filter(|prefix| *prefix != site.text)
+            .collect();
+        let mut message = format!(
+            "subject prefix `{}` differs from the documented `{DEFAULT_PREFIX}` that the monitoring subjects assume",
+            ctx.shown(site, &site.text)
+        );
+        if !others.is_empty() && !site.hidden {
+            message.push_str(&format!("; other workloads use: {}", others.join(", ")));
+        }
+        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+            finding.help = Some(format!(
+                "use \"{DEFAULT_PREFIX}\" everywhere, or silence with the nats-doctor/ignore annotation if the difference is deliberate"
+            ));
+            finding.runbook = Some(ctx.runbook(Step::MessagesNotReceived, site, None, None));
+            out.push(finding);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+use crate::diagnostic::Finding;
+use crate::lint::context::Context;
+use crate::runbook::Step;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a `NATS_SUBJECT_PREFIX` that is empty, contains whitespace or the wildcards
+    /// `*` and `>`, or has empty tokens (`a..b`, a leading or trailing dot).
+    ///
+    /// ## Why is this bad?
+    /// Subjects are `{prefix}.{type}.{symbol}.{period}`. Publishing to a subject with a
+    /// wildcard or an empty token fails with "invalid subject", and whitespace splits
+    /// the protocol line; the services only log a warning and no event arrives.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// - name: NATS_SUBJECT_PREFIX
+    ///   value: "binance.extraction."
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```yaml
+    /// - name: NATS_SUBJECT_PREFIX
+    ///   value: "binance.extraction"
+    /// ```
+    pub(crate) static RULE = {
+        code: "ND304",
+        name: "subject-prefix-invalid",
+        severity: Error,
+        summary: "NATS_SUBJECT_PREFIX is empty, has whitespace, wildcards or empty tokens",
+        check: check,
+    };
+}
+
+/// Why a prefix cannot start a publish subject, if it cannot.
+pub(crate) fn problem(prefix: &str) -> Option<&'static str> {
+    if prefix.is_empty() {
+        Some("is empty")
+    } else if prefix.chars().any(char::is_whitespace) {
+        Some("contains whitespace")
+    } else if prefix.contains(['*', '>']) {
+        Some("contains a wildcard (`*` or `>`), which cannot be published to")
+    } else if prefix.split('.').any(str::is_empty) {
+        Some("has an empty token (`..`, or a leading or trailing dot)")
+    } else {
+        None
+    }
+}
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    for site in &ctx.prefix_sites {
+        let Some(problem) = problem(&site.text) else {
+            continue;
+        };
+        let message = format!(
+            "NATS_SUBJECT_PREFIX `{}` {problem}",
+            ctx.shown(site, &site.text)
+        );
+        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+            finding.help = Some(format!(
+                "use dot-separated tokens, e.g. \"{}\"",
+                crate::lint::context::DEFAULT_PREFIX
+            ));
+            finding.runbook = Some(ctx.runbook(Step::MessagesNotReceived, site, None, None));
+            out.push(finding);
+        }
+    }
+}
