@@ -4,8 +4,10 @@
 
 use crate::diagnostic::Location;
 use crate::manifest::model::{
-    Container, ContainerPort, DataEntry, EnvFrom, EnvSource, EnvVar, Inventory, KeyRef, Namespace,
-    NetworkPolicy, Object, Platform, RefKind, Service, ServicePort, Value, Workload,
+    Container, ContainerPort, DataEntry, Direction, EnvFrom, EnvSource, EnvVar, Inventory, IpBlock,
+    KeyRef, LabelSelector, Namespace, NetworkPolicy, Object, Platform, PolicyPeer, PolicyPort,
+    PolicyRule, PortSpec, RefKind, SelectorOperator, SelectorRequirement, Service, ServicePort,
+    Value, Workload,
 };
 use crate::manifest::yaml::{Node, NodeKind};
 use base64::Engine;
@@ -94,10 +96,10 @@ impl Extractor<'_> {
                 labels: string_map(metadata.and_then(|m| m.get("labels"))),
                 location: object.location,
             }),
-            "NetworkPolicy" => self.inventory.network_policies.push(NetworkPolicy {
-                object,
-                spec: node.get("spec").cloned(),
-            }),
+            "NetworkPolicy" => {
+                let policy = self.network_policy(object, node);
+                self.inventory.network_policies.push(policy);
+            }
             "Pod" => {
                 if let Some(spec) = node.get("spec") {
                     self.workload(object, metadata, spec);
@@ -212,6 +214,122 @@ impl Extractor<'_> {
             selector: string_map(spec.and_then(|s| s.get("selector"))),
             headless,
         });
+    }
+
+    /// Reads a NetworkPolicy, defaulting `policyTypes` as the API server does: Ingress
+    /// always, Egress when the policy has egress rules.
+    fn network_policy(&self, object: Object, node: &Node) -> NetworkPolicy {
+        let spec = node.get("spec");
+        let selector_entry = spec.and_then(|s| entry(s, "podSelector"));
+        let (selector_location, selector_width) = match selector_entry {
+            Some((key, _)) => (self.location(key), key.width),
+            None => (object.location.clone(), 1),
+        };
+        let declared: Vec<&Node> = spec
+            .and_then(|s| s.get("policyTypes"))
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter(|item| item.as_str().is_some())
+            .collect();
+        let direction = |key: &str, type_name: &str, default_on: bool| {
+            let rules_entry = spec.and_then(|s| entry(s, key));
+            let rules: Vec<PolicyRule> = rules_entry
+                .map(|(_, list)| list.items())
+                .unwrap_or_default()
+                .iter()
+                .map(|rule| self.policy_rule(rule, if key == "egress" { "to" } else { "from" }))
+                .collect();
+            let declared_entry = declared.iter().find(|item| {
+                item.as_str()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(type_name))
+            });
+            let isolates = if declared.is_empty() {
+                default_on || !rules.is_empty()
+            } else {
+                declared_entry.is_some()
+            };
+            isolates.then(|| {
+                let (location, width) = match (declared_entry, rules_entry) {
+                    (Some(item), _) => (self.location(item), item.width),
+                    (None, Some((key_node, _))) => (self.location(key_node), key_node.width),
+                    (None, None) => (selector_location.clone(), selector_width),
+                };
+                Direction {
+                    rules,
+                    location,
+                    width,
+                }
+            })
+        };
+        let ingress = direction("ingress", "Ingress", true);
+        let egress = direction("egress", "Egress", false);
+        NetworkPolicy {
+            object,
+            pod_selector: selector_entry
+                .map(|(_, value)| label_selector(value))
+                .unwrap_or_default(),
+            pod_selector_location: selector_location,
+            pod_selector_width: selector_width,
+            ingress,
+            egress,
+        }
+    }
+
+    fn policy_rule(&self, node: &Node, peers_key: &str) -> PolicyRule {
+        let peers = node
+            .get(peers_key)
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .map(|peer| PolicyPeer {
+                pod_selector: peer.get("podSelector").map(label_selector),
+                namespace_selector: peer.get("namespaceSelector").map(label_selector),
+                ip_block: peer.get("ipBlock").map(|block| IpBlock {
+                    cidr: block
+                        .get("cidr")
+                        .and_then(Node::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    except: block
+                        .get("except")
+                        .map(Node::items)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|e| e.as_str().map(str::to_string))
+                        .collect(),
+                }),
+            })
+            .collect();
+        let ports = node
+            .get("ports")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .map(|port| PolicyPort {
+                port: port.get("port").map(|spec| match spec.as_str() {
+                    Some(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+                        match text.parse::<u16>() {
+                            Ok(number) if number > 0 => PortSpec::Number(number),
+                            _ => PortSpec::Invalid,
+                        }
+                    }
+                    Some(text) if !text.is_empty() => PortSpec::Name(text.to_string()),
+                    _ => PortSpec::Invalid,
+                }),
+                end_port: port.get("endPort").and_then(port_number),
+                protocol: port
+                    .get("protocol")
+                    .and_then(Node::as_str)
+                    .unwrap_or("TCP")
+                    .to_ascii_uppercase(),
+            })
+            .collect();
+        PolicyRule {
+            peers,
+            ports,
+            location: self.location(node),
+        }
     }
 
     fn workload(&mut self, object: Object, pod_metadata: Option<&Node>, spec: &Node) {
@@ -338,6 +456,61 @@ impl Extractor<'_> {
 
 fn port_number(node: &Node) -> Option<u16> {
     node.as_str()?.parse().ok()
+}
+
+/// A mapping entry with its key node (for the key's position).
+fn entry<'n>(node: &'n Node, key: &str) -> Option<(&'n Node, &'n Node)> {
+    node.entries()
+        .iter()
+        .find(|(k, _)| k.as_str() == Some(key))
+        .map(|(k, v)| (k, v))
+}
+
+/// Reads `matchLabels` and `matchExpressions`. An unknown operator, or a requirement
+/// without the values its operator needs, makes the selector unreadable: the API server
+/// would reject it, and the linter does not guess.
+fn label_selector(node: &Node) -> LabelSelector {
+    let mut selector = LabelSelector {
+        match_labels: string_map(node.get("matchLabels")),
+        expressions: Vec::new(),
+        unreadable: !node.is_mapping() && node.as_str().is_none_or(|text| !text.is_empty()),
+    };
+    for expression in node
+        .get("matchExpressions")
+        .map(Node::items)
+        .unwrap_or_default()
+    {
+        let operator = match expression.get("operator").and_then(Node::as_str) {
+            Some("In") => SelectorOperator::In,
+            Some("NotIn") => SelectorOperator::NotIn,
+            Some("Exists") => SelectorOperator::Exists,
+            Some("DoesNotExist") => SelectorOperator::DoesNotExist,
+            _ => {
+                selector.unreadable = true;
+                continue;
+            }
+        };
+        let Some(key) = expression.get("key").and_then(Node::as_str) else {
+            selector.unreadable = true;
+            continue;
+        };
+        let values: Vec<String> = expression
+            .get("values")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|value| value.as_str().map(str::to_string))
+            .collect();
+        if matches!(operator, SelectorOperator::In | SelectorOperator::NotIn) && values.is_empty() {
+            selector.unreadable = true;
+        }
+        selector.expressions.push(SelectorRequirement {
+            key: key.to_string(),
+            operator,
+            values,
+        });
+    }
+    selector
 }
 
 fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
