@@ -127,6 +127,8 @@ impl<'a> Context<'a> {
             PREFIX_VARIABLE => return Some(SiteKind::Prefix),
             _ => {}
         }
+        // Stray quotes or spaces before the scheme are a mistake worth reporting too.
+        let value = value.trim_start_matches(['"', '\'', ' ']);
         let lower = value.get(..6).unwrap_or(value).to_ascii_lowercase();
         let nats_scheme = lower.starts_with("nats:/") || lower.starts_with("tls://");
         // ws:// and wss:// are shared with every other WebSocket API; only a variable
@@ -258,7 +260,7 @@ impl<'a> Context<'a> {
     pub fn messaging_enabled(&self, env: &ContainerEnv) -> Option<bool> {
         match env.get(ENABLED_VARIABLE).map(|var| &var.value) {
             None => Some(true),
-            Some(Resolved::Known { text, .. }) => Some(text.to_ascii_lowercase() == "true"),
+            Some(Resolved::Known { text, .. }) => Some(text.eq_ignore_ascii_case("true")),
             Some(Resolved::Unknown) => None,
         }
     }

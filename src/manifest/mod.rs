@@ -228,14 +228,12 @@ fn read_input(input: &Input, options: &LoadOptions<'_>) -> FileResult {
                 .lock()
                 .take(MAX_FILE_BYTES + 1)
                 .read_to_end(&mut bytes);
-            (STDIN_NAME.to_string(), None, read.map(|_| bytes))
+            (STDIN_NAME.to_string(), None, read.map(|_| Some(bytes)))
         }
         Input::File(path) => {
             let read = match std::fs::metadata(path) {
-                Ok(meta) if meta.len() > MAX_FILE_BYTES => {
-                    Ok(vec![0; 0]).and_then(|_: Vec<u8>| Err(std::io::Error::other(too_large())))
-                }
-                _ => std::fs::read(path),
+                Ok(meta) if meta.len() > MAX_FILE_BYTES => Ok(None),
+                _ => std::fs::read(path).map(Some),
             };
             (path.display().to_string(), Some(path.as_path()), read)
         }
@@ -247,12 +245,13 @@ fn read_input(input: &Input, options: &LoadOptions<'_>) -> FileResult {
         column,
         message,
     };
+    // `None`: the file is over the limit and was not read.
     let bytes = match bytes {
-        Ok(bytes) if bytes.len() as u64 > MAX_FILE_BYTES => {
+        Ok(Some(bytes)) if bytes.len() as u64 <= MAX_FILE_BYTES => bytes,
+        Ok(_) => {
             result.errors.push(error(None, None, too_large()));
             return result;
         }
-        Ok(bytes) => bytes,
         Err(io) => {
             result
                 .errors

@@ -40,7 +40,7 @@ pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome, quiet: bool) -> io
     if !outcome.errors.is_empty() {
         summary.push_str(&format!(
             "; {} could not be read",
-            plural(outcome.errors.len(), "input problem")
+            plural(outcome.errors.len(), "input")
         ));
     }
     let summary = if counts.errors > 0 || !outcome.errors.is_empty() {

@@ -1,0 +1,542 @@
+//! `nats-doctor lint` as a user runs it: inputs of every kind, bad inputs, output
+//! formats, exit codes, suppression and secrets.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn nats_doctor(args: &[&str]) -> Output {
+    run_with_stdin(args, None)
+}
+
+fn run_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nats-doctor starts");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).expect("write stdin");
+    }
+    drop(input);
+    child.wait_with_output().expect("nats-doctor runs")
+}
+
+fn json(args: &[&str]) -> (Value, Output) {
+    let mut all = vec!["lint", "--format", "json"];
+    all.extend_from_slice(args);
+    let output = nats_doctor(&all);
+    let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    (value, output)
+}
+
+fn codes_at(report: &Value) -> Vec<(String, String, u64, u64)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().expect("code").to_string(),
+                f["file"].as_str().expect("file").to_string(),
+                f["line"].as_u64().expect("line"),
+                f["column"].as_u64().expect("column"),
+            )
+        })
+        .collect()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+#[test]
+fn json_output_has_exactly_the_documented_keys() {
+    let (report, output) = json(&["fixtures/examples/"]);
+    assert_eq!(output.status.code(), Some(1));
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&report), ["findings", "summary", "version"]);
+    assert_eq!(report["version"], 1);
+    assert_eq!(
+        keys(&report["summary"]),
+        ["errors", "files", "infos", "objects", "warnings"]
+    );
+    assert_eq!(report["summary"]["files"], 1);
+    assert_eq!(report["summary"]["objects"], 4);
+    let finding = &report["findings"][0];
+    assert_eq!(
+        keys(finding),
+        [
+            "code",
+            "column",
+            "container",
+            "file",
+            "help",
+            "line",
+            "message",
+            "name",
+            "object",
+            "runbook",
+            "severity",
+            "variable"
+        ]
+    );
+    assert_eq!(finding["code"], "ND101");
+    assert_eq!(finding["name"], "url-ip-literal");
+    assert_eq!(finding["object"]["kind"], "ConfigMap");
+    assert_eq!(finding["object"]["namespace"], "petrosa-apps");
+    assert_eq!(finding["object"]["name"], "petrosa-common-config");
+}
+
+#[test]
+fn reads_crlf_bom_json_lists_and_stdin() {
+    let (report, _) = json(&[
+        "fixtures/inputs/crlf.yaml",
+        "fixtures/inputs/bom.yaml",
+        "fixtures/inputs/list.json",
+    ]);
+    assert_eq!(
+        codes_at(&report),
+        [
+            ("ND101".into(), "fixtures/inputs/bom.yaml".into(), 7, 13),
+            ("ND101".into(), "fixtures/inputs/crlf.yaml".into(), 7, 13),
+            ("ND101".into(), "fixtures/inputs/list.json".into(), 9, 28),
+        ]
+    );
+    let text = std::fs::read("fixtures/inputs/crlf.yaml").expect("fixture");
+    let output = run_with_stdin(&["lint", "--format", "json", "-"], Some(&text));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(
+        codes_at(&report),
+        [("ND101".into(), "<stdin>".into(), 7, 13)]
+    );
+    // Text output shows the stdin line it points at.
+    let output = run_with_stdin(&["lint", "-"], Some(&text));
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        shown.contains("7 |   NATS_URL: \"nats://10.0.0.1:4222\""),
+        "{shown}"
+    );
+}
+
+#[test]
+fn reads_compose_files_with_env_files_and_walks_directories() {
+    let (report, output) = json(&["fixtures/inputs/compose"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let found = codes_at(&report);
+    assert!(
+        found.contains(&(
+            "ND101".into(),
+            "fixtures/inputs/compose/docker-compose.yml".into(),
+            11,
+            17
+        )),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&(
+            "ND102".into(),
+            "fixtures/inputs/compose/extractor.env".into(),
+            2,
+            17
+        )),
+        "{found:?}"
+    );
+    // `${PREFIX}` is interpolated by compose: unknown here, so not judged.
+    assert!(
+        !found.iter().any(|f| f.0 == "ND304" || f.0 == "ND305"),
+        "{found:?}"
+    );
+
+    let (report, _) = json(&["fixtures/inputs/tree"]);
+    assert_eq!(
+        codes_at(&report),
+        [(
+            "ND102".into(),
+            "fixtures/inputs/tree/apps/sub/deploy.yml".into(),
+            14,
+            18
+        )]
+    );
+    assert_eq!(report["summary"]["files"], 1, "README.md is not read");
+}
+
+#[test]
+fn lints_the_process_environment() {
+    let output = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
+        .args([
+            "lint",
+            "--format",
+            "json",
+            "--env",
+            "fixtures/inputs/empty.yaml",
+        ])
+        .env("NATS_URL", "nats://172.20.0.5:4222")
+        .env("NATS_ENABLED", "enabled")
+        .output()
+        .expect("runs");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("json");
+    let codes: Vec<String> = codes_at(&report).into_iter().map(|f| f.0).collect();
+    assert!(codes.contains(&"ND101".to_string()), "{codes:?}");
+    assert!(codes.contains(&"ND302".to_string()), "{codes:?}");
+    let finding = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["code"] == "ND101")
+        .expect("ND101");
+    assert_eq!(finding["file"], "<environment>");
+    assert_eq!(finding["variable"], "NATS_URL");
+}
+
+#[test]
+fn bad_inputs_are_reported_with_their_location_and_the_rest_is_linted() {
+    let output = nats_doctor(&[
+        "lint",
+        "--format",
+        "json",
+        "fixtures/inputs/malformed.yaml",
+        "fixtures/inputs/helm-template.yaml",
+        "fixtures/inputs/latin1.yaml",
+        "fixtures/inputs/does-not-exist.yaml",
+        "fixtures/inputs/crlf.yaml",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("fixtures/inputs/malformed.yaml:6:13: invalid YAML"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("fixtures/inputs/helm-template.yaml:4: unrendered Helm template"),
+        "{errors}"
+    );
+    assert!(errors.contains("helm template"), "{errors}");
+    assert!(
+        errors.contains("fixtures/inputs/latin1.yaml:6: not UTF-8"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("fixtures/inputs/does-not-exist.yaml: no such file"),
+        "{errors}"
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("stdout stays JSON");
+    assert_eq!(codes_at(&report).len(), 1, "crlf.yaml is still linted");
+}
+
+#[test]
+fn binary_empty_and_oversized_inputs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let binary = dir.path().join("image.yaml");
+    std::fs::write(&binary, [0x89, b'P', b'N', b'G', 0, 0, 1, 2]).expect("write");
+    let big = dir.path().join("big.yaml");
+    let file = std::fs::File::create(&big).expect("create");
+    file.set_len(nats_doctor::manifest::MAX_FILE_BYTES + 1)
+        .expect("size");
+    let output = nats_doctor(&[
+        "lint",
+        binary.to_str().expect("path"),
+        big.to_str().expect("path"),
+        "fixtures/inputs/empty.yaml",
+        "fixtures/inputs/empty-documents.yaml",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let errors = stderr(&output);
+    assert!(errors.contains("image.yaml: binary file"), "{errors}");
+    assert!(
+        errors.contains("big.yaml: larger than the 16 MiB input limit"),
+        "{errors}"
+    );
+    assert!(
+        !errors.contains("empty"),
+        "empty inputs are not errors: {errors}"
+    );
+
+    let output = nats_doctor(&[
+        "lint",
+        "fixtures/inputs/empty.yaml",
+        "fixtures/inputs/empty-documents.yaml",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn hostile_yaml_fails_fast_with_bounded_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut bomb = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for level in b'b'..=b'i' {
+        let previous = (level - 1) as char;
+        let this = level as char;
+        let refs = vec![format!("*{previous}"); 9].join(",");
+        bomb.push_str(&format!("{this}: &{this} [{refs}]\n"));
+    }
+    let bomb_path = dir.path().join("bomb.yaml");
+    std::fs::write(&bomb_path, bomb).expect("write");
+    let deep_path = dir.path().join("deep.yaml");
+    std::fs::write(
+        &deep_path,
+        format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+    )
+    .expect("write");
+    let deep_block = dir.path().join("deep-block.yaml");
+    let mut nested = String::new();
+    for depth in 0..2_000 {
+        nested.push_str(&" ".repeat(depth));
+        nested.push_str("a:\n");
+    }
+    std::fs::write(&deep_block, nested).expect("write");
+
+    let started = Instant::now();
+    let output = nats_doctor(&[
+        "lint",
+        bomb_path.to_str().expect("path"),
+        deep_path.to_str().expect("path"),
+        deep_block.to_str().expect("path"),
+    ]);
+    let elapsed = started.elapsed();
+    assert_eq!(output.status.code(), Some(2));
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("bomb.yaml:") && errors.contains("alias"),
+        "{errors}"
+    );
+    assert!(errors.contains("deep.yaml:1:"), "{errors}");
+    assert!(
+        errors.contains("deep-block.yaml:") && errors.contains("nesting deeper than"),
+        "{errors}"
+    );
+    assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
+}
+
+#[test]
+fn thousands_of_files_in_a_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for index in 0..3_000 {
+        let text = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{index}\n  namespace: ns{}\ndata:\n  NATS_URL: \"nats://nats-server.nats:4222\"\n",
+            index % 40
+        );
+        std::fs::write(dir.path().join(format!("c{index}.yaml")), text).expect("write");
+    }
+    let (report, output) = json(&[dir.path().to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(report["summary"]["files"], 3_000);
+    assert_eq!(report["summary"]["objects"], 3_000);
+}
+
+#[test]
+fn secrets_never_appear_in_any_format() {
+    for format in ["text", "json", "github"] {
+        let output = nats_doctor(&[
+            "lint",
+            "--format",
+            format,
+            "--color",
+            "always",
+            "fixtures/inputs/secret.yaml",
+        ]);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            stderr(&output)
+        );
+        assert_eq!(output.status.code(), Some(1), "{format}: {all}");
+        assert!(!all.contains("hunter2"), "{format} leaks a password: {all}");
+        assert!(
+            !all.contains("bmF0czovL2Fw"),
+            "{format} leaks Secret data: {all}"
+        );
+        assert!(
+            !all.contains("10.9.8.7") || format != "text" || all.contains("leaky"),
+            "{all}"
+        );
+        assert!(
+            all.contains("ND106"),
+            "{format}: the ConfigMap URL is still reported: {all}"
+        );
+    }
+    // A URL in a Secret is judged, but its value is never shown.
+    let (report, _) = json(&["fixtures/inputs/secret.yaml"]);
+    let secret_findings: Vec<&Value> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["object"]["kind"] == "Secret")
+        .collect();
+    assert!(
+        secret_findings.iter().any(|f| f["code"] == "ND101"),
+        "{report}"
+    );
+    assert!(
+        secret_findings.iter().any(|f| f["code"] == "ND304"),
+        "{report}"
+    );
+    for finding in secret_findings {
+        assert!(!finding.to_string().contains("10.9.8.7"), "{finding}");
+        assert!(
+            !finding.to_string().contains("binance..extraction"),
+            "{finding}"
+        );
+    }
+}
+
+#[test]
+fn ignore_annotation_disable_enable_and_fail_on() {
+    let (report, output) = json(&["fixtures/inputs/ignored.yaml"]);
+    let codes: Vec<String> = codes_at(&report).into_iter().map(|f| f.0).collect();
+    assert_eq!(codes, ["ND302"], "ND102 and url-ip-literal are ignored");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "a warning is below --fail-on error"
+    );
+    let (_, output) = json(&["--fail-on", "warning", "fixtures/inputs/ignored.yaml"]);
+    assert_eq!(output.status.code(), Some(1));
+
+    let (report, output) = json(&["--disable", "ND101,nats-url-missing", "fixtures/examples/"]);
+    let codes: Vec<String> = codes_at(&report).into_iter().map(|f| f.0).collect();
+    assert_eq!(codes, ["ND302", "ND303"]);
+    assert_eq!(output.status.code(), Some(1));
+    let (report, _) = json(&["--enable", "ND303", "fixtures/examples/"]);
+    let codes: Vec<String> = codes_at(&report).into_iter().map(|f| f.0).collect();
+    assert_eq!(codes, ["ND303"]);
+    let (_, output) = json(&["--fail-on", "never", "fixtures/examples/"]);
+    assert_eq!(output.status.code(), Some(0));
+
+    let output = nats_doctor(&["lint", "--disable", "ND999", "fixtures/examples/"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("unknown rule `ND999`"));
+}
+
+#[test]
+fn text_output_is_compiler_style_with_a_summary() {
+    let output = nats_doctor(&["lint", "--color", "never", "fixtures/examples/"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.starts_with("error[ND101]: NATS URL host 192.168.194.253 is an IP address"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  --> fixtures/examples/petrosa.yaml:14:13\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("14 |   NATS_URL: \"nats://192.168.194.253:4222\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("   |             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("= used by: Deployment petrosa-apps/klines-extractor"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("3 errors, 1 warning, 0 infos in 4 objects from 1 input\n"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "no colour when asked for none");
+
+    let coloured = nats_doctor(&["lint", "--color", "always", "fixtures/examples/"]);
+    assert!(String::from_utf8_lossy(&coloured.stdout).contains('\u{1b}'));
+    let no_color = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
+        .args(["lint", "fixtures/examples/"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    assert!(!String::from_utf8_lossy(&no_color.stdout).contains('\u{1b}'));
+
+    let quiet = nats_doctor(&["lint", "-q", "fixtures/rules/ND101/good.yaml"]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert!(quiet.stdout.is_empty());
+}
+
+#[test]
+fn rules_and_explain() {
+    let output = nats_doctor(&["rules"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("ND101  url-ip-literal") && l.contains("error")),
+        "{text}"
+    );
+    for rule in nats_doctor::rules::RULES {
+        assert!(text.contains(rule.code) && text.contains(rule.name));
+    }
+    for query in ["ND303", "nd303", "non-string-value"] {
+        let output = nats_doctor(&["explain", query]);
+        assert_eq!(output.status.code(), Some(0));
+        let doc = String::from_utf8_lossy(&output.stdout);
+        assert!(doc.starts_with("# ND303 non-string-value (error)"), "{doc}");
+        assert!(doc.contains("## Why is this bad?"));
+    }
+    let output = nats_doctor(&["explain", "ND000"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_documents_exit_codes() {
+    assert_eq!(
+        nats_doctor(&["lint", "--format", "yaml"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(nats_doctor(&["frobnicate"]).status.code(), Some(2));
+    let help = nats_doctor(&["lint", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Exit codes:"));
+}
+
+#[test]
+fn no_input_panics_even_when_cut_anywhere() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut paths = Vec::new();
+    for fixture in [
+        "fixtures/examples/petrosa.yaml",
+        "fixtures/inputs/secret.yaml",
+        "fixtures/inputs/list.json",
+    ] {
+        let text = std::fs::read(fixture).expect("fixture");
+        for cut in (0..text.len()).step_by(11) {
+            let path = dir.path().join(format!(
+                "{}-{cut}.yaml",
+                Path::new(fixture)
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("f")
+            ));
+            std::fs::write(&path, &text[..cut]).expect("write");
+            paths.push(path);
+        }
+    }
+    let output = nats_doctor(&[
+        "lint",
+        "--format",
+        "json",
+        dir.path().to_str().expect("path"),
+    ]);
+    assert!(
+        matches!(output.status.code(), Some(0..=2)),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("panicked"));
+    serde_json::from_slice::<Value>(&output.stdout).expect("still valid JSON");
+}
