@@ -5,6 +5,7 @@
 
 use crate::diagnostic::{Finding, Location, ObjectRef};
 use crate::lint::resolve::{self, ConfigIndex, ContainerEnv, Origin, Resolved};
+use crate::lint::topology::Topology;
 use crate::manifest::model::{Inventory, Platform};
 use crate::natsurl::{self, Entry, HostClass};
 use crate::rules::Rule;
@@ -87,6 +88,8 @@ pub struct Context<'a> {
     pub url_sites: Vec<UrlSite>,
     pub enabled_sites: Vec<Site>,
     pub prefix_sites: Vec<Site>,
+    /// Services, policies and connections; built on first use by a cross-object rule.
+    topology: std::cell::OnceCell<Topology<'a>>,
 }
 
 impl<'a> Context<'a> {
@@ -113,6 +116,7 @@ impl<'a> Context<'a> {
             url_sites: Vec::new(),
             enabled_sites: Vec::new(),
             prefix_sites: Vec::new(),
+            topology: std::cell::OnceCell::new(),
         };
         context.collect_sites();
         context
@@ -243,6 +247,11 @@ impl<'a> Context<'a> {
                 SiteKind::Prefix => self.prefix_sites.push(site),
             }
         }
+    }
+
+    /// The cluster as the input describes it (built once, on first use).
+    pub(crate) fn topology(&self) -> &Topology<'a> {
+        self.topology.get_or_init(|| Topology::new(self))
     }
 
     /// Whether a namespace is named anywhere in the input or on the command line.
