@@ -77,6 +77,13 @@ pub(crate) struct Topology<'a> {
     /// Kubernetes workloads by namespace.
     workloads: HashMap<&'a str, Vec<usize>>,
     policies: HashMap<&'a str, Vec<usize>>,
+    /// Policies by namespace and the first `matchLabels` pair of their pod selector: a
+    /// pod can only be selected by the policies under one of its own labels.
+    policies_by_label: HashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
+    /// Policies whose pod selector has no `matchLabels`, by namespace.
+    policies_without_labels: HashMap<&'a str, Vec<usize>>,
+    /// Kubernetes workloads by namespace and pod label.
+    workloads_by_label: HashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
     namespace_labels: HashMap<&'a str, &'a BTreeMap<String, String>>,
     empty: BTreeMap<String, String>,
     dns_labels: BTreeMap<String, String>,
@@ -95,6 +102,9 @@ impl<'a> Topology<'a> {
             namespaces_with_services: HashSet::new(),
             workloads: HashMap::new(),
             policies: HashMap::new(),
+            policies_by_label: HashMap::new(),
+            policies_without_labels: HashMap::new(),
+            workloads_by_label: HashMap::new(),
             namespace_labels: HashMap::new(),
             empty: BTreeMap::new(),
             dns_labels: BTreeMap::from([(DNS_LABEL.0.to_string(), DNS_LABEL.1.to_string())]),
@@ -118,19 +128,32 @@ impl<'a> Topology<'a> {
         }
         for (index, workload) in inventory.workloads.iter().enumerate() {
             if workload.platform == Platform::Kubernetes {
-                topology
-                    .workloads
-                    .entry(workload.object.namespace.as_str())
-                    .or_default()
-                    .push(index);
+                let namespace = workload.object.namespace.as_str();
+                topology.workloads.entry(namespace).or_default().push(index);
+                for (key, value) in &workload.pod_labels {
+                    topology
+                        .workloads_by_label
+                        .entry((namespace, key.as_str(), value.as_str()))
+                        .or_default()
+                        .push(index);
+                }
             }
         }
         for (index, policy) in inventory.network_policies.iter().enumerate() {
-            topology
-                .policies
-                .entry(policy.object.namespace.as_str())
-                .or_default()
-                .push(index);
+            let namespace = policy.object.namespace.as_str();
+            topology.policies.entry(namespace).or_default().push(index);
+            match policy.pod_selector.match_labels.iter().next() {
+                Some((key, value)) if !policy.pod_selector.unreadable => topology
+                    .policies_by_label
+                    .entry((namespace, key.as_str(), value.as_str()))
+                    .or_default()
+                    .push(index),
+                _ => topology
+                    .policies_without_labels
+                    .entry(namespace)
+                    .or_default()
+                    .push(index),
+            }
         }
         for namespace in &inventory.namespaces {
             topology
@@ -148,14 +171,16 @@ impl<'a> Topology<'a> {
                 let crate::natsurl::Entry::Server(server) = entry else {
                     continue;
                 };
+                let class = context.classify(&server.host);
+                let resolves =
+                    matches!(server.host, Host::Name { .. }) && class != HostClass::Localhost;
+                let short = matches!(class, HostClass::Short { .. });
                 for consumer in &url_site.site.consumers {
                     let workload = &self.inventory.workloads[consumer.workload];
                     if workload.platform != Platform::Kubernetes {
                         continue;
                     }
-                    if matches!(server.host, Host::Name { .. })
-                        && context.classify(&server.host) != HostClass::Localhost
-                    {
+                    if resolves {
                         self.resolving_clients.insert(consumer.workload);
                     }
                     let Some((service_name, service_namespace)) =
@@ -177,7 +202,7 @@ impl<'a> Topology<'a> {
                     let target = self.target(
                         &service_name,
                         &service_namespace,
-                        matches!(context.classify(&server.host), HostClass::Short { .. }),
+                        short,
                         context.options.strict_refs,
                     );
                     self.connections.push(Connection {
@@ -320,10 +345,13 @@ impl<'a> Topology<'a> {
 
     /// Workloads of the input whose pods a Service's selector picks.
     pub(crate) fn backends(&self, service: &Service) -> Vec<usize> {
-        if service.selector.is_empty() {
+        let Some((key, value)) = service.selector.iter().next() else {
             return Vec::new();
-        }
-        self.workloads_in(&service.object.namespace)
+        };
+        let namespace = service.object.namespace.as_str();
+        self.workloads_by_label
+            .get(&(namespace, key.as_str(), value.as_str()))
+            .map_or(&[][..], Vec::as_slice)
             .iter()
             .copied()
             .filter(|&w| {
@@ -457,6 +485,55 @@ impl<'a> Topology<'a> {
         }
     }
 
+    /// The policies of a namespace whose pod selector may match these labels, in input
+    /// order. With complete labels only the policies indexed under one of the labels
+    /// (or with no `matchLabels`) can match; otherwise every policy is a candidate.
+    pub(crate) fn policies_that_may_select(
+        &self,
+        namespace: &str,
+        labels: KnownLabels<'_>,
+    ) -> Vec<usize> {
+        if !labels.complete {
+            return self.policies_in(namespace).to_vec();
+        }
+        let mut found: Vec<usize> = self
+            .policies_without_labels
+            .get(namespace)
+            .map_or(&[][..], Vec::as_slice)
+            .to_vec();
+        let pairs = labels
+            .labels
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+            .chain(labels.extra);
+        for (key, value) in pairs {
+            if let Some(policies) = self.policies_by_label.get(&(namespace, key, value)) {
+                found.extend_from_slice(policies);
+            }
+        }
+        found.sort_unstable();
+        found
+    }
+
+    /// Whether some workload of a namespace may be selected by `selector`, looking only
+    /// at the workloads that carry its first `matchLabels` pair when it has one.
+    pub(crate) fn selects_some_workload(
+        &self,
+        namespace: &str,
+        selector: &crate::manifest::model::LabelSelector,
+    ) -> bool {
+        let candidates = match selector.match_labels.iter().next() {
+            Some((key, value)) => self
+                .workloads_by_label
+                .get(&(namespace, key.as_str(), value.as_str()))
+                .map_or(&[][..], Vec::as_slice),
+            None => self.workloads_in(namespace),
+        };
+        candidates.iter().any(|&w| {
+            selector.matches(complete_labels(&self.workload(w).pod_labels)) != Decision::No
+        })
+    }
+
     /// Whether the policies of a pod's namespace isolate it in one direction: `Yes` with
     /// the isolating policies, `Unknown` when a policy's selector cannot be read.
     pub(crate) fn isolating(
@@ -467,7 +544,7 @@ impl<'a> Topology<'a> {
     ) -> (Decision, Vec<usize>) {
         let mut isolating = Vec::new();
         let mut unsure = false;
-        for &index in self.policies_in(namespace) {
+        for index in self.policies_that_may_select(namespace, labels) {
             let policy = self.policy(index);
             let direction = if egress {
                 &policy.egress

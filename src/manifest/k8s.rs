@@ -548,3 +548,60 @@ fn decode_base64(text: &str) -> Option<String> {
 pub fn is_kubernetes_object(node: &Node) -> bool {
     matches!(node.kind, NodeKind::Mapping(_)) && node.get("kind").is_some()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::yaml;
+
+    fn policy(text: &str) -> NetworkPolicy {
+        let parsed = yaml::parse(text);
+        let file: Arc<str> = Arc::from("policy.yaml");
+        let mut inventory = Inventory::default();
+        Extractor {
+            file: &file,
+            default_namespace: "default",
+            inventory: &mut inventory,
+        }
+        .document(&parsed.documents[0]);
+        inventory.network_policies.remove(0)
+    }
+
+    #[test]
+    fn policy_types_default_as_the_api_server_does() {
+        let ingress_only =
+            policy("kind: NetworkPolicy\nmetadata: {name: a}\nspec:\n  podSelector: {}\n");
+        assert!(ingress_only.ingress.is_some() && ingress_only.egress.is_none());
+        let with_egress = policy(
+            "kind: NetworkPolicy\nmetadata: {name: a}\nspec:\n  podSelector: {}\n  egress:\n  - {}\n",
+        );
+        assert!(with_egress.ingress.is_some() && with_egress.egress.is_some());
+        let egress = with_egress.egress.expect("egress");
+        assert_eq!((egress.location.line, egress.location.column), (5, 3));
+        let declared = policy(
+            "kind: NetworkPolicy\nmetadata: {name: a}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  ingress:\n  - {}\n",
+        );
+        assert!(declared.ingress.is_none() && declared.egress.is_some());
+    }
+
+    #[test]
+    fn peers_and_ports_are_read() {
+        let read = policy(
+            "kind: NetworkPolicy\nmetadata: {name: a, namespace: apps}\nspec:\n  podSelector:\n    matchExpressions:\n    - {key: app, operator: Bogus}\n  egress:\n  - to:\n    - namespaceSelector: {matchLabels: {team: x}}\n      podSelector: {}\n    - ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}\n    ports:\n    - {port: client}\n    - {port: 4000, endPort: 4999, protocol: udp}\n",
+        );
+        assert!(read.pod_selector.unreadable);
+        let rule = &read.egress.expect("egress").rules[0];
+        assert!(rule.peers[0].namespace_selector.is_some() && rule.peers[0].pod_selector.is_some());
+        assert_eq!(
+            rule.peers[1].ip_block.as_ref().map(|b| b.except.len()),
+            Some(1)
+        );
+        assert_eq!(
+            rule.ports[0].port,
+            Some(PortSpec::Name("client".to_string()))
+        );
+        assert_eq!(rule.ports[0].protocol, "TCP");
+        assert_eq!(rule.ports[1].end_port, Some(4999));
+        assert_eq!(rule.ports[1].protocol, "UDP");
+    }
+}

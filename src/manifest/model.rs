@@ -428,3 +428,93 @@ impl Inventory {
         self.objects += other.objects;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn requirement(key: &str, operator: SelectorOperator, values: &[&str]) -> SelectorRequirement {
+        SelectorRequirement {
+            key: key.to_string(),
+            operator,
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn selectors_follow_the_api_semantics() {
+        let pod = labels(&[("app", "klines"), ("tier", "extraction")]);
+        let complete = KnownLabels {
+            labels: &pod,
+            complete: true,
+            extra: None,
+        };
+        assert_eq!(LabelSelector::default().matches(complete), Decision::Yes);
+        let cases = [
+            (
+                SelectorOperator::In,
+                &["extraction", "x"][..],
+                Decision::Yes,
+            ),
+            (SelectorOperator::In, &["x"][..], Decision::No),
+            (SelectorOperator::NotIn, &["x"][..], Decision::Yes),
+            (SelectorOperator::NotIn, &["extraction"][..], Decision::No),
+            (SelectorOperator::Exists, &[][..], Decision::Yes),
+            (SelectorOperator::DoesNotExist, &[][..], Decision::No),
+        ];
+        for (operator, values, expected) in cases {
+            let selector = LabelSelector {
+                expressions: vec![requirement("tier", operator, values)],
+                ..LabelSelector::default()
+            };
+            assert_eq!(
+                selector.matches(complete),
+                expected,
+                "{operator:?} {values:?}"
+            );
+        }
+        let absent = LabelSelector {
+            expressions: vec![requirement("debug", SelectorOperator::NotIn, &["true"])],
+            ..LabelSelector::default()
+        };
+        assert_eq!(absent.matches(complete), Decision::Yes);
+    }
+
+    #[test]
+    fn labels_the_input_does_not_show_are_unknown() {
+        let empty = BTreeMap::new();
+        let namespace = KnownLabels {
+            labels: &empty,
+            complete: false,
+            extra: Some((NAMESPACE_NAME_LABEL, "nats")),
+        };
+        let by_name = LabelSelector {
+            match_labels: labels(&[(NAMESPACE_NAME_LABEL, "nats")]),
+            ..LabelSelector::default()
+        };
+        let other_name = LabelSelector {
+            match_labels: labels(&[(NAMESPACE_NAME_LABEL, "apps")]),
+            ..LabelSelector::default()
+        };
+        let by_team = LabelSelector {
+            match_labels: labels(&[("team", "messaging")]),
+            ..LabelSelector::default()
+        };
+        assert_eq!(by_name.matches(namespace), Decision::Yes);
+        assert_eq!(other_name.matches(namespace), Decision::No);
+        assert_eq!(by_team.matches(namespace), Decision::Unknown);
+        assert_eq!(
+            Decision::Unknown.and(Decision::No),
+            Decision::No,
+            "one known mismatch decides"
+        );
+        assert_eq!(Decision::any([]), Decision::No);
+    }
+}

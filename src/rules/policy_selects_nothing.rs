@@ -1,7 +1,6 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
-use crate::lint::topology::{self, complete_labels, describe_labels, describe_selector};
-use crate::manifest::model::Decision;
+use crate::lint::topology::{self, describe_labels, describe_selector};
 use std::collections::BTreeSet;
 
 /// How many label sets the help shows.
@@ -49,16 +48,13 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if workloads.is_empty() || policy.pod_selector.unreadable {
             continue;
         }
+        if topology.selects_some_workload(&policy.object.namespace, &policy.pod_selector) {
+            continue;
+        }
         let label_sets: BTreeSet<_> = workloads
             .iter()
             .map(|&w| &topology.workload(w).pod_labels)
             .collect();
-        let selects_some = label_sets
-            .iter()
-            .any(|labels| policy.pod_selector.matches(complete_labels(labels)) != Decision::No);
-        if selects_some {
-            continue;
-        }
         let message = format!(
             "NetworkPolicy `{}` selects no pod: no workload in namespace `{}` has pod labels matching `{}`",
             policy.object.name,
