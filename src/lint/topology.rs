@@ -73,7 +73,7 @@ pub(crate) struct Topology<'a> {
     inventory: &'a Inventory,
     services: HashMap<(&'a str, &'a str), Vec<usize>>,
     services_by_name: HashMap<&'a str, Vec<usize>>,
-    namespaces_with_services: HashSet<&'a str>,
+    services_by_namespace: HashMap<&'a str, Vec<usize>>,
     /// Kubernetes workloads by namespace.
     workloads: HashMap<&'a str, Vec<usize>>,
     policies: HashMap<&'a str, Vec<usize>>,
@@ -99,7 +99,7 @@ impl<'a> Topology<'a> {
             inventory,
             services: HashMap::new(),
             services_by_name: HashMap::new(),
-            namespaces_with_services: HashSet::new(),
+            services_by_namespace: HashMap::new(),
             workloads: HashMap::new(),
             policies: HashMap::new(),
             policies_by_label: HashMap::new(),
@@ -124,7 +124,11 @@ impl<'a> Topology<'a> {
                 .entry(name)
                 .or_default()
                 .push(index);
-            topology.namespaces_with_services.insert(namespace);
+            topology
+                .services_by_namespace
+                .entry(namespace)
+                .or_default()
+                .push(index);
         }
         for (index, workload) in inventory.workloads.iter().enumerate() {
             if workload.platform == Platform::Kubernetes {
@@ -266,7 +270,7 @@ impl<'a> Topology<'a> {
                 return Target::OtherNamespace(elsewhere);
             }
         }
-        if strict || self.namespaces_with_services.contains(namespace) {
+        if strict || self.services_by_namespace.contains_key(namespace) {
             Target::Missing
         } else {
             Target::Unknown
@@ -328,11 +332,12 @@ impl<'a> Topology<'a> {
     /// Names of Services in a namespace that look like NATS (for help text).
     pub(crate) fn services_named_like_nats(&self, namespace: &str) -> Vec<&'a str> {
         let mut names: Vec<&'a str> = self
-            .inventory
-            .services
+            .services_by_namespace
+            .get(namespace)
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .filter(|s| s.object.namespace == namespace && s.object.name.contains("nats"))
-            .map(|s| s.object.name.as_str())
+            .map(|&index| self.inventory.services[index].object.name.as_str())
+            .filter(|name| name.contains("nats"))
             .collect();
         names.sort_unstable();
         names.dedup();
