@@ -89,7 +89,9 @@ pub struct Context<'a> {
     pub enabled_sites: Vec<Site>,
     pub prefix_sites: Vec<Site>,
     /// Services, policies and connections; built on first use by a cross-object rule.
-    topology: std::cell::OnceCell<Topology<'a>>,
+    topology: std::sync::OnceLock<Topology<'a>>,
+    /// `name.namespace` of a Service per port, built on first use.
+    services_by_port: std::sync::OnceLock<HashMap<u16, String>>,
 }
 
 impl<'a> Context<'a> {
@@ -116,7 +118,8 @@ impl<'a> Context<'a> {
             url_sites: Vec::new(),
             enabled_sites: Vec::new(),
             prefix_sites: Vec::new(),
-            topology: std::cell::OnceCell::new(),
+            topology: std::sync::OnceLock::new(),
+            services_by_port: std::sync::OnceLock::new(),
         };
         context.collect_sites();
         context
@@ -366,26 +369,30 @@ impl Context<'_> {
         }
     }
 
-    /// The URL to use instead: a Service of the input that exposes `port` (or is named
-    /// like NATS), written as its cluster FQDN.
+    /// The URL to use instead: a Service of the input that exposes `port` (preferring
+    /// one named like NATS), written as its cluster FQDN.
     pub fn suggested_url(&self, port: u16) -> String {
         let domain = &self.options.cluster_domain;
-        let service = self
-            .inventory
-            .services
-            .iter()
-            .find(|s| s.ports.iter().any(|p| p.port == port) && s.object.name.contains("nats"))
-            .or_else(|| {
-                self.inventory
-                    .services
-                    .iter()
-                    .find(|s| s.ports.iter().any(|p| p.port == port))
-            });
-        match service {
-            Some(s) => format!(
-                "nats://{}.{}.svc.{domain}:{port}",
-                s.object.name, s.object.namespace
-            ),
+        let services = self.services_by_port.get_or_init(|| {
+            let mut best: HashMap<u16, (bool, String)> = HashMap::new();
+            for service in &self.inventory.services {
+                let nats = service.object.name.contains("nats");
+                let fqdn = format!("{}.{}", service.object.name, service.object.namespace);
+                for service_port in &service.ports {
+                    let slot = best
+                        .entry(service_port.port)
+                        .or_insert((nats, fqdn.clone()));
+                    if nats && !slot.0 {
+                        *slot = (nats, fqdn.clone());
+                    }
+                }
+            }
+            best.into_iter()
+                .map(|(port, (_, fqdn))| (port, fqdn))
+                .collect()
+        });
+        match services.get(&port) {
+            Some(fqdn) => format!("nats://{fqdn}.svc.{domain}:{port}"),
             None => format!("nats://nats-server.nats.svc.{domain}:{port}"),
         }
     }

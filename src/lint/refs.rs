@@ -5,7 +5,7 @@ use crate::diagnostic::{Finding, Location};
 use crate::lint::context::Context;
 use crate::manifest::model::{EnvSource, Platform, RefKind};
 use crate::rules::Rule;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RefOutcome {
@@ -38,6 +38,13 @@ pub fn references<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
         .iter()
         .map(|data| (data.kind, data.object.namespace.as_str()))
         .collect();
+    let mut namespaces_of: HashMap<(RefKind, &str), Vec<&str>> = HashMap::new();
+    for data in &inventory.config_data {
+        namespaces_of
+            .entry((data.kind, data.object.name.as_str()))
+            .or_default()
+            .push(data.object.namespace.as_str());
+    }
     let outcome =
         |kind: RefKind, namespace: &str, name: &str, key: Option<&str>, optional: bool| {
             if let Some(at) = ctx.configs.find(kind, namespace, name) {
@@ -48,13 +55,13 @@ pub fn references<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
                     _ => RefOutcome::Found,
                 };
             }
-            let mut elsewhere: Vec<String> = inventory
-                .config_data
+            let mut elsewhere: Vec<String> = namespaces_of
+                .get(&(kind, name))
+                .map(Vec::as_slice)
+                .unwrap_or_default()
                 .iter()
-                .filter(|d| {
-                    d.kind == kind && d.object.name == name && d.object.namespace != namespace
-                })
-                .map(|d| d.object.namespace.clone())
+                .filter(|ns| **ns != namespace)
+                .map(|ns| ns.to_string())
                 .collect();
             elsewhere.sort();
             elsewhere.dedup();
