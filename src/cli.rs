@@ -52,6 +52,7 @@ pub enum Command {
 pub enum LintFormat {
     Github,
     Json,
+    Sarif,
     Text,
 }
 

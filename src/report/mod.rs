@@ -4,6 +4,7 @@
 pub mod github;
 pub mod json;
 pub mod rules;
+pub mod sarif;
 pub mod source;
 pub mod text;
 
@@ -51,5 +52,6 @@ pub fn write_lint(
         LintFormat::Text => text::write_lint(out, outcome, quiet),
         LintFormat::Json => json::write_lint(out, outcome),
         LintFormat::Github => github::write_lint(out, outcome),
+        LintFormat::Sarif => sarif::write_lint(out, outcome),
     }
 }
