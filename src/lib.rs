@@ -6,10 +6,12 @@
 
 pub mod cli;
 pub mod diagnostic;
+pub mod events;
 pub mod lint;
 pub mod manifest;
 pub mod natsurl;
 pub mod report;
+pub mod rfc3339;
 pub mod rules;
 pub mod runbook;
 
