@@ -258,7 +258,7 @@ impl<'a> Context<'a> {
     pub fn messaging_enabled(&self, env: &ContainerEnv) -> Option<bool> {
         match env.get(ENABLED_VARIABLE).map(|var| &var.value) {
             None => Some(true),
-            Some(Resolved::Known { text, .. }) => Some(text.to_ascii_lowercase() == "true"),
+            Some(Resolved::Known { text, .. }) => Some(text.eq_ignore_ascii_case("true")),
             Some(Resolved::Unknown) => None,
         }
     }

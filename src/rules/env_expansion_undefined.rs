@@ -44,8 +44,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let container = &workload.containers[env.container];
         for var in &env.vars {
-            let nats = var.name.starts_with("NATS_")
-                || ctx.options.url_vars.iter().any(|name| *name == var.name);
+            let nats = var.name.starts_with("NATS_") || ctx.options.url_vars.contains(&var.name);
             let Some((location, width)) = &var.written_at else {
                 continue;
             };
