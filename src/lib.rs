@@ -5,6 +5,7 @@
 //! errors).
 
 pub mod cli;
+pub mod connection;
 pub mod diagnostic;
 pub mod events;
 pub mod lint;

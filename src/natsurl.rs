@@ -593,7 +593,7 @@ mod tests {
                 Entry::Invalid { offset, .. } => *offset,
             })
             .collect();
-        assert_eq!(offsets, [0, 14, 20]);
+        assert_eq!(offsets, [0, 14, 22]);
         assert!(matches!(&entries[2], Entry::Server(s) if s.scheme == SchemeSpec::Missing));
     }
 
