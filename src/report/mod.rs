@@ -3,6 +3,8 @@
 
 pub mod github;
 pub mod json;
+pub mod messaging_json;
+pub mod messaging_text;
 pub mod rules;
 pub mod source;
 pub mod text;

@@ -37,7 +37,7 @@ mod non_string_value;
 mod ref_missing;
 mod ref_other_namespace;
 mod subject_prefix_inconsistent;
-mod subject_prefix_invalid;
+pub(crate) mod subject_prefix_invalid;
 mod url_cluster_domain;
 mod url_credentials_exposed;
 mod url_external_host;
