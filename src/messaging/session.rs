@@ -139,6 +139,15 @@ impl Violation {
     }
 }
 
+/// The server's words, without the client's `nats: ` decoration.
+pub fn server_error_text(error: &ServerError) -> String {
+    match error {
+        ServerError::AuthorizationViolation => "Authorization Violation".to_string(),
+        ServerError::SlowConsumer(sid) => format!("Slow Consumer (subscription {sid})"),
+        ServerError::Other(text) => text.clone(),
+    }
+}
+
 fn first_quoted(text: &str) -> Option<String> {
     let start = text.find('"')? + 1;
     let length = text[start..].find('"')?;
@@ -178,7 +187,7 @@ impl Probe {
                 Violation::Publish(subject) | Violation::Subscribe(subject)
                     if subject == self.inbox =>
                 {
-                    Some(error.to_string())
+                    Some(server_error_text(error))
                 }
                 _ => None,
             },

@@ -177,7 +177,7 @@ pub async fn run(connection: &Connection, live: bool) -> Result<Report, SessionE
         .events
         .iter()
         .filter_map(|event| match event {
-            Event::ServerError(error) => Some(error.to_string()),
+            Event::ServerError(error) => Some(session::server_error_text(error)),
             _ => None,
         })
         .collect();
@@ -389,30 +389,34 @@ fn judge(
             format!("the client could not publish: {error}"),
         ));
     }
+    let mut publish_denied = false;
+    let mut subscribe_denied: Vec<&str> = Vec::new();
     for event in &exchange.events {
         let Event::ServerError(error) = event else {
             continue;
         };
+        let text = session::server_error_text(error);
         match Violation::of(error) {
             Violation::Publish(subject) if subject == sample.subject => {
+                publish_denied = true;
                 problems.push(CaseProblem::new(
                     "publish-denied",
-                    format!("the server refused the publication: {error}"),
+                    format!("the server refused the publication: {text}"),
                 ));
             }
             Violation::Subscribe(pattern)
                 if exchange.patterns.contains(&pattern)
                     && subject_matches(&pattern, &sample.subject) =>
             {
+                if let Some(known) = exchange.patterns.iter().find(|p| **p == pattern) {
+                    subscribe_denied.push(known.as_str());
+                }
                 problems.push(CaseProblem::new(
                     "subscribe-denied",
-                    format!("the server refused the subscription: {error}"),
+                    format!("the server refused the subscription: {text}"),
                 ));
             }
-            Violation::Authorization => {
-                problems.push(CaseProblem::new("server-error", error.to_string()));
-            }
-            Violation::Other(text) => {
+            Violation::Authorization | Violation::Other(_) => {
                 problems.push(CaseProblem::new(
                     "server-error",
                     format!("server error: {text}"),
@@ -442,6 +446,8 @@ fn judge(
             .filter(|d| d.subscription == subscription)
             .count();
         match copies {
+            // A refusal already says why nothing arrived.
+            0 if publish_denied || subscribe_denied.contains(&pattern.as_str()) => {}
             0 => {
                 let when = match &exchange.end {
                     RoundTrip::Completed => {

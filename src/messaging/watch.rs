@@ -171,7 +171,7 @@ pub async fn run(
                 if denied == subject {
                     return Err(WatchError::SubscribeDenied {
                         subject,
-                        message: error.to_string(),
+                        message: session::server_error_text(error),
                     });
                 }
             }
@@ -287,7 +287,7 @@ fn note_event(summary: &mut Summary, event: &Event, subject: &str) {
             summary.slow_consumer += 1;
         }
         Event::ServerError(error) => {
-            let text = error.to_string();
+            let text = session::server_error_text(error);
             // Our own probe inbox may be outside the user's permissions; that says
             // nothing about the events.
             let about_probe = matches!(

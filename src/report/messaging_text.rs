@@ -142,12 +142,10 @@ impl<W: Write> WatchText<W> {
 
 impl<W: Write> WatchSink for WatchText<W> {
     fn started(&mut self, subject: &str, server: &str) -> io::Result<()> {
+        // On standard error, like the JSON format: standard output is the events, and
+        // scripts can wait for this line to know the subscription is live.
         if !self.quiet {
-            writeln!(
-                self.out,
-                "watching {subject} on {server} (Ctrl-C for the summary)"
-            )?;
-            self.out.flush()?;
+            eprintln!("watching {subject} on {server} (Ctrl-C for the summary)");
         }
         Ok(())
     }
