@@ -125,6 +125,28 @@ pub fn format_utc_millis(time: SystemTime) -> String {
     )
 }
 
+/// [`format_utc_millis`] for a stream of readings: the text is rebuilt only when the
+/// millisecond changes, which under a burst is once per hundreds of messages.
+#[derive(Debug, Default)]
+pub struct MillisFormatter {
+    millis: Option<u128>,
+    text: String,
+}
+
+impl MillisFormatter {
+    pub fn format(&mut self, time: SystemTime) -> &str {
+        let millis = time
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_millis();
+        if self.millis != Some(millis) {
+            self.millis = Some(millis);
+            self.text = format_utc_millis(time);
+        }
+        &self.text
+    }
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm,
 /// restricted to dates after the epoch, which is all a clock reading can be here).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
@@ -232,6 +254,24 @@ mod tests {
         assert_eq!(at(1_709_164_800, 7), "2024-02-29T00:00:00.007Z");
         assert_eq!(at(951_782_400, 999), "2000-02-29T00:00:00.999Z");
         assert_eq!(at(4_107_542_399, 0), "2100-02-28T23:59:59.000Z");
+    }
+
+    #[test]
+    fn cached_formatter_follows_the_clock() {
+        let mut formatter = MillisFormatter::default();
+        let at = |millis: u64| UNIX_EPOCH + Duration::from_millis(millis);
+        assert_eq!(
+            formatter.format(at(1_705_314_600_000)),
+            "2024-01-15T10:30:00.000Z"
+        );
+        assert_eq!(
+            formatter.format(at(1_705_314_600_000)),
+            "2024-01-15T10:30:00.000Z"
+        );
+        assert_eq!(
+            formatter.format(at(1_705_314_600_001)),
+            "2024-01-15T10:30:00.001Z"
+        );
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub struct WatchJson<W: Write> {
     quiet: bool,
     /// Reused between messages: the one-line copy of a payload that had line breaks.
     scratch: Vec<u8>,
+    clock: rfc3339::MillisFormatter,
 }
 
 impl<W: Write> WatchJson<W> {
@@ -86,6 +87,7 @@ impl<W: Write> WatchJson<W> {
             out,
             quiet,
             scratch: Vec::new(),
+            clock: rfc3339::MillisFormatter::default(),
         }
     }
 }
@@ -105,7 +107,7 @@ impl<W: Write> WatchSink for WatchJson<W> {
         out.write_all(b"{\"subject\":")?;
         serde_json::to_writer(&mut *out, observed.subject)?;
         out.write_all(b",\"received_at\":\"")?;
-        out.write_all(rfc3339::format_utc_millis(observed.received_at).as_bytes())?;
+        out.write_all(self.clock.format(observed.received_at).as_bytes())?;
         out.write_all(b"\",\"valid\":")?;
         out.write_all(if observed.checked.is_valid() {
             b"true"
