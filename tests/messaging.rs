@@ -903,3 +903,42 @@ fn headers_do_not_disturb_validation() {
     let (code, text) = watch.finish();
     assert_eq!(code, Some(0), "{text}");
 }
+
+#[test]
+fn watch_prints_the_summary_on_interrupt() {
+    let server = NatsServer::plain();
+    let watch = Watch::start(&["watch", "--url", &server.url(), "--format", "json"]);
+    publish_all(&server, &samples()[..2]);
+    // Ctrl-C is SIGINT. Whether both events were read before it is not knowable from
+    // outside, so the summary is checked against the lines printed, not a fixed count.
+    let status = Command::new("kill")
+        .arg("-INT")
+        .arg(watch.child.id().to_string())
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    let (code, text) = watch.finish();
+    assert_eq!(code, Some(0), "{text}");
+    let lines = json_lines(&text);
+    let summary = &lines.last().expect("summary line")["summary"];
+    assert_eq!(summary["received"], lines.len() - 1, "{text}");
+    assert_eq!(summary["invalid"], 0);
+}
+
+#[test]
+fn watch_ends_when_the_server_goes_away() {
+    let mut server = NatsServer::plain();
+    let watch = Watch::start(&[
+        "watch",
+        "--url",
+        &server.url(),
+        "--timeout",
+        "500ms",
+        "--color",
+        "never",
+    ]);
+    server.kill();
+    let (code, text) = watch.finish();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("connection lost"), "{text}");
+}

@@ -10,7 +10,7 @@
 use crate::connection::Connection;
 use crate::events::{self, Checked, ProblemCode};
 use crate::messaging::session::{self, SessionError, Violation};
-use async_nats::{Event, Message};
+use async_nats::{ClientError, Event, Message};
 use futures_util::{FutureExt, StreamExt};
 use std::collections::BTreeMap;
 use std::io;
@@ -203,6 +203,14 @@ pub async fn run(
             event = session.events.recv() => {
                 if let Some(event) = event {
                     note_event(&mut summary, &event, &subject);
+                    // The client gave up reconnecting; the subscription will stay
+                    // silent, so waiting any longer would only hide the loss.
+                    if matches!(
+                        event,
+                        Event::Closed | Event::ClientError(ClientError::MaxReconnects)
+                    ) {
+                        break End::ConnectionLost;
+                    }
                 }
             }
             message = subscriber.next() => {
@@ -301,7 +309,12 @@ fn note_event(summary: &mut Summary, event: &Event, subject: &str) {
         Event::Disconnected => summary
             .connection_errors
             .push("disconnected from the server".to_string()),
-        Event::ClientError(error) => summary.connection_errors.push(error.to_string()),
+        Event::ClientError(error) => {
+            let text = error.to_string();
+            summary
+                .connection_errors
+                .push(text.trim_start_matches("nats: ").to_string());
+        }
         Event::Connected | Event::LameDuckMode | Event::Draining | Event::Closed => {}
     }
 }
