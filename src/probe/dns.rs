@@ -8,6 +8,7 @@
 use super::{CheckOptions, Outcome, Status, Target};
 use crate::natsurl::{Host, ServerUrl};
 use crate::runbook::Step;
+use futures_util::FutureExt;
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
@@ -76,6 +77,8 @@ struct Resolv {
     ndots: usize,
     timeout_ms: f64,
     attempts: usize,
+    #[serde(skip)]
+    addresses: Vec<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +139,11 @@ pub async fn probe(
         }
     };
 
+    // hickory waits out its timeout when a nameserver's port is closed; a datagram of
+    // our own hears the ICMP "port unreachable" and tells that case apart.
+    let refused = nameservers_refuse(resolv.addresses.clone(), deadline)
+        .boxed()
+        .shared();
     let mut targets = literal_targets();
     let mut hosts = Vec::new();
     let mut worst: Option<Answer> = None;
@@ -148,7 +156,24 @@ pub async fn probe(
         };
         let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
         let candidates = candidate_names(name, *absolute, &resolv.search, resolv.ndots);
-        let pod_lookup = resolve_candidates(&resolver, &candidates, deadline);
+        let refused = refused.clone();
+        let first = candidates.first().cloned().unwrap_or_default();
+        let pod_lookup = async {
+            tokio::select! {
+                result = resolve_candidates(&resolver, &candidates, deadline) => result,
+                Some(reason) = refused => (
+                    vec![Candidate {
+                        name: first,
+                        result: Answer::Unreachable,
+                        records: Vec::new(),
+                        error: Some(reason),
+                        duration_ms: super::millis(started.elapsed()),
+                    }],
+                    None,
+                    Vec::new(),
+                ),
+            }
+        };
         let system_lookup = async {
             if options.system_resolver {
                 Some(system_resolve(name, port, timeout).await)
@@ -350,6 +375,17 @@ fn build_resolver(
             seen
         }
     };
+    let addresses: Vec<SocketAddr> = match options.nameserver {
+        Some(address) => vec![address],
+        None => config
+            .name_servers()
+            .iter()
+            .map(|server| {
+                let port = server.connections.first().map_or(53, |c| c.port);
+                SocketAddr::new(server.ip, port)
+            })
+            .collect(),
+    };
     let mut resolver_options = ResolverOpts::default();
     // Every candidate is queried as an absolute name: the search list is applied here,
     // so that each try can be reported.
@@ -365,6 +401,7 @@ fn build_resolver(
         ndots: file_options.ndots,
         timeout_ms: super::millis(file_options.timeout),
         attempts: file_options.attempts,
+        addresses,
     };
     let config = ResolverConfig::from_parts(None, Vec::new(), name_servers);
     let resolver =
@@ -532,6 +569,45 @@ fn classify(error: &NetError) -> Answer {
         NetError::NoConnections | NetError::Io(_) => Answer::Unreachable,
         _ => Answer::Error,
     }
+}
+
+/// Whether every nameserver refuses datagrams (ICMP port unreachable): `Some(reason)`.
+/// A nameserver that answers or stays silent is not "refusing".
+async fn nameservers_refuse(
+    addresses: Vec<SocketAddr>,
+    deadline: tokio::time::Instant,
+) -> Option<String> {
+    // A query for the root NS records: header (id, RD flag, one question), `.`, NS, IN.
+    const QUERY: [u8; 17] = [
+        0x4e, 0x44, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1,
+    ];
+    if addresses.is_empty() {
+        return None;
+    }
+    let mut reasons = Vec::new();
+    for address in addresses {
+        let bind: SocketAddr = if address.is_ipv4() {
+            SocketAddr::from(([0, 0, 0, 0], 0))
+        } else {
+            SocketAddr::from(([0u16; 8], 0))
+        };
+        let Ok(socket) = tokio::net::UdpSocket::bind(bind).await else {
+            return None;
+        };
+        if socket.connect(address).await.is_err() || socket.send(&QUERY).await.is_err() {
+            return None;
+        }
+        let mut buffer = [0u8; 512];
+        match timeout_at(deadline, socket.recv(&mut buffer)).await {
+            Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
+                reasons.push(format!(
+                    "{address} refuses DNS (ICMP port unreachable): nothing listens there"
+                ));
+            }
+            _ => return None,
+        }
+    }
+    Some(reasons.join("; "))
 }
 
 /// getaddrinfo, through tokio, with the step's time limit.
