@@ -169,3 +169,35 @@ fn subscribe_permission_violation_is_named() {
         .contains("Permissions Violation for Subscription"));
     assert_within(&run, Duration::from_millis(1500));
 }
+
+#[test]
+fn nkey_seed_file_from_flag_or_variable() {
+    let user = nkeys::KeyPair::new_user();
+    let server = NatsServer::with_auth(Auth::Nkey(user.public_key()));
+    let seed_file = server.dir().join("user.nk");
+    std::fs::write(&seed_file, user.seed().unwrap()).unwrap();
+    let seed_path = seed_file.to_str().unwrap();
+    let run = check(
+        &["--format", "json", "--nkey", seed_path],
+        &[("NATS_URL", &server.url())],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.status("roundtrip"), "pass");
+    assert!(!run.stdout.contains(&user.seed().unwrap()));
+    let run = check(
+        &["--format", "json"],
+        &[("NATS_URL", &server.url()), ("NATS_NKEY", seed_path)],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        run.step("nats")["detail"]["addresses"][0]["auth_source"],
+        "NATS_NKEY"
+    );
+    // Without the seed the server refuses, by name.
+    let run = check(&["--format", "json"], &[("NATS_URL", &server.url())]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.step("nats")["detail"]["diagnoses"][0],
+        "authorization_violation"
+    );
+}
