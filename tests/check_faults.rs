@@ -547,3 +547,73 @@ fn each_server_of_a_list_is_probed_in_order() {
     assert_eq!(connections[1]["result"], "connected");
     assert_eq!(run.status("roundtrip"), "pass");
 }
+
+/// A proxy that, like a protocol-sniffing sidecar, connects to the backend only after
+/// the client has sent its first bytes; then it forwards both ways.
+fn start_sniffing_proxy(backend: u16) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let until = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < until {
+            let Ok((mut client, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            client.set_nonblocking(false).unwrap();
+            std::thread::spawn(move || {
+                client
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .unwrap();
+                let mut first = [0u8; 1024];
+                let Ok(read) = client.read(&mut first) else {
+                    return;
+                };
+                if read == 0 {
+                    return;
+                }
+                let Ok(mut upstream) = TcpStream::connect(loopback(backend)) else {
+                    return;
+                };
+                let _ = upstream.write_all(&first[..read]);
+                let (mut client_reader, mut upstream_writer) =
+                    (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                let forward = std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut client_reader, &mut upstream_writer);
+                });
+                let _ = std::io::copy(&mut upstream, &mut client);
+                let _ = forward.join();
+            });
+        }
+    });
+    (port, handle)
+}
+
+#[test]
+fn protocol_sniffing_proxy_is_recognised() {
+    let server = NatsServer::plain();
+    let (port, proxy) = start_sniffing_proxy(server.port);
+    let url = format!("nats://127.0.0.1:{port}");
+    let run = check(
+        &["--format", "json", "--timeout", "1s"],
+        &[("NATS_URL", &url)],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let nats = run.step("nats");
+    assert_eq!(nats["status"], "fail");
+    let summary = nats["summary"].as_str().unwrap();
+    // The raw probe got INFO only after speaking; the real client, which waits for the
+    // server to speak first, never connects.
+    assert!(summary.contains("only after the client spoke"), "{summary}");
+    assert!(summary.contains("appProtocol: tcp"), "{summary}");
+    assert_eq!(nats["detail"]["diagnoses"][0], "timeout", "{}", run.stdout);
+    assert!(run
+        .runbook()
+        .contains(&"Network Policy Blocking NATS".to_string()));
+    // Half the limit before the nudge, then the client's own limit.
+    assert_within(&run, Duration::from_millis(1750) + MARGIN);
+    drop(server);
+    let _ = proxy.join();
+}
