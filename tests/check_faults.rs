@@ -370,6 +370,22 @@ fn nxdomain_tries_every_search_name_and_points_at_the_service() {
 }
 
 #[test]
+fn short_name_nxdomain_leaves_the_nats_namespace_open() {
+    let dns = DnsServer::start();
+    let run = dns_run(&dns, "nats-server", "2s");
+    assert_eq!(dns_host(&run)["result"], "nxdomain", "{}", run.stdout);
+    let commands = run.runbook_commands();
+    assert!(
+        commands.contains("kubectl get svc -n petrosa-apps | grep nats"),
+        "{commands}"
+    );
+    assert!(
+        commands.contains("kubectl get svc -n <nats-namespace> nats-server"),
+        "{commands}"
+    );
+}
+
+#[test]
 fn servfail_and_nodata_are_told_apart() {
     let dns = DnsServer::start();
     dns.set("broken.nats.svc.cluster.local.", Answer::ServFail);
