@@ -438,7 +438,15 @@ impl Connection {
             .ignore_discovered_servers()
             // The initial attempt counts as one; a second attempt would be a reconnect.
             .max_reconnects(Some(1))
-            .reconnect_delay_callback(move |_| timeout);
+            // async-nats asks for a delay before the first attempt too; only a reconnect
+            // waits.
+            .reconnect_delay_callback(move |attempts| {
+                if attempts <= 1 {
+                    Duration::ZERO
+                } else {
+                    timeout
+                }
+            });
         if self.tls_required(server) {
             options = options.require_tls(true);
         }

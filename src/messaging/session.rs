@@ -45,19 +45,7 @@ pub async fn open(
         };
         any_server = true;
         let (sender, events) = mpsc::unbounded_channel();
-        let timeout = connection.timeout;
-        let shared = connection
-            .connect_options(&server)
-            .await?
-            // async-nats asks this callback before the first attempt too (with 1); only
-            // a real reconnect should wait.
-            .reconnect_delay_callback(move |attempts| {
-                if attempts <= 1 {
-                    Duration::ZERO
-                } else {
-                    timeout
-                }
-            });
+        let shared = connection.connect_options(&server).await?;
         let options = tune(shared).event_callback(move |event| {
             // The receiver is gone only when the command has finished with the events.
             let _ = sender.send(event);

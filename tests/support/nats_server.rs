@@ -17,7 +17,7 @@ pub const LIMITED_USER: &str = "limited";
 pub const LIMITED_PASSWORD: &str = "limited-secret";
 
 /// What the server asks of its clients.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Auth {
     None,
     Token,
@@ -26,6 +26,8 @@ pub enum Auth {
     PublishDenied,
     /// `LIMITED_USER` may publish anywhere but not subscribe to `_nats_doctor.>`.
     SubscribeDenied,
+    /// One nkey user, whose public key is given.
+    Nkey(String),
 }
 
 /// Server options for one test.
@@ -90,9 +92,10 @@ impl NatsServer {
         if let Some(http) = monitoring_port {
             config.push_str(&format!("http: 127.0.0.1:{http}\n"));
         }
-        config.push_str(&match options.auth {
+        config.push_str(&match &options.auth {
             Auth::None => String::new(),
             Auth::Token => format!("authorization {{ token: \"{TOKEN}\" }}\n"),
+            Auth::Nkey(public) => format!("authorization {{ users = [ {{ nkey: \"{public}\" }} ] }}\n"),
             Auth::UserPassword => format!(
                 "authorization {{ users = [ {{ user: \"{USER}\", password: \"{PASSWORD}\" }} ] }}\n"
             ),
