@@ -3,7 +3,7 @@
 //! command returned within its time limit plus a small margin.
 mod support;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 use support::dns_server::{pod_resolv_conf, Answer, DnsServer};
@@ -197,11 +197,24 @@ fn maximum_connections_is_named() {
         extra: "max_connections: 1\n".to_string(),
         ..Options::default()
     });
-    // Take the only connection and keep it.
+    // Take the only connection as a complete client (CONNECT, then PONG received), so
+    // the server counts it and keeps it however slowly the rest of the test runs.
     let mut held = TcpStream::connect(loopback(server.port)).unwrap();
-    held.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-    let mut first = [0u8; 5];
-    held.read_exact(&mut first).unwrap();
+    held.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    held.write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n")
+        .unwrap();
+    let mut seen = Vec::new();
+    // Bounded: at most 64 reads.
+    for _ in 0..64 {
+        let mut chunk = [0u8; 4096];
+        let read = held.read(&mut chunk).unwrap();
+        assert!(read > 0, "the server closed the held connection");
+        seen.extend_from_slice(&chunk[..read]);
+        if String::from_utf8_lossy(&seen).contains("PONG") {
+            break;
+        }
+    }
+    assert!(String::from_utf8_lossy(&seen).contains("PONG"));
     let run = check(
         &["--format", "json", "--timeout", "1s"],
         &[("NATS_URL", &server.url())],
@@ -567,7 +580,6 @@ fn each_server_of_a_list_is_probed_in_order() {
 /// A proxy that, like a protocol-sniffing sidecar, connects to the backend only after
 /// the client has sent its first bytes; then it forwards both ways.
 fn start_sniffing_proxy(backend: u16) -> (u16, std::thread::JoinHandle<()>) {
-    use std::io::Write;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = std::thread::spawn(move || {

@@ -681,7 +681,16 @@ fn classify_connect_error(error: &async_nats::ConnectError) -> Failure {
         }
         _ => Diagnosis::ConnectFailed,
     };
-    fail(diagnosis, format!("NATS client: {text}"))
+    let hint = if lower.contains("unknownissuer") {
+        " — the server's certificate is not signed by a CA this client trusts: pass it with --tls-ca"
+    } else if lower.contains("notvalidforname") {
+        " — the server's certificate does not name this host"
+    } else if lower.contains("badcertificate") || lower.contains("certificaterequired") {
+        " — the server rejected the client certificate, or got none: --tls-cert/--tls-key"
+    } else {
+        ""
+    };
+    fail(diagnosis, format!("NATS client: {text}{hint}"))
 }
 
 #[cfg(test)]
