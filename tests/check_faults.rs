@@ -645,3 +645,48 @@ fn protocol_sniffing_proxy_is_recognised() {
     drop(server);
     let _ = proxy.join();
 }
+
+#[test]
+fn listener_that_closes_at_once_sends_no_info() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let closer = std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let until = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < until {
+            if let Ok((stream, _)) = listener.accept() {
+                drop(stream);
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    });
+    let url = format!("nats://127.0.0.1:{port}");
+    let run = check(
+        &["--format", "json", "--timeout", "1s"],
+        &[("NATS_URL", &url)],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.status("tcp"), "pass");
+    assert_eq!(diagnosis(&run), "closed_without_info", "{}", run.stdout);
+    assert!(run
+        .runbook()
+        .contains(&"NATS Connection Failed".to_string()));
+    assert_within(&run, Duration::from_secs(1) + MARGIN);
+    closer.join().unwrap();
+}
+
+#[test]
+fn nats_enabled_that_is_not_a_boolean_warns() {
+    let run = check(
+        &["--format", "json"],
+        &[("NATS_ENABLED", "yes"), ("NATS_URL", "nats://127.0.0.1:1")],
+    );
+    // The services compare value.lower() == "true": "yes" switches messaging off.
+    assert_eq!(run.code, 0);
+    assert_eq!(run.status("config"), "warn");
+    assert!(run.step("config")["detail"]["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("neither true nor false"));
+    assert_eq!(run.runbook(), ["Messages Not Received"]);
+}
