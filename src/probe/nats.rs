@@ -167,7 +167,6 @@ enum FirstLine {
 
 pub async fn probe(targets: &[Target], connection: &Connection) -> (Outcome, Option<Connected>) {
     let started = Instant::now();
-    let timeout = connection.timeout;
     let mut results = Vec::new();
     let mut kept: Option<Connected> = None;
     let mut failures: Vec<(SocketAddr, Failure)> = Vec::new();
@@ -226,7 +225,6 @@ pub async fn probe(targets: &[Target], connection: &Connection) -> (Outcome, Opt
             results.push(entry);
         }
     }
-    let _ = timeout;
 
     let status = match (passed, failures.is_empty() && warnings.is_empty()) {
         (0, _) => Status::Fail,
