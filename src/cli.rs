@@ -1,8 +1,10 @@
 //! The command line, as the user types it. Values are validated here; the objects the
 //! commands work with are built from them in `lib.rs`.
 
+use crate::connection::{parse_duration, ConnectArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -40,12 +42,19 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Diagnose, from inside a pod, whether this service reaches NATS: config, URL, DNS,
+    /// TCP, NATS handshake and a publish/subscribe round trip.
+    Check(CheckArgs),
     /// The rule's full documentation (by code or name).
     Explain(ExplainArgs),
     /// Lint manifests, compose files and .env files for NATS settings that will fail.
     Lint(LintArgs),
     /// List every rule: code, name, severity, one line.
     Rules(RulesArgs),
+    /// Publish the four sample extraction events and prove they arrive intact.
+    TestMessaging(TestMessagingArgs),
+    /// Subscribe to extraction events and validate each one.
+    Watch(WatchArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -112,6 +121,50 @@ pub struct LintArgs {
     pub url_vars: Vec<String>,
 }
 
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub connect: crate::connection::ConnectArgs,
+
+    /// Cluster domain that Service FQDNs end in.
+    #[arg(long, default_value = "cluster.local", value_name = "DOMAIN")]
+    pub cluster_domain: String,
+
+    /// Messages in the round trip.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub count: u32,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+
+    /// A nameserver to ask instead of those in resolv.conf (IP:PORT or IP).
+    #[arg(long, value_name = "IP:PORT", value_parser = parse_nameserver)]
+    pub nameserver: Option<std::net::SocketAddr>,
+
+    /// Do not compare with the system resolver (getaddrinfo).
+    #[arg(long)]
+    pub no_system_resolver: bool,
+
+    /// resolv.conf with the nameservers, search list, ndots, timeout and attempts.
+    #[arg(long, default_value = "/etc/resolv.conf", value_name = "FILE")]
+    pub resolv_conf: PathBuf,
+
+    /// Subject for the round trip (default: a private `_nats_doctor.<random>`).
+    #[arg(long, value_name = "SUBJECT")]
+    pub subject: Option<String>,
+}
+
+fn parse_nameserver(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(address) = text.parse::<std::net::SocketAddr>() {
+        return Ok(address);
+    }
+    text.parse::<std::net::IpAddr>()
+        .map(|ip| std::net::SocketAddr::new(ip, 53))
+        .map_err(|_| format!("`{text}` is not IP, IP:PORT or [IPv6]:PORT"))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
     Json,
@@ -128,4 +181,62 @@ pub struct RulesArgs {
 pub struct ExplainArgs {
     /// A rule code (ND101) or name (url-ip-literal).
     pub rule: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MessagingFormat {
+    Json,
+    Text,
+}
+
+pub const TEST_MESSAGING_EXIT_CODES: &str = "\
+Exit codes:
+  0  every case arrived once, intact and valid (or NATS_ENABLED is not true)
+  1  a case was lost, duplicated, corrupted or invalid, the server refused it, or no
+     connection could be made
+  2  usage error, or settings that could not be read";
+
+#[derive(Debug, Args)]
+#[command(after_help = TEST_MESSAGING_EXIT_CODES)]
+pub struct TestMessagingArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MessagingFormat::Text)]
+    pub format: MessagingFormat,
+
+    /// Publish under the configured NATS_SUBJECT_PREFIX, where live consumers receive
+    /// the test events, instead of a private `_nats_doctor.<random>.<prefix>` sandbox.
+    #[arg(long)]
+    pub live: bool,
+}
+
+pub const WATCH_EXIT_CODES: &str = "\
+Exit codes:
+  0  every message received was a valid extraction event
+  1  a message was invalid, messages were dropped (slow consumer), the connection was
+     lost, or no connection could be made
+  2  usage error, or settings that could not be read";
+
+#[derive(Debug, Args)]
+#[command(after_help = WATCH_EXIT_CODES)]
+pub struct WatchArgs {
+    /// Subject or wildcard to watch; default `{NATS_SUBJECT_PREFIX}.>`.
+    pub subject: Option<String>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Stop after this many messages.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Stop after this long (e.g. 30s, 5m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Output format: text lines, or one JSON object per message and a summary object.
+    #[arg(long, value_enum, default_value_t = MessagingFormat::Text)]
+    pub format: MessagingFormat,
 }

@@ -1,8 +1,12 @@
 //! Output formats. Each format is its own file; nothing outside `report/` writes to
 //! standard output.
 
+pub mod check_json;
+pub mod check_text;
 pub mod github;
 pub mod json;
+pub mod messaging_json;
+pub mod messaging_text;
 pub mod rules;
 pub mod sarif;
 pub mod source;

@@ -44,7 +44,7 @@ mod service_not_found;
 mod service_other_namespace;
 mod service_port_mismatch;
 mod subject_prefix_inconsistent;
-mod subject_prefix_invalid;
+pub(crate) mod subject_prefix_invalid;
 mod url_cluster_domain;
 mod url_credentials_exposed;
 mod url_external_host;
