@@ -4,12 +4,13 @@
 //! every lookup is a hash probe instead of a scan over all objects.
 
 use crate::lint::context::Context;
+use crate::manifest::model::Labels;
 use crate::manifest::model::{
     Decision, Inventory, KnownLabels, NetworkPolicy, Platform, PolicyPeer, PolicyPort, PolicyRule,
     PortSpec, Service, ServicePort, Workload, NAMESPACE_NAME_LABEL,
 };
 use crate::natsurl::{Host, HostClass, Port, ServerUrl};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The namespace and pod labels of the cluster DNS server (CoreDNS and kube-dns both
 /// carry `k8s-app: kube-dns`).
@@ -84,9 +85,9 @@ pub(crate) struct Topology<'a> {
     policies_without_labels: HashMap<&'a str, Vec<usize>>,
     /// Kubernetes workloads by namespace and pod label.
     workloads_by_label: HashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
-    namespace_labels: HashMap<&'a str, &'a BTreeMap<String, String>>,
-    empty: BTreeMap<String, String>,
-    dns_labels: BTreeMap<String, String>,
+    namespace_labels: HashMap<&'a str, &'a Labels>,
+    empty: Labels,
+    dns_labels: Labels,
     pub connections: Vec<Connection>,
     /// NATS client workloads that resolve at least one host name through DNS.
     pub resolving_clients: BTreeSet<usize>,
@@ -106,8 +107,8 @@ impl<'a> Topology<'a> {
             policies_without_labels: HashMap::new(),
             workloads_by_label: HashMap::new(),
             namespace_labels: HashMap::new(),
-            empty: BTreeMap::new(),
-            dns_labels: BTreeMap::from([(DNS_LABEL.0.to_string(), DNS_LABEL.1.to_string())]),
+            empty: Labels::default(),
+            dns_labels: Labels::from_iter([(DNS_LABEL.0.to_string(), DNS_LABEL.1.to_string())]),
             connections: Vec::new(),
             resolving_clients: BTreeSet::new(),
         };
@@ -632,7 +633,7 @@ impl<'a> Topology<'a> {
 }
 
 /// Labels the input shows completely (a pod template's).
-pub(crate) fn complete_labels(labels: &BTreeMap<String, String>) -> KnownLabels<'_> {
+pub(crate) fn complete_labels(labels: &Labels) -> KnownLabels<'_> {
     KnownLabels {
         labels,
         complete: true,
@@ -744,7 +745,7 @@ fn peer_matches(
 }
 
 /// Labels as `kubectl` writes them: `app=nats,tier=messaging`.
-pub(crate) fn describe_labels(labels: &BTreeMap<String, String>) -> String {
+pub(crate) fn describe_labels(labels: &Labels) -> String {
     if labels.is_empty() {
         return "(no labels)".to_string();
     }
@@ -759,7 +760,7 @@ pub(crate) fn describe_labels(labels: &BTreeMap<String, String>) -> String {
 /// on `port`, as one line of YAML flow style.
 pub(crate) fn egress_rule_text(
     namespace: &str,
-    selector: Option<&BTreeMap<String, String>>,
+    selector: Option<&Labels>,
     port: u16,
     protocol: &str,
 ) -> String {
@@ -774,7 +775,7 @@ pub(crate) fn egress_rule_text(
     format!("{{to: [{{{peer}}}], ports: [{{protocol: {protocol}, port: {port}}}]}}")
 }
 
-pub(crate) fn flow_map(labels: &BTreeMap<String, String>) -> String {
+pub(crate) fn flow_map(labels: &Labels) -> String {
     let pairs: Vec<String> = labels
         .iter()
         .map(|(key, value)| format!("{key}: {value}"))

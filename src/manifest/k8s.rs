@@ -5,13 +5,12 @@
 use crate::diagnostic::Location;
 use crate::manifest::model::{
     Container, ContainerPort, DataEntry, Direction, EnvFrom, EnvSource, EnvVar, Inventory, IpBlock,
-    KeyRef, LabelSelector, Namespace, NetworkPolicy, Object, Platform, PolicyPeer, PolicyPort,
-    PolicyRule, PortSpec, RefKind, SelectorOperator, SelectorRequirement, Service, ServicePort,
-    Value, Workload,
+    KeyRef, LabelSelector, Labels, Namespace, NetworkPolicy, Object, Platform, PolicyPeer,
+    PolicyPort, PolicyRule, PortSpec, RefKind, SelectorOperator, SelectorRequirement, Service,
+    ServicePort, Value, Workload,
 };
 use crate::manifest::yaml::{Node, NodeKind};
 use base64::Engine;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The annotation that silences codes for an object or a pod template.
@@ -47,7 +46,7 @@ impl Extractor<'_> {
     fn value(&self, node: &Node) -> Value {
         match node.as_scalar() {
             Some(scalar) => Value {
-                text: scalar.text.clone(),
+                text: scalar.text.to_string(),
                 location: self.location(node),
                 width: node.width,
                 style: (!scalar.tagged).then_some(scalar.style),
@@ -459,7 +458,7 @@ fn port_number(node: &Node) -> Option<u16> {
 }
 
 /// A mapping entry with its key node (for the key's position).
-fn entry<'n>(node: &'n Node, key: &str) -> Option<(&'n Node, &'n Node)> {
+fn entry<'n, 'a>(node: &'n Node<'a>, key: &str) -> Option<(&'n Node<'a>, &'n Node<'a>)> {
     node.entries()
         .iter()
         .find(|(k, _)| k.as_str() == Some(key))
@@ -513,7 +512,7 @@ fn label_selector(node: &Node) -> LabelSelector {
     selector
 }
 
-fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
+fn string_map(node: Option<&Node>) -> Labels {
     node.map(Node::entries)
         .unwrap_or_default()
         .iter()

@@ -4,7 +4,60 @@
 
 use crate::diagnostic::{Location, ObjectRef};
 use crate::manifest::yaml::Style;
-use std::collections::BTreeMap;
+
+/// Labels or `matchLabels`: a few pairs sorted by key. Objects carry one to five
+/// labels; a sorted boxed slice costs a fraction of a map's memory for that, and the
+/// linter keeps one per workload, Service and selector of the input.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Labels(Box<[(String, String)]>);
+
+impl Labels {
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|at| &self.0[at].1)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl FromIterator<(String, String)> for Labels {
+    /// The last value of a repeated key wins, as when YAML maps are decoded.
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        let mut pairs: Vec<(String, String)> = pairs.into_iter().collect();
+        pairs.reverse();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|later, earlier| later.0 == earlier.0);
+        Labels(pairs.into_boxed_slice())
+    }
+}
+
+impl<'a> IntoIterator for &'a Labels {
+    type Item = (&'a String, &'a String);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, String)>,
+        fn(&'a (String, String)) -> (&'a String, &'a String),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
 
 /// A scalar as written in an input, with where it was written.
 #[derive(Clone, Debug)]
@@ -135,7 +188,7 @@ pub struct Workload {
     pub object: Object,
     pub platform: Platform,
     /// Labels of the pods (from the pod template, not the workload's own metadata).
-    pub pod_labels: BTreeMap<String, String>,
+    pub pod_labels: Labels,
     pub pod_ignore: Vec<String>,
     pub containers: Vec<Container>,
 }
@@ -191,14 +244,14 @@ pub struct ServicePort {
 pub struct Service {
     pub object: Object,
     pub ports: Vec<ServicePort>,
-    pub selector: BTreeMap<String, String>,
+    pub selector: Labels,
     pub headless: bool,
 }
 
 #[derive(Clone, Debug)]
 pub struct Namespace {
     pub name: String,
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     pub location: Location,
 }
 
@@ -226,7 +279,7 @@ pub struct SelectorRequirement {
 /// everything.
 #[derive(Clone, Debug, Default)]
 pub struct LabelSelector {
-    pub match_labels: BTreeMap<String, String>,
+    pub match_labels: Labels,
     pub expressions: Vec<SelectorRequirement>,
     /// Something the API server would reject or this linter cannot read (an unknown
     /// operator): what the selector matches is unknown.
@@ -280,7 +333,7 @@ impl Decision {
 /// some of its pods' labels; a namespace without a Namespace object has only its name).
 #[derive(Clone, Copy, Debug)]
 pub struct KnownLabels<'a> {
-    pub labels: &'a BTreeMap<String, String>,
+    pub labels: &'a Labels,
     pub complete: bool,
     /// A label known beyond `labels` (the namespace name label), as key and value.
     pub extra: Option<(&'a str, &'a str)>,
@@ -433,7 +486,7 @@ impl Inventory {
 mod tests {
     use super::*;
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -489,7 +542,7 @@ mod tests {
 
     #[test]
     fn labels_the_input_does_not_show_are_unknown() {
-        let empty = BTreeMap::new();
+        let empty = Labels::default();
         let namespace = KnownLabels {
             labels: &empty,
             complete: false,

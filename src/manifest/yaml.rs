@@ -7,6 +7,7 @@
 //! ("billion laughs", 100,000 nested brackets) fails fast with a located error.
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Deepest nesting accepted. Kubernetes objects stay well under 30 levels.
@@ -23,33 +24,34 @@ pub enum Style {
 }
 
 #[derive(Clone, Debug)]
-pub struct Scalar {
-    pub text: String,
+pub struct Scalar<'a> {
+    /// Borrowed from the input unless escapes or folding changed it.
+    pub text: Cow<'a, str>,
     pub style: Style,
     /// An explicit tag (`!!str 4222`) decides the type, not the text.
     pub tagged: bool,
 }
 
 #[derive(Clone, Debug)]
-pub enum NodeKind {
-    Scalar(Scalar),
-    Sequence(Vec<Node>),
-    Mapping(Vec<(Node, Node)>),
+pub enum NodeKind<'a> {
+    Scalar(Scalar<'a>),
+    Sequence(Vec<Node<'a>>),
+    Mapping(Vec<(Node<'a>, Node<'a>)>),
 }
 
 /// A node and where it starts (1-based line and column, columns counted in characters).
 #[derive(Clone, Debug)]
-pub struct Node {
-    pub kind: NodeKind,
+pub struct Node<'a> {
+    pub kind: NodeKind<'a>,
     pub line: u32,
     pub column: u32,
     /// Characters the node spans on its first line (for underlining).
     pub width: u32,
 }
 
-impl Node {
+impl<'a> Node<'a> {
     /// The value under `key` when this node is a mapping.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         match &self.kind {
             NodeKind::Mapping(entries) => entries
                 .iter()
@@ -60,11 +62,11 @@ impl Node {
     }
 
     /// Follows a path of mapping keys.
-    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+    pub fn path(&self, keys: &[&str]) -> Option<&Node<'a>> {
         keys.iter().try_fold(self, |node, key| node.get(key))
     }
 
-    pub fn as_scalar(&self) -> Option<&Scalar> {
+    pub fn as_scalar(&self) -> Option<&Scalar<'a>> {
         match &self.kind {
             NodeKind::Scalar(scalar) => Some(scalar),
             _ => None,
@@ -72,17 +74,17 @@ impl Node {
     }
 
     pub fn as_str(&self) -> Option<&str> {
-        self.as_scalar().map(|scalar| scalar.text.as_str())
+        self.as_scalar().map(|scalar| scalar.text.as_ref())
     }
 
-    pub fn entries(&self) -> &[(Node, Node)] {
+    pub fn entries(&self) -> &[(Node<'a>, Node<'a>)] {
         match &self.kind {
             NodeKind::Mapping(entries) => entries,
             _ => &[],
         }
     }
 
-    pub fn items(&self) -> &[Node] {
+    pub fn items(&self) -> &[Node<'a>] {
         match &self.kind {
             NodeKind::Sequence(items) => items,
             _ => &[],
@@ -132,22 +134,22 @@ pub struct YamlError {
 
 /// The documents of one file, and the error that stopped parsing, if any. Documents
 /// before the error are kept.
-pub struct Parsed {
-    pub documents: Vec<Node>,
+pub struct Parsed<'a> {
+    pub documents: Vec<Node<'a>>,
     pub error: Option<YamlError>,
 }
 
-enum Frame {
+enum Frame<'a> {
     Sequence {
         start: (u32, u32, u32),
         anchor: usize,
-        items: Vec<Node>,
+        items: Vec<Node<'a>>,
     },
     Mapping {
         start: (u32, u32, u32),
         anchor: usize,
-        entries: Vec<(Node, Node)>,
-        key: Option<Node>,
+        entries: Vec<(Node<'a>, Node<'a>)>,
+        key: Option<Node<'a>>,
     },
 }
 
@@ -169,7 +171,7 @@ fn clamp(value: usize) -> u32 {
 }
 
 /// Parses every document in `text` (a leading BOM is ignored).
-pub fn parse(text: &str) -> Parsed {
+pub fn parse(text: &str) -> Parsed<'_> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut builder = Builder::default();
     for event in Parser::new_from_str(text) {
@@ -195,15 +197,15 @@ pub fn parse(text: &str) -> Parsed {
 }
 
 #[derive(Default)]
-struct Builder {
-    documents: Vec<Node>,
-    stack: Vec<Frame>,
-    anchors: HashMap<usize, (Node, usize)>,
+struct Builder<'a> {
+    documents: Vec<Node<'a>>,
+    stack: Vec<Frame<'a>>,
+    anchors: HashMap<usize, (Node<'a>, usize)>,
     alias_nodes: usize,
 }
 
-impl Builder {
-    fn event(&mut self, event: Event<'_>, span: &Span) -> Result<(), YamlError> {
+impl<'a> Builder<'a> {
+    fn event(&mut self, event: Event<'a>, span: &Span) -> Result<(), YamlError> {
         let (line, column, width) = position(span);
         let too_deep = || YamlError {
             line,
@@ -219,7 +221,7 @@ impl Builder {
                 };
                 let node = Node {
                     kind: NodeKind::Scalar(Scalar {
-                        text: text.into_owned(),
+                        text,
                         style,
                         tagged: tag.is_some(),
                     }),
@@ -296,7 +298,7 @@ impl Builder {
         Ok(())
     }
 
-    fn complete(&mut self, node: Node, anchor: usize) {
+    fn complete(&mut self, node: Node<'a>, anchor: usize) {
         if anchor != 0 {
             let size = node.size();
             self.anchors.insert(anchor, (node.clone(), size));
@@ -312,7 +314,7 @@ impl Builder {
     }
 }
 
-fn node_at(kind: NodeKind, (line, column, width): (u32, u32, u32)) -> Node {
+fn node_at<'a>(kind: NodeKind<'a>, (line, column, width): (u32, u32, u32)) -> Node<'a> {
     Node {
         kind,
         line,
