@@ -105,7 +105,20 @@ impl<'a> Context<'a> {
         let mut envs = Vec::new();
         for (w, workload) in inventory.workloads.iter().enumerate() {
             for c in 0..workload.containers.len() {
-                envs.push(resolve::resolve(inventory, &configs, w, c));
+                let mut env = resolve::resolve(inventory, &configs, w, c);
+                // Rules read only NATS settings from here on; dropping the other
+                // variables keeps the context small when containers carry many.
+                env.vars.retain(|var| {
+                    var.name.starts_with("NATS_")
+                        || match &var.value {
+                            Resolved::Known { text, .. } => {
+                                site_kind(&options.url_vars, &var.name, text).is_some()
+                            }
+                            Resolved::Unknown => options.url_vars.contains(&var.name),
+                        }
+                });
+                env.vars.shrink_to_fit();
+                envs.push(env);
             }
         }
 
@@ -126,23 +139,7 @@ impl<'a> Context<'a> {
     }
 
     fn kind_of(&self, name: &str, value: &str) -> Option<SiteKind> {
-        if name == URL_VARIABLE || self.options.url_vars.iter().any(|v| v == name) {
-            return Some(SiteKind::Url);
-        }
-        match name {
-            ENABLED_VARIABLE => return Some(SiteKind::Enabled),
-            PREFIX_VARIABLE => return Some(SiteKind::Prefix),
-            _ => {}
-        }
-        // Stray quotes or spaces before the scheme are a mistake worth reporting too.
-        let value = value.trim_start_matches(['"', '\'', ' ']);
-        let lower = value.get(..6).unwrap_or(value).to_ascii_lowercase();
-        let nats_scheme = lower.starts_with("nats:/") || lower.starts_with("tls://");
-        // ws:// and wss:// are shared with every other WebSocket API; only a variable
-        // named for NATS is taken to hold a NATS server.
-        let websocket = (lower.starts_with("ws://") || lower.starts_with("wss://"))
-            && name.to_ascii_uppercase().contains("NATS");
-        (nats_scheme || websocket).then_some(SiteKind::Url)
+        site_kind(&self.options.url_vars, name, value)
     }
 
     fn collect_sites(&mut self) {
@@ -396,4 +393,25 @@ impl Context<'_> {
             None => format!("nats://nats-server.nats.svc.{domain}:{port}"),
         }
     }
+}
+
+/// What a variable holds, judged by its name and, for URLs, by its value's scheme.
+fn site_kind(url_vars: &[String], name: &str, value: &str) -> Option<SiteKind> {
+    if name == URL_VARIABLE || url_vars.iter().any(|v| v == name) {
+        return Some(SiteKind::Url);
+    }
+    match name {
+        ENABLED_VARIABLE => return Some(SiteKind::Enabled),
+        PREFIX_VARIABLE => return Some(SiteKind::Prefix),
+        _ => {}
+    }
+    // Stray quotes or spaces before the scheme are a mistake worth reporting too.
+    let value = value.trim_start_matches(['"', '\'', ' ']);
+    let lower = value.get(..6).unwrap_or(value).to_ascii_lowercase();
+    let nats_scheme = lower.starts_with("nats:/") || lower.starts_with("tls://");
+    // ws:// and wss:// are shared with every other WebSocket API; only a variable
+    // named for NATS is taken to hold a NATS server.
+    let websocket = (lower.starts_with("ws://") || lower.starts_with("wss://"))
+        && name.to_ascii_uppercase().contains("NATS");
+    (nats_scheme || websocket).then_some(SiteKind::Url)
 }
