@@ -40,6 +40,9 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Diagnose, from inside a pod, whether this service reaches NATS: config, URL, DNS,
+    /// TCP, NATS handshake and a publish/subscribe round trip.
+    Check(CheckArgs),
     /// The rule's full documentation (by code or name).
     Explain(ExplainArgs),
     /// Lint manifests, compose files and .env files for NATS settings that will fail.
@@ -109,6 +112,50 @@ pub struct LintArgs {
     /// Another variable that holds a NATS URL (repeatable).
     #[arg(long = "url-var", value_name = "NAME")]
     pub url_vars: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub connect: crate::connection::ConnectArgs,
+
+    /// Cluster domain that Service FQDNs end in.
+    #[arg(long, default_value = "cluster.local", value_name = "DOMAIN")]
+    pub cluster_domain: String,
+
+    /// Messages in the round trip.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub count: u32,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+
+    /// A nameserver to ask instead of those in resolv.conf (IP:PORT or IP).
+    #[arg(long, value_name = "IP:PORT", value_parser = parse_nameserver)]
+    pub nameserver: Option<std::net::SocketAddr>,
+
+    /// Do not compare with the system resolver (getaddrinfo).
+    #[arg(long)]
+    pub no_system_resolver: bool,
+
+    /// resolv.conf with the nameservers, search list, ndots, timeout and attempts.
+    #[arg(long, default_value = "/etc/resolv.conf", value_name = "FILE")]
+    pub resolv_conf: PathBuf,
+
+    /// Subject for the round trip (default: a private `_nats_doctor.<random>`).
+    #[arg(long, value_name = "SUBJECT")]
+    pub subject: Option<String>,
+}
+
+fn parse_nameserver(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(address) = text.parse::<std::net::SocketAddr>() {
+        return Ok(address);
+    }
+    text.parse::<std::net::IpAddr>()
+        .map(|ip| std::net::SocketAddr::new(ip, 53))
+        .map_err(|_| format!("`{text}` is not IP, IP:PORT or [IPv6]:PORT"))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -5,16 +5,18 @@
 //! errors).
 
 pub mod cli;
+pub mod connection;
 pub mod diagnostic;
 pub mod lint;
 pub mod manifest;
 pub mod natsurl;
+pub mod probe;
 pub mod report;
 pub mod rules;
 pub mod runbook;
 
 use anyhow::{bail, Context as _};
-use cli::{Cli, ColorChoice, Command, FailOn, LintArgs};
+use cli::{CheckArgs, Cli, ColorChoice, Command, FailOn, LintArgs};
 use diagnostic::Severity;
 use lint::context::LintOptions;
 use lint::Selection;
@@ -30,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let code = match &cli.command {
+        Command::Check(args) => check_command(args, cli.quiet, &mut out)?,
         Command::Lint(args) => lint_command(args, cli.quiet, &mut out)?,
         Command::Rules(args) => {
             report::rules::write_list(&mut out, args.format)?;
@@ -60,6 +63,42 @@ fn configure_color(choice: ColorChoice) {
         }
     };
     colored::control::set_override(enabled);
+}
+
+fn check_command(args: &CheckArgs, quiet: bool, out: &mut dyn Write) -> anyhow::Result<u8> {
+    let environment = connection::process_environment;
+    let connection = connection::resolve(&args.connect, &environment)?;
+    if let Some(subject) = &args.subject {
+        if subject.is_empty()
+            || subject.contains([' ', '*', '>'])
+            || subject.split('.').any(str::is_empty)
+        {
+            bail!("--subject `{subject}` is not a subject one can publish to");
+        }
+    }
+    let options = probe::CheckOptions {
+        resolv_conf: args.resolv_conf.clone(),
+        nameserver: args.nameserver,
+        system_resolver: !args.no_system_resolver,
+        count: usize::try_from(args.count).unwrap_or(usize::MAX),
+        subject: args.subject.clone(),
+        namespace: probe::pod_namespace(&environment),
+        cluster_domain: args.cluster_domain.trim_end_matches('.').to_string(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let report = runtime.block_on(probe::run(&connection, &options));
+    let written = match args.format {
+        cli::ListFormat::Text => report::check_text::write(out, &report, quiet),
+        cli::ListFormat::Json => report::check_json::write(out, &report),
+    };
+    match written {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.context("writing the report")?,
+    }
+    Ok(if report.ok() { EXIT_OK } else { EXIT_FINDINGS })
 }
 
 fn lint_command(args: &LintArgs, quiet: bool, out: &mut dyn Write) -> anyhow::Result<u8> {

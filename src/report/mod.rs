@@ -1,6 +1,8 @@
 //! Output formats. Each format is its own file; nothing outside `report/` writes to
 //! standard output.
 
+pub mod check_json;
+pub mod check_text;
 pub mod github;
 pub mod json;
 pub mod rules;

@@ -1,0 +1,177 @@
+//! Step `url`: the lint URL rules (ND101-ND108) run over the effective NATS_URL, through
+//! the lint engine itself, so `check` and `lint` cannot disagree about a URL. The value
+//! becomes a one-container workload: a Kubernetes one in the pod's namespace when the
+//! check runs in a pod (so "localhost is the pod itself" applies), the process
+//! environment otherwise. `url-credentials-exposed` is left out: at run time the value
+//! may well come from a Secret, which the environment cannot tell.
+//!
+//! Findings that make a server impossible to dial (malformed, unsupported scheme, a port
+//! that is not a number) fail the step; the others warn, because the later steps prove
+//! whether the server is reached.
+
+use super::{CheckOptions, Outcome, Status};
+use crate::connection::{Connection, URL_VARIABLE};
+use crate::diagnostic::{Location, Severity};
+use crate::lint::context::LintOptions;
+use crate::lint::Selection;
+use crate::manifest::model::{
+    Container, EnvSource, EnvVar, Inventory, Object, Platform, Value, Workload,
+};
+use crate::natsurl::{Entry, Scheme, ServerUrl};
+use crate::runbook::Step;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Rules that mean "this entry cannot be dialled at all".
+const BLOCKING: &[&str] = &["ND104", "ND107"];
+/// Rules left out at run time (see the module documentation).
+const LEFT_OUT: &[&str] = &["ND106"];
+
+/// Returns the outcome and the servers that later steps can probe.
+pub fn probe(connection: &Connection, options: &CheckOptions) -> (Outcome, Vec<ServerUrl>) {
+    let started = Instant::now();
+    let value = &connection.settings.url.value;
+    let findings = lint_value(value, options);
+
+    let mut servers = Vec::new();
+    let mut problems = Vec::new();
+    for entry in crate::natsurl::parse_server_list(value) {
+        let Entry::Server(server) = entry else {
+            continue;
+        };
+        match (server.scheme.effective(), server.port.number()) {
+            (Some(Scheme::Nats | Scheme::Tls), Some(_)) => servers.push(server),
+            (Some(Scheme::Ws | Scheme::Wss), _) => problems.push(format!(
+                "{}: check speaks the NATS protocol over TCP, not WebSocket",
+                server.masked()
+            )),
+            _ => {}
+        }
+    }
+    let blocking = findings.iter().any(|f| BLOCKING.contains(&f.code));
+    let status = if servers.is_empty() || blocking {
+        Status::Fail
+    } else if !findings.is_empty() || !problems.is_empty() {
+        Status::Warn
+    } else {
+        Status::Pass
+    };
+    let mut runbook = Vec::new();
+    if status != Status::Pass {
+        runbook.push(Step::WrongUrl);
+    }
+    let summary = match (status, findings.first()) {
+        (Status::Pass, _) => format!(
+            "{} server{}, no finding from the URL rules",
+            servers.len(),
+            if servers.len() == 1 { "" } else { "s" }
+        ),
+        (_, Some(first)) => format!("{}[{}]: {}", first.severity, first.code, first.message),
+        (_, None) => problems
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "no server URL that can be probed".to_string()),
+    };
+    let detail = json!({
+        "servers": servers.iter().map(|s| json!({
+            "url": s.masked(),
+            "host": s.host.to_string(),
+            "port": s.port.number(),
+            "scheme": s.scheme.effective().map(Scheme::as_str),
+            "credentials_in_url": s.credentials.is_some(),
+        })).collect::<Vec<_>>(),
+        "findings": findings.iter().map(|f| json!({
+            "code": f.code,
+            "name": f.name,
+            "severity": f.severity.as_str(),
+            "message": f.message,
+            "help": f.help,
+        })).collect::<Vec<_>>(),
+        "problems": problems,
+    });
+    let outcome = Outcome {
+        name: "url",
+        status,
+        duration: started.elapsed(),
+        summary,
+        detail,
+        runbook,
+    };
+    let servers = if blocking {
+        // Probe what can be probed only when nothing in the value is broken: a broken
+        // list is what the service would fail on first.
+        Vec::new()
+    } else {
+        servers
+    };
+    (outcome, servers)
+}
+
+/// Runs the lint URL rules over `value` as if it were the NATS_URL of this pod.
+fn lint_value(value: &str, options: &CheckOptions) -> Vec<crate::diagnostic::Finding> {
+    let file: Arc<str> = Arc::from(URL_VARIABLE);
+    let location = Location::new(&file, 1, 1);
+    let (platform, namespace) = match &options.namespace {
+        Some(namespace) => (Platform::Kubernetes, namespace.clone()),
+        None => (Platform::ProcessEnv, String::new()),
+    };
+    let width = u32::try_from(value.chars().count().max(1)).unwrap_or(1);
+    let variable = EnvVar {
+        name: URL_VARIABLE.to_string(),
+        name_location: location.clone(),
+        name_width: 8,
+        source: EnvSource::Value(Value {
+            text: value.to_string(),
+            location: location.clone(),
+            width,
+            style: None,
+            not_scalar: false,
+        }),
+    };
+    let workload = Workload {
+        object: Object {
+            kind: "Pod".to_string(),
+            name: "this pod".to_string(),
+            namespace: namespace.clone(),
+            location: location.clone(),
+            ignore: Vec::new(),
+        },
+        platform,
+        pod_labels: Default::default(),
+        pod_ignore: Vec::new(),
+        containers: vec![Container {
+            name: String::new(),
+            location,
+            width: 1,
+            base_env: Vec::new(),
+            env_from: Vec::new(),
+            env: vec![variable],
+            ports: Vec::new(),
+        }],
+    };
+    let mut inventory = Inventory::default();
+    if !namespace.is_empty() {
+        inventory.object_namespaces.push(namespace.clone());
+    }
+    inventory.workloads.push(workload);
+    inventory.objects = 1;
+    let lint_options = LintOptions {
+        default_namespace: if namespace.is_empty() {
+            "default".to_string()
+        } else {
+            namespace
+        },
+        cluster_domain: options.cluster_domain.clone(),
+        ..LintOptions::default()
+    };
+    let mut selection = Selection::all();
+    selection
+        .rules
+        .retain(|rule| rule.code.starts_with("ND1") && !LEFT_OUT.contains(&rule.code));
+    let mut findings = crate::lint::check(&inventory, &lint_options, &selection);
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    // A finding of a lower severity than warning says nothing about reaching NATS.
+    findings.retain(|f| f.severity >= Severity::Warning);
+    findings
+}
