@@ -209,3 +209,121 @@ pub fn verdict(report: &CheckReport, thresholds: &Thresholds) -> Verdict {
         perf,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn outcome(name: &'static str, status: Status, ms: u64, detail: Value) -> Outcome {
+        Outcome {
+            name,
+            status,
+            duration: Duration::from_millis(ms),
+            summary: format!("{name} summary"),
+            detail,
+            runbook: Vec::new(),
+        }
+    }
+
+    fn healthy(rtt_ms: f64) -> CheckReport {
+        CheckReport {
+            url: "nats://nats-server.nats:4222".to_string(),
+            disabled: false,
+            steps: vec![
+                outcome("config", Status::Pass, 0, json!({})),
+                outcome("url", Status::Pass, 0, json!({})),
+                outcome("dns", Status::Pass, 100, json!({})),
+                outcome("tcp", Status::Pass, 200, json!({})),
+                outcome(
+                    "nats",
+                    Status::Pass,
+                    300,
+                    json!({"addresses": [
+                        {"result": "fail", "rtt_ms": 0.5},
+                        {"result": "pass", "rtt_ms": rtt_ms},
+                    ]}),
+                ),
+                outcome(
+                    "roundtrip",
+                    Status::Pass,
+                    5,
+                    json!({"count": 10, "received": 10,
+                        "rtt_ms": {"min": 0.1, "p50": 0.2, "p99": 0.9, "max": 1.0}}),
+                ),
+            ],
+            runbook: Vec::new(),
+            duration: Duration::from_millis(605),
+        }
+    }
+
+    fn limits(warn_ms: u64, critical_ms: u64) -> Thresholds {
+        Thresholds {
+            connect_warn: Duration::from_millis(warn_ms),
+            connect_critical: Duration::from_millis(critical_ms),
+            rtt_warn: Duration::from_millis(warn_ms),
+            rtt_critical: Duration::from_millis(critical_ms),
+        }
+    }
+
+    #[test]
+    fn measures_come_from_the_passing_address_and_the_steps() {
+        let measures = Measures::of(&healthy(2.0));
+        assert_eq!(measures.connect, Some(Duration::from_millis(600)));
+        assert_eq!(measures.rtt, Some(Duration::from_millis(2)));
+        assert_eq!(measures.request, Some(Duration::from_micros(200)));
+        assert_eq!(measures.messages_received, Some(10));
+    }
+
+    #[test]
+    fn limits_are_inclusive() {
+        // connect 600 ms: at the warning limit is WARNING, at the critical one CRITICAL.
+        assert_eq!(
+            verdict(&healthy(1.0), &limits(601, 1000)).status,
+            NagiosStatus::Ok
+        );
+        assert_eq!(
+            verdict(&healthy(1.0), &limits(600, 1000)).status,
+            NagiosStatus::Warning
+        );
+        let critical = verdict(&healthy(1.0), &limits(100, 600));
+        assert_eq!(critical.status, NagiosStatus::Critical);
+        assert_eq!(critical.criticals, ["connect time 0.6000s >= 0.6000s"]);
+        assert_eq!(critical.perf.len(), 3);
+    }
+
+    #[test]
+    fn a_failed_step_is_critical_and_a_warning_step_a_warning() {
+        let mut report = healthy(1.0);
+        report.steps[2].status = Status::Warn;
+        let warned = verdict(&report, &limits(5000, 10000));
+        assert_eq!(warned.status, NagiosStatus::Warning);
+        assert_eq!(warned.warnings, ["dns: dns summary"]);
+        assert!(warned.oks.is_empty());
+        report.steps[5].status = Status::Fail;
+        let failed = verdict(&report, &limits(5000, 10000));
+        assert_eq!(failed.status, NagiosStatus::Critical);
+        assert_eq!(failed.criticals, ["roundtrip: roundtrip summary"]);
+        // A failed round trip has no request time.
+        assert!(failed.perf.iter().all(|item| item.name != "request_time"));
+    }
+
+    #[test]
+    fn the_rtt_falls_back_to_the_fastest_message() {
+        let mut report = healthy(1.0);
+        report.steps[4].detail = json!({"addresses": [{"result": "pass", "rtt_ms": null}]});
+        assert_eq!(Measures::of(&report).rtt, Some(Duration::from_micros(100)));
+    }
+
+    #[test]
+    fn nothing_reached_means_no_measures() {
+        let mut report = healthy(1.0);
+        report.steps[3].status = Status::Fail;
+        report.steps[4] = Outcome::skipped("nats", "no address");
+        report.steps[5] = Outcome::skipped("roundtrip", "no connection");
+        let verdict = verdict(&report, &limits(1, 2));
+        assert_eq!(verdict.status, NagiosStatus::Critical);
+        assert!(verdict.perf.is_empty());
+        assert_eq!(verdict.status.code(), 2);
+    }
+}
