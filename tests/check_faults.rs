@@ -342,7 +342,7 @@ fn nxdomain_tries_every_search_name_and_points_at_the_service() {
     assert_eq!(run.code, 1);
     assert_eq!(run.status("dns"), "fail");
     let host = dns_host(&run);
-    assert_eq!(host["result"], "nx_domain");
+    assert_eq!(host["result"], "nxdomain");
     let tried: Vec<_> = host["candidates"]
         .as_array()
         .unwrap()
@@ -370,6 +370,22 @@ fn nxdomain_tries_every_search_name_and_points_at_the_service() {
 }
 
 #[test]
+fn short_name_nxdomain_leaves_the_nats_namespace_open() {
+    let dns = DnsServer::start();
+    let run = dns_run(&dns, "nats-server", "2s");
+    assert_eq!(dns_host(&run)["result"], "nxdomain", "{}", run.stdout);
+    let commands = run.runbook_commands();
+    assert!(
+        commands.contains("kubectl get svc -n petrosa-apps | grep nats"),
+        "{commands}"
+    );
+    assert!(
+        commands.contains("kubectl get svc -n <nats-namespace> nats-server"),
+        "{commands}"
+    );
+}
+
+#[test]
 fn servfail_and_nodata_are_told_apart() {
     let dns = DnsServer::start();
     dns.set("broken.nats.svc.cluster.local.", Answer::ServFail);
@@ -378,7 +394,7 @@ fn servfail_and_nodata_are_told_apart() {
     }
     dns.set("broken.nats.", Answer::ServFail);
     let run = dns_run(&dns, "broken.nats", "2s");
-    assert_eq!(dns_host(&run)["result"], "serv_fail", "{}", run.stdout);
+    assert_eq!(dns_host(&run)["result"], "servfail", "{}", run.stdout);
     assert!(run
         .runbook()
         .contains(&"NATS Service Not Found".to_string()));
@@ -386,7 +402,7 @@ fn servfail_and_nodata_are_told_apart() {
     dns.set("empty.nats.svc.cluster.local.", Answer::NoData);
     let run = dns_run(&dns, "empty.nats", "2s");
     let host = dns_host(&run);
-    assert_eq!(host["candidates"][1]["result"], "no_data", "{}", run.stdout);
+    assert_eq!(host["candidates"][1]["result"], "nodata", "{}", run.stdout);
     assert_eq!(run.status("dns"), "fail");
 }
 

@@ -121,7 +121,7 @@ fn pod_like_setup_resolves_through_the_search_list() {
         [
             (
                 "nats-server.nats.petrosa-apps.svc.cluster.local.".to_string(),
-                "nx_domain".to_string()
+                "nxdomain".to_string()
             ),
             (
                 "nats-server.nats.svc.cluster.local.".to_string(),

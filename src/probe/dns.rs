@@ -27,8 +27,11 @@ use tokio::time::timeout_at;
 #[serde(rename_all = "snake_case")]
 pub enum Answer {
     Answered,
+    #[serde(rename = "nxdomain")]
     NxDomain,
+    #[serde(rename = "nodata")]
     NoData,
+    #[serde(rename = "servfail")]
     ServFail,
     Timeout,
     Unreachable,

@@ -26,7 +26,18 @@ pub fn entries(
     let names = names(connection, options);
     chosen
         .iter()
-        .map(|step| runbook::entry(*step, &names))
+        .map(|step| {
+            // A short name only ever resolves in the pod's own namespace; where NATS
+            // really lives is what the cross-namespace step is about, so it stays open.
+            if *step == Step::CrossNamespace && names.service_namespace == names.namespace {
+                let open = Names {
+                    service_namespace: Some("<nats-namespace>".to_string()),
+                    ..names.clone()
+                };
+                return runbook::entry(*step, &open);
+            }
+            runbook::entry(*step, &names)
+        })
         .collect()
 }
 

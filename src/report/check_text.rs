@@ -125,6 +125,7 @@ fn write_dns_tries(out: &mut dyn Write, step: &Outcome) -> io::Result<()> {
                 .unwrap_or_default();
             let result = match result {
                 "answered" => result.green(),
+                "nxdomain" | "nodata" | "servfail" => result.to_uppercase().yellow(),
                 _ => result.yellow(),
             };
             if records.is_empty() {
