@@ -146,6 +146,11 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
 
+    /// Write the report to FILE instead of standard output, atomically (a temporary file
+    /// in the same directory, then renamed): for the node-exporter textfile collector.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
     /// A nameserver to ask instead of those in resolv.conf (IP:PORT or IP).
     #[arg(long, value_name = "IP:PORT", value_parser = parse_nameserver)]
     pub nameserver: Option<std::net::SocketAddr>,

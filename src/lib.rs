@@ -131,15 +131,28 @@ fn check_command(args: &CheckArgs, quiet: bool, out: &mut dyn Write) -> anyhow::
         .context("starting the async runtime")?;
     let report = runtime.block_on(probe::run(&connection, &options));
     let verdict = report::check_measures::verdict(&report, &args.thresholds);
+    let mut file_contents = Vec::new();
+    let target: &mut dyn Write = match &args.output {
+        Some(_) => {
+            // A file is read by programs, not by people at a terminal.
+            colored::control::set_override(false);
+            &mut file_contents
+        }
+        None => out,
+    };
     let written = match args.format {
-        cli::CheckFormat::Json => report::check_json::write(out, &report),
-        cli::CheckFormat::Nagios => report::check_nagios::write(out, &verdict),
-        cli::CheckFormat::Prometheus => report::check_prometheus::write(out, &report, &verdict),
-        cli::CheckFormat::Text => report::check_text::write(out, &report, quiet),
+        cli::CheckFormat::Json => report::check_json::write(target, &report),
+        cli::CheckFormat::Nagios => report::check_nagios::write(target, &verdict),
+        cli::CheckFormat::Prometheus => report::check_prometheus::write(target, &report, &verdict),
+        cli::CheckFormat::Text => report::check_text::write(target, &report, quiet),
     };
     match written {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
         other => other.context("writing the report")?,
+    }
+    if let Some(path) = &args.output {
+        write_atomically(path, &file_contents)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(match args.format {
         cli::CheckFormat::Nagios => verdict.status.code(),
@@ -154,6 +167,28 @@ fn check_command(args: &CheckArgs, quiet: bool, out: &mut dyn Write) -> anyhow::
             }
         }
     })
+}
+
+/// Writes `contents` to a temporary file next to `path`, then renames it over `path`, so
+/// that a reader (the textfile collector) never sees a half-written file.
+fn write_atomically(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("not a file name"))?;
+    let mut temporary_name = std::ffi::OsString::from(".");
+    temporary_name.push(name);
+    temporary_name.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary_name);
+    let result = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
 }
 
 fn lint_command(args: &LintArgs, quiet: bool, out: &mut dyn Write) -> anyhow::Result<u8> {

@@ -214,3 +214,42 @@ fn prometheus_label_values_are_escaped() {
         .expect("info sample");
     assert!(info.contains(r#"we\"ird\\host"#), "{info}");
 }
+
+#[test]
+fn prometheus_output_file_is_written_atomically() {
+    let server = NatsServer::plain();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("nats_doctor.prom");
+    let path_text = path.to_str().expect("utf-8 path");
+    let url = server.url();
+    for _ in 0..2 {
+        // The second run replaces the first file.
+        let run = check(
+            &["--format", "prometheus", "--output", path_text],
+            &[("NATS_URL", &url)],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+    let text = std::fs::read_to_string(&path).expect("the metrics file");
+    assert_exposition(&text);
+    assert!(text.contains("\nnats_doctor_check_ok 1\n"), "{text}");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|entry| entry.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, ["nats_doctor.prom"], "no temporary file is left");
+
+    let missing = dir.path().join("no-such-dir").join("x.prom");
+    let run = check(
+        &[
+            "--format",
+            "prometheus",
+            "--output",
+            missing.to_str().expect("utf-8"),
+        ],
+        &[("NATS_URL", &url)],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("no-such-dir"), "{}", run.stderr);
+}
