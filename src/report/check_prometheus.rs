@@ -26,8 +26,8 @@ fn label_value(text: &str) -> String {
     escaped
 }
 
-/// A float as the exposition format writes it (Go's `strconv` style is not needed:
-/// any decimal Prometheus can parse will do).
+/// A sample value: whole numbers without a decimal point, the rest in Rust's shortest
+/// round-trip form (never an exponent), both of which Prometheus parses.
 fn number(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e15 {
         format!("{value:.0}")
