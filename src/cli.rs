@@ -1,8 +1,10 @@
 //! The command line, as the user types it. Values are validated here; the objects the
 //! commands work with are built from them in `lib.rs`.
 
+use crate::connection::{parse_duration, ConnectArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -54,12 +56,17 @@ pub enum Command {
     Man(ManArgs),
     /// List every rule: code, name, severity, one line.
     Rules(RulesArgs),
+    /// Publish the four sample extraction events and prove they arrive intact.
+    TestMessaging(TestMessagingArgs),
+    /// Subscribe to extraction events and validate each one.
+    Watch(WatchArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LintFormat {
     Github,
     Json,
+    Sarif,
     Text,
 }
 
@@ -248,4 +255,62 @@ pub struct ManArgs {
     /// A command whose page to print (default: the page of nats-doctor itself).
     #[arg(value_name = "COMMAND")]
     pub command: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MessagingFormat {
+    Json,
+    Text,
+}
+
+pub const TEST_MESSAGING_EXIT_CODES: &str = "\
+Exit codes:
+  0  every case arrived once, intact and valid (or NATS_ENABLED is not true)
+  1  a case was lost, duplicated, corrupted or invalid, the server refused it, or no
+     connection could be made
+  2  usage error, or settings that could not be read";
+
+#[derive(Debug, Args)]
+#[command(after_help = TEST_MESSAGING_EXIT_CODES)]
+pub struct TestMessagingArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MessagingFormat::Text)]
+    pub format: MessagingFormat,
+
+    /// Publish under the configured NATS_SUBJECT_PREFIX, where live consumers receive
+    /// the test events, instead of a private `_nats_doctor.<random>.<prefix>` sandbox.
+    #[arg(long)]
+    pub live: bool,
+}
+
+pub const WATCH_EXIT_CODES: &str = "\
+Exit codes:
+  0  every message received was a valid extraction event
+  1  a message was invalid, messages were dropped (slow consumer), the connection was
+     lost, or no connection could be made
+  2  usage error, or settings that could not be read";
+
+#[derive(Debug, Args)]
+#[command(after_help = WATCH_EXIT_CODES)]
+pub struct WatchArgs {
+    /// Subject or wildcard to watch; default `{NATS_SUBJECT_PREFIX}.>`.
+    pub subject: Option<String>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Stop after this many messages.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Stop after this long (e.g. 30s, 5m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Output format: text lines, or one JSON object per message and a summary object.
+    #[arg(long, value_enum, default_value_t = MessagingFormat::Text)]
+    pub format: MessagingFormat,
 }

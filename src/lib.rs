@@ -7,11 +7,14 @@
 pub mod cli;
 pub mod connection;
 pub mod diagnostic;
+pub mod events;
 pub mod lint;
 pub mod manifest;
+pub mod messaging;
 pub mod natsurl;
 pub mod probe;
 pub mod report;
+pub mod rfc3339;
 pub mod rules;
 pub mod runbook;
 
@@ -61,6 +64,14 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             None => bail!("unknown rule `{}` (see `nats-doctor rules`)", args.rule),
         },
+        Command::TestMessaging(args) => {
+            messaging::commands::test_messaging(args, cli.quiet, &mut out)?
+        }
+        Command::Watch(args) => {
+            // watch streams: it writes through its own handle and flushes as it goes.
+            out.flush().context("writing output")?;
+            messaging::commands::watch(args, cli.quiet)?
+        }
     };
     match out.flush() {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}

@@ -114,6 +114,10 @@ fn tls_with_the_ca_passes_and_without_it_fails() {
     let run = check(&["--format", "json"], &[("NATS_URL", &url)]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert_eq!(diagnosis(&run), "tls_error", "{}", run.stdout);
+    assert!(run.step("nats")["summary"]
+        .as_str()
+        .unwrap()
+        .contains("--tls-ca"));
     assert!(run
         .runbook()
         .contains(&"Credentials and permissions".to_string()));
@@ -130,7 +134,7 @@ fn publish_permission_violation_is_named() {
         server.port
     );
     let run = check(
-        &["--format", "json", "--timeout", "2s"],
+        &["--format", "json", "--timeout", "5s"],
         &[("NATS_URL", &url)],
     );
     assert_eq!(run.code, 1, "{}", run.stdout);
@@ -143,8 +147,8 @@ fn publish_permission_violation_is_named() {
         .unwrap()
         .contains("Permissions Violation for Publish"));
     assert_eq!(run.runbook(), ["Credentials and permissions"]);
-    // Named as soon as the server says so, not after the time limit.
-    assert_within(&run, Duration::from_millis(1500));
+    // Named as soon as the server says so, not after the 5 s time limit.
+    assert_within(&run, Duration::from_millis(2500));
 }
 
 #[test]
@@ -157,7 +161,7 @@ fn subscribe_permission_violation_is_named() {
         server.port
     );
     let run = check(
-        &["--format", "json", "--timeout", "2s"],
+        &["--format", "json", "--timeout", "5s"],
         &[("NATS_URL", &url)],
     );
     assert_eq!(run.code, 1, "{}", run.stdout);
@@ -167,7 +171,7 @@ fn subscribe_permission_violation_is_named() {
         .as_str()
         .unwrap()
         .contains("Permissions Violation for Subscription"));
-    assert_within(&run, Duration::from_millis(1500));
+    assert_within(&run, Duration::from_millis(2500));
 }
 
 #[test]
@@ -200,4 +204,69 @@ fn nkey_seed_file_from_flag_or_variable() {
         run.step("nats")["detail"]["diagnoses"][0],
         "authorization_violation"
     );
+}
+
+#[test]
+fn mutual_tls_needs_the_client_certificate() {
+    let server = NatsServer::start(Options {
+        tls: true,
+        tls_verify: true,
+        ..Options::default()
+    });
+    let files = server.tls.clone().unwrap();
+    let url = format!("tls://127.0.0.1:{}", server.port);
+    let run = check(
+        &[
+            "--format",
+            "json",
+            "--tls-ca",
+            files.ca.to_str().unwrap(),
+            "--tls-cert",
+            files.client_cert.to_str().unwrap(),
+            "--tls-key",
+            files.client_key.to_str().unwrap(),
+        ],
+        &[("NATS_URL", &url)],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        run.step("nats")["detail"]["addresses"][0]["info"]["tls_verify"],
+        true
+    );
+    let run = check(
+        &[
+            "--format",
+            "json",
+            "--timeout",
+            "1s",
+            "--tls-ca",
+            files.ca.to_str().unwrap(),
+        ],
+        &[("NATS_URL", &url)],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.status("nats"), "fail");
+    assert!(run.step("nats")["summary"]
+        .as_str()
+        .unwrap()
+        .contains("--tls-cert"));
+    assert_within(&run, Duration::from_secs(2));
+}
+
+#[test]
+fn quiet_prints_only_what_failed() {
+    let server = NatsServer::with_auth(Auth::Token);
+    let run = check(&["-q"], &[("NATS_URL", &server.url())]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.starts_with("FAIL nats"), "{}", run.stdout);
+    assert!(!run.stdout.contains("PASS"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Credentials and permissions"),
+        "{}",
+        run.stdout
+    );
+    let healthy = NatsServer::plain();
+    let run = check(&["-q"], &[("NATS_URL", &healthy.url())]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
 }

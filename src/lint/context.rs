@@ -5,6 +5,7 @@
 
 use crate::diagnostic::{Finding, Location, ObjectRef};
 use crate::lint::resolve::{self, ConfigIndex, ContainerEnv, Origin, Resolved};
+use crate::lint::topology::Topology;
 use crate::manifest::model::{Inventory, Platform};
 use crate::natsurl::{self, Entry, HostClass};
 use crate::rules::Rule;
@@ -89,6 +90,8 @@ pub struct Context<'a> {
     pub prefix_sites: Vec<Site>,
     /// `name.namespace` of a Service per port, built on first use.
     services_by_port: std::sync::OnceLock<HashMap<u16, String>>,
+    /// Services, policies and connections; built on first use by a cross-object rule.
+    topology: std::cell::OnceCell<Topology<'a>>,
 }
 
 impl<'a> Context<'a> {
@@ -116,6 +119,7 @@ impl<'a> Context<'a> {
             enabled_sites: Vec::new(),
             prefix_sites: Vec::new(),
             services_by_port: std::sync::OnceLock::new(),
+            topology: std::cell::OnceCell::new(),
         };
         context.collect_sites();
         context
@@ -246,6 +250,11 @@ impl<'a> Context<'a> {
                 SiteKind::Prefix => self.prefix_sites.push(site),
             }
         }
+    }
+
+    /// The cluster as the input describes it (built once, on first use).
+    pub(crate) fn topology(&self) -> &Topology<'a> {
+        self.topology.get_or_init(|| Topology::new(self))
     }
 
     /// Whether a namespace is named anywhere in the input or on the command line.

@@ -4,6 +4,7 @@
 pub mod context;
 pub mod refs;
 pub mod resolve;
+pub(crate) mod topology;
 
 use crate::diagnostic::{Finding, InputError};
 use crate::manifest::{self, LoadOptions};

@@ -4,8 +4,10 @@
 
 use crate::diagnostic::Location;
 use crate::manifest::model::{
-    Container, ContainerPort, DataEntry, EnvFrom, EnvSource, EnvVar, Inventory, KeyRef, Namespace,
-    NetworkPolicy, Object, Platform, RefKind, Service, ServicePort, Value, Workload,
+    Container, ContainerPort, DataEntry, Direction, EnvFrom, EnvSource, EnvVar, Inventory, IpBlock,
+    KeyRef, LabelSelector, Namespace, NetworkPolicy, Object, Platform, PolicyPeer, PolicyPort,
+    PolicyRule, PortSpec, RefKind, SelectorOperator, SelectorRequirement, Service, ServicePort,
+    Value, Workload,
 };
 use crate::manifest::yaml::{Node, NodeKind};
 use base64::Engine;
@@ -94,10 +96,10 @@ impl Extractor<'_> {
                 labels: string_map(metadata.and_then(|m| m.get("labels"))),
                 location: object.location,
             }),
-            "NetworkPolicy" => self.inventory.network_policies.push(NetworkPolicy {
-                object,
-                spec: node.get("spec").cloned(),
-            }),
+            "NetworkPolicy" => {
+                let policy = self.network_policy(object, node);
+                self.inventory.network_policies.push(policy);
+            }
             "Pod" => {
                 if let Some(spec) = node.get("spec") {
                     self.workload(object, metadata, spec);
@@ -212,6 +214,122 @@ impl Extractor<'_> {
             selector: string_map(spec.and_then(|s| s.get("selector"))),
             headless,
         });
+    }
+
+    /// Reads a NetworkPolicy, defaulting `policyTypes` as the API server does: Ingress
+    /// always, Egress when the policy has egress rules.
+    fn network_policy(&self, object: Object, node: &Node) -> NetworkPolicy {
+        let spec = node.get("spec");
+        let selector_entry = spec.and_then(|s| entry(s, "podSelector"));
+        let (selector_location, selector_width) = match selector_entry {
+            Some((key, _)) => (self.location(key), key.width),
+            None => (object.location.clone(), 1),
+        };
+        let declared: Vec<&Node> = spec
+            .and_then(|s| s.get("policyTypes"))
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter(|item| item.as_str().is_some())
+            .collect();
+        let direction = |key: &str, type_name: &str, default_on: bool| {
+            let rules_entry = spec.and_then(|s| entry(s, key));
+            let rules: Vec<PolicyRule> = rules_entry
+                .map(|(_, list)| list.items())
+                .unwrap_or_default()
+                .iter()
+                .map(|rule| self.policy_rule(rule, if key == "egress" { "to" } else { "from" }))
+                .collect();
+            let declared_entry = declared.iter().find(|item| {
+                item.as_str()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(type_name))
+            });
+            let isolates = if declared.is_empty() {
+                default_on || !rules.is_empty()
+            } else {
+                declared_entry.is_some()
+            };
+            isolates.then(|| {
+                let (location, width) = match (declared_entry, rules_entry) {
+                    (Some(item), _) => (self.location(item), item.width),
+                    (None, Some((key_node, _))) => (self.location(key_node), key_node.width),
+                    (None, None) => (selector_location.clone(), selector_width),
+                };
+                Direction {
+                    rules,
+                    location,
+                    width,
+                }
+            })
+        };
+        let ingress = direction("ingress", "Ingress", true);
+        let egress = direction("egress", "Egress", false);
+        NetworkPolicy {
+            object,
+            pod_selector: selector_entry
+                .map(|(_, value)| label_selector(value))
+                .unwrap_or_default(),
+            pod_selector_location: selector_location,
+            pod_selector_width: selector_width,
+            ingress,
+            egress,
+        }
+    }
+
+    fn policy_rule(&self, node: &Node, peers_key: &str) -> PolicyRule {
+        let peers = node
+            .get(peers_key)
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .map(|peer| PolicyPeer {
+                pod_selector: peer.get("podSelector").map(label_selector),
+                namespace_selector: peer.get("namespaceSelector").map(label_selector),
+                ip_block: peer.get("ipBlock").map(|block| IpBlock {
+                    cidr: block
+                        .get("cidr")
+                        .and_then(Node::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    except: block
+                        .get("except")
+                        .map(Node::items)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|e| e.as_str().map(str::to_string))
+                        .collect(),
+                }),
+            })
+            .collect();
+        let ports = node
+            .get("ports")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .map(|port| PolicyPort {
+                port: port.get("port").map(|spec| match spec.as_str() {
+                    Some(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+                        match text.parse::<u16>() {
+                            Ok(number) if number > 0 => PortSpec::Number(number),
+                            _ => PortSpec::Invalid,
+                        }
+                    }
+                    Some(text) if !text.is_empty() => PortSpec::Name(text.to_string()),
+                    _ => PortSpec::Invalid,
+                }),
+                end_port: port.get("endPort").and_then(port_number),
+                protocol: port
+                    .get("protocol")
+                    .and_then(Node::as_str)
+                    .unwrap_or("TCP")
+                    .to_ascii_uppercase(),
+            })
+            .collect();
+        PolicyRule {
+            peers,
+            ports,
+            location: self.location(node),
+        }
     }
 
     fn workload(&mut self, object: Object, pod_metadata: Option<&Node>, spec: &Node) {
@@ -340,6 +458,61 @@ fn port_number(node: &Node) -> Option<u16> {
     node.as_str()?.parse().ok()
 }
 
+/// A mapping entry with its key node (for the key's position).
+fn entry<'n>(node: &'n Node, key: &str) -> Option<(&'n Node, &'n Node)> {
+    node.entries()
+        .iter()
+        .find(|(k, _)| k.as_str() == Some(key))
+        .map(|(k, v)| (k, v))
+}
+
+/// Reads `matchLabels` and `matchExpressions`. An unknown operator, or a requirement
+/// without the values its operator needs, makes the selector unreadable: the API server
+/// would reject it, and the linter does not guess.
+fn label_selector(node: &Node) -> LabelSelector {
+    let mut selector = LabelSelector {
+        match_labels: string_map(node.get("matchLabels")),
+        expressions: Vec::new(),
+        unreadable: !node.is_mapping() && node.as_str().is_none_or(|text| !text.is_empty()),
+    };
+    for expression in node
+        .get("matchExpressions")
+        .map(Node::items)
+        .unwrap_or_default()
+    {
+        let operator = match expression.get("operator").and_then(Node::as_str) {
+            Some("In") => SelectorOperator::In,
+            Some("NotIn") => SelectorOperator::NotIn,
+            Some("Exists") => SelectorOperator::Exists,
+            Some("DoesNotExist") => SelectorOperator::DoesNotExist,
+            _ => {
+                selector.unreadable = true;
+                continue;
+            }
+        };
+        let Some(key) = expression.get("key").and_then(Node::as_str) else {
+            selector.unreadable = true;
+            continue;
+        };
+        let values: Vec<String> = expression
+            .get("values")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|value| value.as_str().map(str::to_string))
+            .collect();
+        if matches!(operator, SelectorOperator::In | SelectorOperator::NotIn) && values.is_empty() {
+            selector.unreadable = true;
+        }
+        selector.expressions.push(SelectorRequirement {
+            key: key.to_string(),
+            operator,
+            values,
+        });
+    }
+    selector
+}
+
 fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
     node.map(Node::entries)
         .unwrap_or_default()
@@ -374,4 +547,61 @@ fn decode_base64(text: &str) -> Option<String> {
 /// Whether a mapping looks like a Kubernetes object rather than a compose file.
 pub fn is_kubernetes_object(node: &Node) -> bool {
     matches!(node.kind, NodeKind::Mapping(_)) && node.get("kind").is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::yaml;
+
+    fn policy(text: &str) -> NetworkPolicy {
+        let parsed = yaml::parse(text);
+        let file: Arc<str> = Arc::from("policy.yaml");
+        let mut inventory = Inventory::default();
+        Extractor {
+            file: &file,
+            default_namespace: "default",
+            inventory: &mut inventory,
+        }
+        .document(&parsed.documents[0]);
+        inventory.network_policies.remove(0)
+    }
+
+    #[test]
+    fn policy_types_default_as_the_api_server_does() {
+        let ingress_only =
+            policy("kind: NetworkPolicy\nmetadata: {name: a}\nspec:\n  podSelector: {}\n");
+        assert!(ingress_only.ingress.is_some() && ingress_only.egress.is_none());
+        let with_egress = policy(
+            "kind: NetworkPolicy\nmetadata: {name: a}\nspec:\n  podSelector: {}\n  egress:\n  - {}\n",
+        );
+        assert!(with_egress.ingress.is_some() && with_egress.egress.is_some());
+        let egress = with_egress.egress.expect("egress");
+        assert_eq!((egress.location.line, egress.location.column), (5, 3));
+        let declared = policy(
+            "kind: NetworkPolicy\nmetadata: {name: a}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  ingress:\n  - {}\n",
+        );
+        assert!(declared.ingress.is_none() && declared.egress.is_some());
+    }
+
+    #[test]
+    fn peers_and_ports_are_read() {
+        let read = policy(
+            "kind: NetworkPolicy\nmetadata: {name: a, namespace: apps}\nspec:\n  podSelector:\n    matchExpressions:\n    - {key: app, operator: Bogus}\n  egress:\n  - to:\n    - namespaceSelector: {matchLabels: {team: x}}\n      podSelector: {}\n    - ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}\n    ports:\n    - {port: client}\n    - {port: 4000, endPort: 4999, protocol: udp}\n",
+        );
+        assert!(read.pod_selector.unreadable);
+        let rule = &read.egress.expect("egress").rules[0];
+        assert!(rule.peers[0].namespace_selector.is_some() && rule.peers[0].pod_selector.is_some());
+        assert_eq!(
+            rule.peers[1].ip_block.as_ref().map(|b| b.except.len()),
+            Some(1)
+        );
+        assert_eq!(
+            rule.ports[0].port,
+            Some(PortSpec::Name("client".to_string()))
+        );
+        assert_eq!(rule.ports[0].protocol, "TCP");
+        assert_eq!(rule.ports[1].end_port, Some(4999));
+        assert_eq!(rule.ports[1].protocol, "UDP");
+    }
 }

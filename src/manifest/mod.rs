@@ -71,37 +71,37 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions<'_>) -> Loaded {
     }
     loaded.files = inputs.len();
 
+    // Workers read files in any order; results are merged here in input order as they
+    // arrive, so that only a few files' facts wait in memory at any time and the
+    // inventory comes out the same on every run.
     let next = AtomicUsize::new(0);
     let threads = options.threads.clamp(1, inputs.len().max(1));
-    let mut results: Vec<(usize, FileResult)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(input) = inputs.get(index) else {
-                            break;
-                        };
-                        done.push((index, read_input(input, options)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().unwrap_or_default())
-            .collect()
-    });
-    results.sort_by_key(|(index, _)| *index);
-    for (_, result) in results {
-        loaded.inventory.append(result.inventory);
-        loaded.errors.extend(result.errors);
-        if result.stdin.is_some() {
-            loaded.stdin = result.stdin;
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::channel::<(usize, FileResult)>();
+        for _ in 0..threads {
+            let sender = sender.clone();
+            let (next, inputs) = (&next, &inputs);
+            scope.spawn(move || loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(input) = inputs.get(index) else {
+                    break;
+                };
+                if sender.send((index, read_input(input, options))).is_err() {
+                    break;
+                }
+            });
         }
-    }
+        drop(sender);
+        let mut pending = std::collections::BTreeMap::new();
+        let mut expected = 0;
+        for (index, result) in receiver {
+            pending.insert(index, result);
+            while let Some(result) = pending.remove(&expected) {
+                loaded.merge(result);
+                expected += 1;
+            }
+        }
+    });
     loaded
 }
 
@@ -208,6 +208,16 @@ fn walk(root: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
             } else if (file_type.is_file() || file_type.is_symlink()) && is_manifest_file(&path) {
                 found.push(path);
             }
+        }
+    }
+}
+
+impl Loaded {
+    fn merge(&mut self, result: FileResult) {
+        self.inventory.append(result.inventory);
+        self.errors.extend(result.errors);
+        if result.stdin.is_some() {
+            self.stdin = result.stdin;
         }
     }
 }

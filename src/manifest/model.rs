@@ -3,7 +3,7 @@
 //! dropped once these are extracted.
 
 use crate::diagnostic::{Location, ObjectRef};
-use crate::manifest::yaml::{Node, Style};
+use crate::manifest::yaml::Style;
 use std::collections::BTreeMap;
 
 /// A scalar as written in an input, with where it was written.
@@ -202,11 +202,206 @@ pub struct Namespace {
     pub location: Location,
 }
 
-/// A NetworkPolicy, kept as its `spec` node until the policy rules give it a model.
+/// The label every namespace carries with its own name (Kubernetes 1.21 and later).
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// An operator of a `matchExpressions` requirement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectorOperator {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+}
+
+/// One `matchExpressions` entry.
+#[derive(Clone, Debug)]
+pub struct SelectorRequirement {
+    pub key: String,
+    pub operator: SelectorOperator,
+    pub values: Vec<String>,
+}
+
+/// A label selector (`matchLabels` and `matchExpressions`). The empty selector selects
+/// everything.
+#[derive(Clone, Debug, Default)]
+pub struct LabelSelector {
+    pub match_labels: BTreeMap<String, String>,
+    pub expressions: Vec<SelectorRequirement>,
+    /// Something the API server would reject or this linter cannot read (an unknown
+    /// operator): what the selector matches is unknown.
+    pub unreadable: bool,
+}
+
+/// What a selector, a peer or a rule says about a pod or a packet, when the input may
+/// not hold every fact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Yes,
+    No,
+    /// The input cannot decide (a label the input does not show, a CIDR).
+    Unknown,
+}
+
+impl Decision {
+    /// Both must hold.
+    pub fn and(self, other: Decision) -> Decision {
+        match (self, other) {
+            (Decision::No, _) | (_, Decision::No) => Decision::No,
+            (Decision::Yes, Decision::Yes) => Decision::Yes,
+            _ => Decision::Unknown,
+        }
+    }
+
+    /// Either may hold.
+    pub fn or(self, other: Decision) -> Decision {
+        match (self, other) {
+            (Decision::Yes, _) | (_, Decision::Yes) => Decision::Yes,
+            (Decision::No, Decision::No) => Decision::No,
+            _ => Decision::Unknown,
+        }
+    }
+
+    /// `Yes` when any item says yes, `No` when all say no (and for no items at all).
+    pub fn any<I: IntoIterator<Item = Decision>>(items: I) -> Decision {
+        let mut result = Decision::No;
+        for item in items {
+            result = result.or(item);
+            if result == Decision::Yes {
+                break;
+            }
+        }
+        result
+    }
+}
+
+/// Labels of a pod or namespace as far as the input shows them. `complete` is false when
+/// the object may carry labels the input does not show (a Service's selector is only
+/// some of its pods' labels; a namespace without a Namespace object has only its name).
+#[derive(Clone, Copy, Debug)]
+pub struct KnownLabels<'a> {
+    pub labels: &'a BTreeMap<String, String>,
+    pub complete: bool,
+    /// A label known beyond `labels` (the namespace name label), as key and value.
+    pub extra: Option<(&'a str, &'a str)>,
+}
+
+impl KnownLabels<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        match self.extra {
+            Some((extra_key, value)) if extra_key == key => Some(value),
+            _ => self.labels.get(key).map(String::as_str),
+        }
+    }
+}
+
+impl LabelSelector {
+    /// Whether the selector selects an object with these labels.
+    pub fn matches(&self, known: KnownLabels<'_>) -> Decision {
+        if self.unreadable {
+            return Decision::Unknown;
+        }
+        let mut result = Decision::Yes;
+        let mut check = |key: &str, test: &dyn Fn(Option<&str>) -> bool| {
+            let value = known.get(key);
+            let decided = if value.is_none() && !known.complete {
+                Decision::Unknown
+            } else if test(value) {
+                Decision::Yes
+            } else {
+                Decision::No
+            };
+            result = result.and(decided);
+        };
+        for (key, wanted) in &self.match_labels {
+            check(key, &|value| value == Some(wanted.as_str()));
+        }
+        for requirement in &self.expressions {
+            let values = &requirement.values;
+            let test: &dyn Fn(Option<&str>) -> bool = match requirement.operator {
+                SelectorOperator::In => {
+                    &|value| value.is_some_and(|v| values.iter().any(|w| w == v))
+                }
+                SelectorOperator::NotIn => {
+                    &|value| value.is_none_or(|v| !values.iter().any(|w| w == v))
+                }
+                SelectorOperator::Exists => &|value| value.is_some(),
+                SelectorOperator::DoesNotExist => &|value| value.is_none(),
+            };
+            check(&requirement.key, test);
+        }
+        result
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.match_labels.is_empty() && self.expressions.is_empty() && !self.unreadable
+    }
+}
+
+/// `ipBlock` of a peer.
+#[derive(Clone, Debug)]
+pub struct IpBlock {
+    pub cidr: String,
+    pub except: Vec<String>,
+}
+
+/// One entry of `to` or `from`. Kubernetes combines the selectors of one peer with AND.
+#[derive(Clone, Debug, Default)]
+pub struct PolicyPeer {
+    pub pod_selector: Option<LabelSelector>,
+    pub namespace_selector: Option<LabelSelector>,
+    pub ip_block: Option<IpBlock>,
+}
+
+/// The `port` of a policy port: a number or a container port name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PortSpec {
+    Number(u16),
+    Name(String),
+    /// Something else (a number out of range): matches nothing the linter can name.
+    Invalid,
+}
+
+/// One entry of `ports`.
+#[derive(Clone, Debug)]
+pub struct PolicyPort {
+    /// `None`: every port of the protocol.
+    pub port: Option<PortSpec>,
+    pub end_port: Option<u16>,
+    /// Upper case; `TCP` when the manifest names none.
+    pub protocol: String,
+}
+
+/// One ingress or egress rule.
+#[derive(Clone, Debug)]
+pub struct PolicyRule {
+    /// `to` or `from`; empty means every peer.
+    pub peers: Vec<PolicyPeer>,
+    /// Empty means every port.
+    pub ports: Vec<PolicyPort>,
+    pub location: Location,
+}
+
+/// Where the policy says it isolates one direction: the `policyTypes` entry, else the
+/// `ingress`/`egress` key, else the `podSelector` key.
+#[derive(Clone, Debug)]
+pub struct Direction {
+    pub rules: Vec<PolicyRule>,
+    pub location: Location,
+    pub width: u32,
+}
+
+/// A NetworkPolicy with the semantics of the API: `policyTypes` already defaulted.
 #[derive(Clone, Debug)]
 pub struct NetworkPolicy {
     pub object: Object,
-    pub spec: Option<Node>,
+    pub pod_selector: LabelSelector,
+    pub pod_selector_location: Location,
+    pub pod_selector_width: u32,
+    /// Set when the policy isolates the selected pods for ingress.
+    pub ingress: Option<Direction>,
+    /// Set when the policy isolates the selected pods for egress.
+    pub egress: Option<Direction>,
 }
 
 /// Everything extracted from the inputs.
@@ -231,5 +426,95 @@ impl Inventory {
         self.network_policies.append(&mut other.network_policies);
         self.object_namespaces.append(&mut other.object_namespaces);
         self.objects += other.objects;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn requirement(key: &str, operator: SelectorOperator, values: &[&str]) -> SelectorRequirement {
+        SelectorRequirement {
+            key: key.to_string(),
+            operator,
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn selectors_follow_the_api_semantics() {
+        let pod = labels(&[("app", "klines"), ("tier", "extraction")]);
+        let complete = KnownLabels {
+            labels: &pod,
+            complete: true,
+            extra: None,
+        };
+        assert_eq!(LabelSelector::default().matches(complete), Decision::Yes);
+        let cases = [
+            (
+                SelectorOperator::In,
+                &["extraction", "x"][..],
+                Decision::Yes,
+            ),
+            (SelectorOperator::In, &["x"][..], Decision::No),
+            (SelectorOperator::NotIn, &["x"][..], Decision::Yes),
+            (SelectorOperator::NotIn, &["extraction"][..], Decision::No),
+            (SelectorOperator::Exists, &[][..], Decision::Yes),
+            (SelectorOperator::DoesNotExist, &[][..], Decision::No),
+        ];
+        for (operator, values, expected) in cases {
+            let selector = LabelSelector {
+                expressions: vec![requirement("tier", operator, values)],
+                ..LabelSelector::default()
+            };
+            assert_eq!(
+                selector.matches(complete),
+                expected,
+                "{operator:?} {values:?}"
+            );
+        }
+        let absent = LabelSelector {
+            expressions: vec![requirement("debug", SelectorOperator::NotIn, &["true"])],
+            ..LabelSelector::default()
+        };
+        assert_eq!(absent.matches(complete), Decision::Yes);
+    }
+
+    #[test]
+    fn labels_the_input_does_not_show_are_unknown() {
+        let empty = BTreeMap::new();
+        let namespace = KnownLabels {
+            labels: &empty,
+            complete: false,
+            extra: Some((NAMESPACE_NAME_LABEL, "nats")),
+        };
+        let by_name = LabelSelector {
+            match_labels: labels(&[(NAMESPACE_NAME_LABEL, "nats")]),
+            ..LabelSelector::default()
+        };
+        let other_name = LabelSelector {
+            match_labels: labels(&[(NAMESPACE_NAME_LABEL, "apps")]),
+            ..LabelSelector::default()
+        };
+        let by_team = LabelSelector {
+            match_labels: labels(&[("team", "messaging")]),
+            ..LabelSelector::default()
+        };
+        assert_eq!(by_name.matches(namespace), Decision::Yes);
+        assert_eq!(other_name.matches(namespace), Decision::No);
+        assert_eq!(by_team.matches(namespace), Decision::Unknown);
+        assert_eq!(
+            Decision::Unknown.and(Decision::No),
+            Decision::No,
+            "one known mismatch decides"
+        );
+        assert_eq!(Decision::any([]), Decision::No);
     }
 }

@@ -23,8 +23,13 @@ pub fn probe(connection: &Connection, options: &CheckOptions) -> Outcome {
     let mut status = Status::Pass;
     let mut runbook = Vec::new();
     let summary = if !settings.messaging_enabled() {
+        let why = if enabled_valid {
+            ""
+        } else {
+            " — not `true`, so the services read it as false"
+        };
         format!(
-            "messaging is disabled (NATS_ENABLED={} from {}); the service sends nothing, nothing to check",
+            "messaging is disabled (NATS_ENABLED={} from {}{why}); the service sends nothing, nothing to check",
             settings.enabled.value, settings.enabled.source
         )
     } else {

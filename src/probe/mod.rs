@@ -123,11 +123,13 @@ pub async fn run(connection: &Connection, options: &CheckOptions) -> CheckReport
         for name in &STEP_NAMES[1..] {
             steps.push(Outcome::skipped(name, "messaging is disabled"));
         }
+        // NATS_ENABLED=yes is the case worth a runbook: the services read it as false.
+        let runbook = runbook_map::entries(&steps, connection, options);
         return CheckReport {
             url,
             disabled,
             steps,
-            runbook: Vec::new(),
+            runbook,
             duration: started.elapsed(),
         };
     }

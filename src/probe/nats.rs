@@ -167,7 +167,6 @@ enum FirstLine {
 
 pub async fn probe(targets: &[Target], connection: &Connection) -> (Outcome, Option<Connected>) {
     let started = Instant::now();
-    let timeout = connection.timeout;
     let mut results = Vec::new();
     let mut kept: Option<Connected> = None;
     let mut failures: Vec<(SocketAddr, Failure)> = Vec::new();
@@ -226,7 +225,6 @@ pub async fn probe(targets: &[Target], connection: &Connection) -> (Outcome, Opt
             results.push(entry);
         }
     }
-    let _ = timeout;
 
     let status = match (passed, failures.is_empty() && warnings.is_empty()) {
         (0, _) => Status::Fail,
@@ -681,7 +679,16 @@ fn classify_connect_error(error: &async_nats::ConnectError) -> Failure {
         }
         _ => Diagnosis::ConnectFailed,
     };
-    fail(diagnosis, format!("NATS client: {text}"))
+    let hint = if lower.contains("unknownissuer") {
+        " — the server's certificate is not signed by a CA this client trusts: pass it with --tls-ca"
+    } else if lower.contains("notvalidforname") {
+        " — the server's certificate does not name this host"
+    } else if lower.contains("badcertificate") || lower.contains("certificaterequired") {
+        " — the server rejected the client certificate, or got none: --tls-cert/--tls-key"
+    } else {
+        ""
+    };
+    fail(diagnosis, format!("NATS client: {text}{hint}"))
 }
 
 #[cfg(test)]

@@ -36,12 +36,10 @@ pub fn write(out: &mut dyn Write, report: &CheckReport, quiet: bool) -> io::Resu
             write_dns_tries(out, step)?;
         }
     }
+    let failed = report.steps.iter().find(|s| s.status == Status::Fail);
     if report.disabled {
         writeln!(out, "{}", "messaging is disabled; nothing to check".bold())?;
-        return Ok(());
-    }
-    let failed = report.steps.iter().find(|s| s.status == Status::Fail);
-    if !quiet {
+    } else if !quiet {
         let verdict = match failed {
             Some(step) => format!("FAIL at {}", step.name).red().bold(),
             None if report.steps.iter().any(|s| s.status == Status::Warn) => {

@@ -10,7 +10,10 @@ pub mod completions;
 pub mod github;
 pub mod json;
 pub mod man;
+pub mod messaging_json;
+pub mod messaging_text;
 pub mod rules;
+pub mod sarif;
 pub mod source;
 pub mod text;
 
@@ -58,5 +61,6 @@ pub fn write_lint(
         LintFormat::Text => text::write_lint(out, outcome, quiet),
         LintFormat::Json => json::write_lint(out, outcome),
         LintFormat::Github => github::write_lint(out, outcome),
+        LintFormat::Sarif => sarif::write_lint(out, outcome),
     }
 }

@@ -65,8 +65,15 @@ fn write_finding(
         format!("[{}]", finding.code).bold(),
         finding.message.bold()
     )?;
-    let line_number = finding.location.line.to_string();
-    let gutter = " ".repeat(line_number.len());
+    // One gutter for the block, wide enough for every line number it shows.
+    let widest = finding
+        .related
+        .iter()
+        .map(|r| r.location.line)
+        .chain([finding.location.line])
+        .max()
+        .unwrap_or(1);
+    let gutter = " ".repeat(widest.to_string().len());
     writeln!(out, "{gutter}{} {}", "-->".blue().bold(), finding.location)?;
     let shown = if finding.hide_source {
         None
@@ -75,34 +82,47 @@ fn write_finding(
     };
     let bar = "|".blue().bold();
     if let Some(source) = shown {
-        let column = usize::try_from(finding.location.column.max(1) - 1).unwrap_or(0);
-        let available = source.chars().count().saturating_sub(column).max(1);
-        let width = usize::try_from(finding.width)
-            .unwrap_or(1)
-            .clamp(1, available);
-        let padding: String = source
-            .chars()
-            .take(column)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
-        writeln!(out, "{gutter} {bar}")?;
-        writeln!(out, "{} {bar} {source}", line_number.blue().bold())?;
-        let carets = "^".repeat(width);
+        let carets = "^".repeat(underline_width(
+            &source,
+            finding.location.column,
+            finding.width,
+        ));
         let carets = match finding.severity {
             Severity::Error => carets.red().bold(),
             Severity::Warning => carets.yellow().bold(),
             Severity::Info => carets.cyan().bold(),
         };
-        writeln!(out, "{gutter} {bar} {padding}{carets}")?;
-    }
-    for related in &finding.related {
+        writeln!(out, "{gutter} {bar}")?;
+        write_source_line(out, &gutter, finding.location.line, &source)?;
         writeln!(
             out,
-            "{gutter} {} {}: {}",
-            "::".blue().bold(),
-            related.location,
-            related.label
+            "{gutter} {bar} {}{carets}",
+            padding(&source, finding.location.column)
         )?;
+    }
+    for related in &finding.related {
+        // The second place of a finding, underlined like the first, with its label.
+        let source = if finding.hide_source && related.location.file == finding.location.file {
+            None
+        } else {
+            sources.line(&related.location.file, related.location.line)
+        };
+        writeln!(out, "{gutter}{} {}", ":::".blue().bold(), related.location)?;
+        match source {
+            Some(source) => {
+                let width = token_width(&source, related.location.column);
+                writeln!(out, "{gutter} {bar}")?;
+                write_source_line(out, &gutter, related.location.line, &source)?;
+                writeln!(
+                    out,
+                    "{gutter} {bar} {}{} {}",
+                    padding(&source, related.location.column),
+                    "-".repeat(width).blue().bold(),
+                    related.label.blue().bold()
+                )?;
+            }
+            None => writeln!(out, "{gutter} {bar} {}", related.label.blue().bold())?,
+        }
     }
     let eq = "=".blue().bold();
     let mut object = Vec::new();
@@ -139,4 +159,42 @@ fn write_finding(
         writeln!(out, "{gutter} {eq} {} {runbook}", "runbook:".bold())?;
     }
     writeln!(out)
+}
+
+fn write_source_line(out: &mut dyn Write, gutter: &str, line: u32, source: &str) -> io::Result<()> {
+    let number = format!("{line:>width$}", width = gutter.len());
+    writeln!(
+        out,
+        "{} {} {source}",
+        number.blue().bold(),
+        "|".blue().bold()
+    )
+}
+
+/// Spaces up to `column` (1-based), keeping tabs so that the marks line up.
+fn padding(source: &str, column: u32) -> String {
+    let column = usize::try_from(column.max(1) - 1).unwrap_or(0);
+    source
+        .chars()
+        .take(column)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect()
+}
+
+/// How many characters to underline: `width`, kept within the line.
+fn underline_width(source: &str, column: u32, width: u32) -> usize {
+    let column = usize::try_from(column.max(1) - 1).unwrap_or(0);
+    let available = source.chars().count().saturating_sub(column).max(1);
+    usize::try_from(width).unwrap_or(1).clamp(1, available)
+}
+
+/// The width of the word at `column`: up to white space, `:` or a flow delimiter.
+fn token_width(source: &str, column: u32) -> usize {
+    let column = usize::try_from(column.max(1) - 1).unwrap_or(0);
+    source
+        .chars()
+        .skip(column)
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ':' | ',' | '{' | '}' | '[' | ']'))
+        .count()
+        .max(1)
 }

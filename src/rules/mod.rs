@@ -29,15 +29,22 @@ macro_rules! declare_rule {
     };
 }
 
+mod egress_blocks_dns;
+mod egress_blocks_nats;
 mod env_duplicate;
 mod env_expansion_undefined;
+mod ingress_blocks_clients;
 mod nats_enabled_invalid;
 mod nats_url_missing;
 mod non_string_value;
+mod policy_selects_nothing;
 mod ref_missing;
 mod ref_other_namespace;
+mod service_not_found;
+mod service_other_namespace;
+mod service_port_mismatch;
 mod subject_prefix_inconsistent;
-mod subject_prefix_invalid;
+pub(crate) mod subject_prefix_invalid;
 mod url_cluster_domain;
 mod url_credentials_exposed;
 mod url_external_host;
@@ -98,6 +105,9 @@ pub static RULES: &[&Rule] = &[
     &url_credentials_exposed::RULE,
     &url_malformed::RULE,
     &url_cluster_domain::RULE,
+    &service_other_namespace::RULE,
+    &service_not_found::RULE,
+    &service_port_mismatch::RULE,
     &nats_url_missing::RULE,
     &nats_enabled_invalid::RULE,
     &non_string_value::RULE,
@@ -107,6 +117,10 @@ pub static RULES: &[&Rule] = &[
     &ref_other_namespace::RULE,
     &env_duplicate::RULE,
     &env_expansion_undefined::RULE,
+    &egress_blocks_nats::RULE,
+    &egress_blocks_dns::RULE,
+    &policy_selects_nothing::RULE,
+    &ingress_blocks_clients::RULE,
 ];
 
 /// Finds a rule by code (`ND101`, any case) or name (`url-ip-literal`).

@@ -36,6 +36,8 @@ pub struct Options {
     pub auth: Auth,
     /// Require TLS with a certificate for localhost / 127.0.0.1 / the test Service names.
     pub tls: bool,
+    /// Also require a client certificate signed by the test CA (mutual TLS).
+    pub tls_verify: bool,
     /// Also serve HTTP monitoring on another free port.
     pub monitoring: bool,
     /// Extra lines for the configuration file.
@@ -47,6 +49,7 @@ impl Default for Options {
         Options {
             auth: Auth::None,
             tls: false,
+            tls_verify: false,
             monitoring: false,
             extra: String::new(),
         }
@@ -59,6 +62,9 @@ pub struct TlsFiles {
     pub ca: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// A client certificate and key signed by the same CA.
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
 }
 
 /// A running `nats-server`; killed when dropped.
@@ -111,10 +117,11 @@ impl NatsServer {
         let tls = options.tls.then(|| write_certificates(dir.path()));
         if let Some(files) = &tls {
             config.push_str(&format!(
-                "tls {{ cert_file: \"{}\", key_file: \"{}\", ca_file: \"{}\", timeout: 2 }}\n",
+                "tls {{ cert_file: \"{}\", key_file: \"{}\", ca_file: \"{}\", timeout: 2, verify: {} }}\n",
                 files.cert.display(),
                 files.key.display(),
-                files.ca.display()
+                files.ca.display(),
+                options.tls_verify
             ));
         }
         config.push_str(&options.extra);
@@ -216,11 +223,20 @@ fn write_certificates(dir: &Path) -> TlsFiles {
     .expect("server parameters")
     .signed_by(&key, &ca)
     .expect("server certificate");
+    let client_key = KeyPair::generate().expect("client key");
+    let client_cert = CertificateParams::new(vec!["nats-doctor-client".to_string()])
+        .expect("client parameters")
+        .signed_by(&client_key, &ca)
+        .expect("client certificate");
     let files = TlsFiles {
         ca: dir.join("ca.pem"),
         cert: dir.join("server.pem"),
         key: dir.join("server-key.pem"),
+        client_cert: dir.join("client.pem"),
+        client_key: dir.join("client-key.pem"),
     };
+    std::fs::write(&files.client_cert, client_cert.pem()).expect("write client.pem");
+    std::fs::write(&files.client_key, client_key.serialize_pem()).expect("write client-key.pem");
     std::fs::write(&files.ca, ca.pem()).expect("write ca.pem");
     std::fs::write(&files.cert, cert.pem()).expect("write server.pem");
     std::fs::write(&files.key, key.serialize_pem()).expect("write server-key.pem");

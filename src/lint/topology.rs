@@ -1,0 +1,832 @@
+//! The cluster as the input describes it: Services by name, workloads and
+//! NetworkPolicies by namespace, namespace labels, and where each NATS client workload
+//! connects. Built once per run, only when a cross-object rule asks for it, so that
+//! every lookup is a hash probe instead of a scan over all objects.
+
+use crate::lint::context::Context;
+use crate::manifest::model::{
+    Decision, Inventory, KnownLabels, NetworkPolicy, Platform, PolicyPeer, PolicyPort, PolicyRule,
+    PortSpec, Service, ServicePort, Workload, NAMESPACE_NAME_LABEL,
+};
+use crate::natsurl::{Host, HostClass, Port, ServerUrl};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// The namespace and pod labels of the cluster DNS server (CoreDNS and kube-dns both
+/// carry `k8s-app: kube-dns`).
+pub(crate) const DNS_NAMESPACE: &str = "kube-system";
+const DNS_LABEL: (&str, &str) = ("k8s-app", "kube-dns");
+pub(crate) const DNS_PORT: u16 = 53;
+
+/// Where a URL host leads, seen from a pod in a given namespace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// The Service exists in the input (index into `Inventory::services`).
+    Found(usize),
+    /// A short name that misses in the pod's namespace; Services of that name exist in
+    /// these other namespaces.
+    OtherNamespace(Vec<usize>),
+    /// The input covers the namespace (or `--strict-refs`) and has no such Service.
+    Missing,
+    /// The input does not cover the namespace: it cannot tell.
+    Unknown,
+}
+
+/// Whether a Service exposes the port a URL dials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PortCheck {
+    /// The Service port (index into `Service::ports`) that takes the connection.
+    Exposed(usize),
+    NotExposed,
+    CannotTell,
+}
+
+/// One place a NATS client connects to: a Service name resolved from its namespace.
+#[derive(Clone, Debug)]
+pub(crate) struct Connection {
+    pub workload: usize,
+    pub service_name: String,
+    pub service_namespace: String,
+    pub target: Target,
+    /// The port the URL dials.
+    pub port: u16,
+}
+
+/// A pod that may receive a connection, with the container port that takes it.
+#[derive(Clone, Debug)]
+pub(crate) struct Candidate<'a> {
+    pub labels: KnownLabels<'a>,
+    /// The container port number, when known.
+    pub port: Option<u16>,
+    /// The container port name: `Some(None)` when known to be unnamed, `None` when the
+    /// input does not show the pod's ports.
+    pub port_name: Option<Option<&'a str>>,
+}
+
+/// Pods in a namespace that packets go to.
+#[derive(Clone, Debug)]
+pub(crate) struct Endpoint<'a> {
+    pub namespace: &'a str,
+    pub candidates: Vec<Candidate<'a>>,
+}
+
+pub(crate) struct Topology<'a> {
+    inventory: &'a Inventory,
+    services: HashMap<(&'a str, &'a str), Vec<usize>>,
+    services_by_name: HashMap<&'a str, Vec<usize>>,
+    services_by_namespace: HashMap<&'a str, Vec<usize>>,
+    /// Kubernetes workloads by namespace.
+    workloads: HashMap<&'a str, Vec<usize>>,
+    policies: HashMap<&'a str, Vec<usize>>,
+    /// Policies by namespace and the first `matchLabels` pair of their pod selector: a
+    /// pod can only be selected by the policies under one of its own labels.
+    policies_by_label: HashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
+    /// Policies whose pod selector has no `matchLabels`, by namespace.
+    policies_without_labels: HashMap<&'a str, Vec<usize>>,
+    /// Kubernetes workloads by namespace and pod label.
+    workloads_by_label: HashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
+    namespace_labels: HashMap<&'a str, &'a BTreeMap<String, String>>,
+    empty: BTreeMap<String, String>,
+    dns_labels: BTreeMap<String, String>,
+    pub connections: Vec<Connection>,
+    /// NATS client workloads that resolve at least one host name through DNS.
+    pub resolving_clients: BTreeSet<usize>,
+}
+
+impl<'a> Topology<'a> {
+    pub(crate) fn new(context: &Context<'a>) -> Self {
+        let inventory = context.inventory;
+        let mut topology = Topology {
+            inventory,
+            services: HashMap::new(),
+            services_by_name: HashMap::new(),
+            services_by_namespace: HashMap::new(),
+            workloads: HashMap::new(),
+            policies: HashMap::new(),
+            policies_by_label: HashMap::new(),
+            policies_without_labels: HashMap::new(),
+            workloads_by_label: HashMap::new(),
+            namespace_labels: HashMap::new(),
+            empty: BTreeMap::new(),
+            dns_labels: BTreeMap::from([(DNS_LABEL.0.to_string(), DNS_LABEL.1.to_string())]),
+            connections: Vec::new(),
+            resolving_clients: BTreeSet::new(),
+        };
+        for (index, service) in inventory.services.iter().enumerate() {
+            let namespace = service.object.namespace.as_str();
+            let name = service.object.name.as_str();
+            topology
+                .services
+                .entry((namespace, name))
+                .or_default()
+                .push(index);
+            topology
+                .services_by_name
+                .entry(name)
+                .or_default()
+                .push(index);
+            topology
+                .services_by_namespace
+                .entry(namespace)
+                .or_default()
+                .push(index);
+        }
+        for (index, workload) in inventory.workloads.iter().enumerate() {
+            if workload.platform == Platform::Kubernetes {
+                let namespace = workload.object.namespace.as_str();
+                topology.workloads.entry(namespace).or_default().push(index);
+                for (key, value) in &workload.pod_labels {
+                    topology
+                        .workloads_by_label
+                        .entry((namespace, key.as_str(), value.as_str()))
+                        .or_default()
+                        .push(index);
+                }
+            }
+        }
+        for (index, policy) in inventory.network_policies.iter().enumerate() {
+            let namespace = policy.object.namespace.as_str();
+            topology.policies.entry(namespace).or_default().push(index);
+            match policy.pod_selector.match_labels.iter().next() {
+                Some((key, value)) if !policy.pod_selector.unreadable => topology
+                    .policies_by_label
+                    .entry((namespace, key.as_str(), value.as_str()))
+                    .or_default()
+                    .push(index),
+                _ => topology
+                    .policies_without_labels
+                    .entry(namespace)
+                    .or_default()
+                    .push(index),
+            }
+        }
+        for namespace in &inventory.namespaces {
+            topology
+                .namespace_labels
+                .insert(namespace.name.as_str(), &namespace.labels);
+        }
+        topology.collect_connections(context);
+        topology
+    }
+
+    fn collect_connections(&mut self, context: &Context<'a>) {
+        let mut seen = HashSet::new();
+        for url_site in &context.url_sites {
+            for entry in &url_site.entries {
+                let crate::natsurl::Entry::Server(server) = entry else {
+                    continue;
+                };
+                let class = context.classify(&server.host);
+                let resolves =
+                    matches!(server.host, Host::Name { .. }) && class != HostClass::Localhost;
+                let short = matches!(class, HostClass::Short { .. });
+                for consumer in &url_site.site.consumers {
+                    let workload = &self.inventory.workloads[consumer.workload];
+                    if workload.platform != Platform::Kubernetes {
+                        continue;
+                    }
+                    if resolves {
+                        self.resolving_clients.insert(consumer.workload);
+                    }
+                    let Some((service_name, service_namespace)) =
+                        self.service_of(context, server, &workload.object.namespace)
+                    else {
+                        continue;
+                    };
+                    let Some(port) = server.port.number() else {
+                        continue;
+                    };
+                    if !seen.insert((
+                        consumer.workload,
+                        service_name.clone(),
+                        service_namespace.clone(),
+                        port,
+                    )) {
+                        continue;
+                    }
+                    let target = self.target(
+                        &service_name,
+                        &service_namespace,
+                        short,
+                        context.options.strict_refs,
+                    );
+                    self.connections.push(Connection {
+                        workload: consumer.workload,
+                        service_name,
+                        service_namespace,
+                        target,
+                        port,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The Service a server URL names, resolved from `namespace`; `None` for hosts that
+    /// are not Service names, and for FQDNs in another cluster domain (which do not
+    /// resolve at all: `url-cluster-domain` reports those).
+    pub(crate) fn service_of(
+        &self,
+        context: &Context<'_>,
+        server: &ServerUrl,
+        namespace: &str,
+    ) -> Option<(String, String)> {
+        let class = context.classify(&server.host);
+        if let HostClass::ClusterFqdn { domain, .. } = &class {
+            if !domain.is_empty() && *domain != context.options.cluster_domain {
+                return None;
+            }
+        }
+        if matches!(server.port, Port::NotNumber(_)) {
+            return None;
+        }
+        class
+            .service(namespace)
+            .map(|(service, namespace)| (service.to_string(), namespace.to_string()))
+    }
+
+    /// Looks a Service up as a pod's resolver would.
+    pub(crate) fn target(
+        &self,
+        name: &str,
+        namespace: &str,
+        short_name: bool,
+        strict: bool,
+    ) -> Target {
+        if let Some(found) = self.services.get(&(namespace, name)) {
+            return Target::Found(found[0]);
+        }
+        if short_name {
+            let elsewhere: Vec<usize> = self
+                .services_by_name
+                .get(name)
+                .map(|all| {
+                    all.iter()
+                        .copied()
+                        .filter(|&i| self.inventory.services[i].object.namespace != namespace)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !elsewhere.is_empty() {
+                return Target::OtherNamespace(elsewhere);
+            }
+        }
+        if strict || self.services_by_namespace.contains_key(namespace) {
+            Target::Missing
+        } else {
+            Target::Unknown
+        }
+    }
+
+    /// Whether `service` takes connections on `port`. A headless Service has no
+    /// virtual IP: clients dial the pods, so the container port (`targetPort`) counts.
+    pub(crate) fn port_check(&self, service: &Service, port: u16) -> PortCheck {
+        let tcp = |p: &ServicePort| p.protocol.eq_ignore_ascii_case("TCP");
+        if !service.headless {
+            return match service.ports.iter().position(|p| p.port == port && tcp(p)) {
+                Some(index) => PortCheck::Exposed(index),
+                None => PortCheck::NotExposed,
+            };
+        }
+        if service.ports.is_empty() {
+            return PortCheck::CannotTell;
+        }
+        let mut backends = None;
+        let mut unsure = false;
+        for (index, service_port) in service.ports.iter().enumerate() {
+            if !tcp(service_port) {
+                continue;
+            }
+            let target = service_port.target_port.as_deref();
+            let number = match target {
+                None => Some(service_port.port),
+                Some(text) => text.parse::<u16>().ok(),
+            };
+            if let Some(number) = number {
+                if number == port {
+                    return PortCheck::Exposed(index);
+                }
+                continue;
+            }
+            let backends = backends.get_or_insert_with(|| self.backends(service));
+            if backends.is_empty() {
+                unsure = true;
+            }
+            let named = backends.iter().any(|&w| {
+                self.workload(w)
+                    .containers
+                    .iter()
+                    .flat_map(|c| &c.ports)
+                    .any(|p| p.name.as_deref() == target && p.number == port)
+            });
+            if named {
+                return PortCheck::Exposed(index);
+            }
+        }
+        if unsure {
+            PortCheck::CannotTell
+        } else {
+            PortCheck::NotExposed
+        }
+    }
+
+    /// Names of Services in a namespace that look like NATS (for help text).
+    pub(crate) fn services_named_like_nats(&self, namespace: &str) -> Vec<&'a str> {
+        let mut names: Vec<&'a str> = self
+            .services_by_namespace
+            .get(namespace)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|&index| self.inventory.services[index].object.name.as_str())
+            .filter(|name| name.contains("nats"))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    pub(crate) fn service(&self, index: usize) -> &'a Service {
+        &self.inventory.services[index]
+    }
+
+    /// Workloads of the input whose pods a Service's selector picks.
+    pub(crate) fn backends(&self, service: &Service) -> Vec<usize> {
+        let Some((key, value)) = service.selector.iter().next() else {
+            return Vec::new();
+        };
+        let namespace = service.object.namespace.as_str();
+        self.workloads_by_label
+            .get(&(namespace, key.as_str(), value.as_str()))
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .copied()
+            .filter(|&w| {
+                let labels = &self.inventory.workloads[w].pod_labels;
+                service
+                    .selector
+                    .iter()
+                    .all(|(key, value)| labels.get(key) == Some(value))
+            })
+            .collect()
+    }
+
+    pub(crate) fn workloads_in(&self, namespace: &str) -> &[usize] {
+        self.workloads.get(namespace).map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn policies_in(&self, namespace: &str) -> &[usize] {
+        self.policies.get(namespace).map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn policy(&self, index: usize) -> &'a NetworkPolicy {
+        &self.inventory.network_policies[index]
+    }
+
+    pub(crate) fn workload(&self, index: usize) -> &'a Workload {
+        &self.inventory.workloads[index]
+    }
+
+    /// A namespace's labels: its name always, the rest when a Namespace object shows them.
+    pub(crate) fn namespace_labels<'s>(&'s self, namespace: &'s str) -> KnownLabels<'s> {
+        match self.namespace_labels.get(namespace) {
+            Some(labels) => KnownLabels {
+                labels,
+                complete: true,
+                extra: Some((NAMESPACE_NAME_LABEL, namespace)),
+            },
+            None => KnownLabels {
+                labels: &self.empty,
+                complete: false,
+                extra: Some((NAMESPACE_NAME_LABEL, namespace)),
+            },
+        }
+    }
+
+    /// The pods behind a Service port: its backends in the input, or, when the input
+    /// has none, an unknown pod that carries at least the selector's labels.
+    pub(crate) fn service_endpoint<'s>(
+        &'s self,
+        service: &'s Service,
+        port: &'s ServicePort,
+    ) -> Endpoint<'s> {
+        let target = port.target_port.as_deref();
+        let numeric_target = |text: Option<&str>| match text {
+            None => Some(port.port),
+            Some(text) => text.parse::<u16>().ok(),
+        };
+        let candidates: Vec<Candidate<'s>> = self
+            .backends(service)
+            .into_iter()
+            .map(|w| {
+                let workload = self.workload(w);
+                let container_ports = workload.containers.iter().flat_map(|c| &c.ports);
+                let number = numeric_target(target).or_else(|| {
+                    container_ports
+                        .clone()
+                        .find(|p| p.name.as_deref() == target)
+                        .map(|p| p.number)
+                });
+                let name = number.map(|n| {
+                    container_ports
+                        .clone()
+                        .find(|p| p.number == n)
+                        .and_then(|p| p.name.as_deref())
+                });
+                Candidate {
+                    labels: complete_labels(&workload.pod_labels),
+                    port: number,
+                    port_name: name,
+                }
+            })
+            .collect();
+        let candidates = if candidates.is_empty() {
+            let by_name = target.filter(|t| t.parse::<u16>().is_err());
+            vec![Candidate {
+                labels: KnownLabels {
+                    labels: &service.selector,
+                    complete: false,
+                    extra: None,
+                },
+                port: numeric_target(target),
+                port_name: by_name.map(Some),
+            }]
+        } else {
+            candidates
+        };
+        Endpoint {
+            namespace: &service.object.namespace,
+            candidates,
+        }
+    }
+
+    /// Pods of a namespace the input shows nothing about, listening on `port`.
+    pub(crate) fn unknown_endpoint<'s>(&'s self, namespace: &'s str, port: u16) -> Endpoint<'s> {
+        Endpoint {
+            namespace,
+            candidates: vec![Candidate {
+                labels: KnownLabels {
+                    labels: &self.empty,
+                    complete: false,
+                    extra: None,
+                },
+                port: Some(port),
+                port_name: None,
+            }],
+        }
+    }
+
+    /// The cluster DNS server.
+    pub(crate) fn dns_endpoint(&self) -> Endpoint<'_> {
+        Endpoint {
+            namespace: DNS_NAMESPACE,
+            candidates: vec![Candidate {
+                labels: KnownLabels {
+                    labels: &self.dns_labels,
+                    complete: false,
+                    extra: None,
+                },
+                port: Some(DNS_PORT),
+                port_name: None,
+            }],
+        }
+    }
+
+    /// The policies of a namespace whose pod selector may match these labels, in input
+    /// order. With complete labels only the policies indexed under one of the labels
+    /// (or with no `matchLabels`) can match; otherwise every policy is a candidate.
+    pub(crate) fn policies_that_may_select(
+        &self,
+        namespace: &str,
+        labels: KnownLabels<'_>,
+    ) -> Vec<usize> {
+        if !labels.complete {
+            return self.policies_in(namespace).to_vec();
+        }
+        let mut found: Vec<usize> = self
+            .policies_without_labels
+            .get(namespace)
+            .map_or(&[][..], Vec::as_slice)
+            .to_vec();
+        let pairs = labels
+            .labels
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+            .chain(labels.extra);
+        for (key, value) in pairs {
+            if let Some(policies) = self.policies_by_label.get(&(namespace, key, value)) {
+                found.extend_from_slice(policies);
+            }
+        }
+        found.sort_unstable();
+        found
+    }
+
+    /// Whether some workload of a namespace may be selected by `selector`, looking only
+    /// at the workloads that carry its first `matchLabels` pair when it has one.
+    pub(crate) fn selects_some_workload(
+        &self,
+        namespace: &str,
+        selector: &crate::manifest::model::LabelSelector,
+    ) -> bool {
+        let candidates = match selector.match_labels.iter().next() {
+            Some((key, value)) => self
+                .workloads_by_label
+                .get(&(namespace, key.as_str(), value.as_str()))
+                .map_or(&[][..], Vec::as_slice),
+            None => self.workloads_in(namespace),
+        };
+        candidates.iter().any(|&w| {
+            selector.matches(complete_labels(&self.workload(w).pod_labels)) != Decision::No
+        })
+    }
+
+    /// Whether the policies of a pod's namespace isolate it in one direction: `Yes` with
+    /// the isolating policies, `Unknown` when a policy's selector cannot be read.
+    pub(crate) fn isolating(
+        &self,
+        namespace: &str,
+        labels: KnownLabels<'_>,
+        egress: bool,
+    ) -> (Decision, Vec<usize>) {
+        let mut isolating = Vec::new();
+        let mut unsure = false;
+        for index in self.policies_that_may_select(namespace, labels) {
+            let policy = self.policy(index);
+            let direction = if egress {
+                &policy.egress
+            } else {
+                &policy.ingress
+            };
+            if direction.is_none() {
+                continue;
+            }
+            match policy.pod_selector.matches(labels) {
+                Decision::Yes => isolating.push(index),
+                Decision::Unknown => unsure = true,
+                Decision::No => {}
+            }
+        }
+        let decision = if unsure {
+            Decision::Unknown
+        } else if isolating.is_empty() {
+            Decision::No
+        } else {
+            Decision::Yes
+        };
+        (decision, isolating)
+    }
+
+    /// Whether some egress rule of `policies` (all in `namespace`) lets a packet out to
+    /// `endpoint` over one of `protocols`.
+    pub(crate) fn egress_allows(
+        &self,
+        policies: &[usize],
+        endpoint: &Endpoint<'_>,
+        protocols: &[&str],
+    ) -> Decision {
+        let namespace_labels = self.namespace_labels(endpoint.namespace);
+        Decision::any(policies.iter().flat_map(|&index| {
+            let policy = self.policy(index);
+            let rules = policy.egress.as_ref().map_or(&[][..], |d| &d.rules[..]);
+            rules.iter().flat_map(move |rule| {
+                endpoint.candidates.iter().map(move |candidate| {
+                    rule_allows(
+                        rule,
+                        &policy.object.namespace,
+                        endpoint.namespace,
+                        namespace_labels,
+                        candidate.labels,
+                        candidate,
+                        protocols,
+                    )
+                })
+            })
+        }))
+    }
+
+    /// Whether some ingress rule of `policies` admits a pod of `source_namespace` with
+    /// `source_labels` to `candidate`.
+    pub(crate) fn ingress_allows(
+        &self,
+        policies: &[usize],
+        source_namespace: &str,
+        source_labels: KnownLabels<'_>,
+        candidate: &Candidate<'_>,
+    ) -> Decision {
+        let namespace_labels = self.namespace_labels(source_namespace);
+        Decision::any(policies.iter().flat_map(|&index| {
+            let policy = self.policy(index);
+            let rules = policy.ingress.as_ref().map_or(&[][..], |d| &d.rules[..]);
+            rules.iter().map(move |rule| {
+                rule_allows(
+                    rule,
+                    &policy.object.namespace,
+                    source_namespace,
+                    namespace_labels,
+                    source_labels,
+                    candidate,
+                    &["TCP"],
+                )
+            })
+        }))
+    }
+}
+
+/// Labels the input shows completely (a pod template's).
+pub(crate) fn complete_labels(labels: &BTreeMap<String, String>) -> KnownLabels<'_> {
+    KnownLabels {
+        labels,
+        complete: true,
+        extra: None,
+    }
+}
+
+/// One rule against one packet: the peer is the other end (destination for egress,
+/// source for ingress); the port is always the receiving container's.
+fn rule_allows(
+    rule: &PolicyRule,
+    policy_namespace: &str,
+    peer_namespace: &str,
+    peer_namespace_labels: KnownLabels<'_>,
+    peer_labels: KnownLabels<'_>,
+    receiver: &Candidate<'_>,
+    protocols: &[&str],
+) -> Decision {
+    let ports = if rule.ports.is_empty() {
+        Decision::Yes
+    } else {
+        Decision::any(rule.ports.iter().flat_map(|port| {
+            protocols
+                .iter()
+                .map(move |protocol| port_allows(port, receiver, protocol))
+        }))
+    };
+    if ports == Decision::No {
+        return Decision::No;
+    }
+    let peers = if rule.peers.is_empty() {
+        Decision::Yes
+    } else {
+        Decision::any(rule.peers.iter().map(|peer| {
+            peer_matches(
+                peer,
+                policy_namespace,
+                peer_namespace,
+                peer_namespace_labels,
+                peer_labels,
+            )
+        }))
+    };
+    ports.and(peers)
+}
+
+fn port_allows(port: &PolicyPort, receiver: &Candidate<'_>, protocol: &str) -> Decision {
+    if port.protocol != protocol {
+        return Decision::No;
+    }
+    match &port.port {
+        None => Decision::Yes,
+        Some(PortSpec::Invalid) => Decision::No,
+        Some(PortSpec::Number(first)) => match receiver.port {
+            None => Decision::Unknown,
+            Some(number) => {
+                let last = port.end_port.unwrap_or(*first).max(*first);
+                if (*first..=last).contains(&number) {
+                    Decision::Yes
+                } else {
+                    Decision::No
+                }
+            }
+        },
+        Some(PortSpec::Name(name)) => match receiver.port_name {
+            None => Decision::Unknown,
+            Some(known) => {
+                if known == Some(name.as_str()) {
+                    Decision::Yes
+                } else {
+                    Decision::No
+                }
+            }
+        },
+    }
+}
+
+/// A `to`/`from` entry against the pod at the other end. Selectors of one peer combine
+/// with AND; a pod selector alone means the policy's own namespace. Of the CIDRs only
+/// "everything" can be decided without knowing the cluster's addresses.
+fn peer_matches(
+    peer: &PolicyPeer,
+    policy_namespace: &str,
+    namespace: &str,
+    namespace_labels: KnownLabels<'_>,
+    labels: KnownLabels<'_>,
+) -> Decision {
+    if let Some(block) = &peer.ip_block {
+        let everything = matches!(block.cidr.trim(), "0.0.0.0/0" | "::/0");
+        return if everything && block.except.is_empty() {
+            Decision::Yes
+        } else {
+            Decision::Unknown
+        };
+    }
+    if peer.pod_selector.is_none() && peer.namespace_selector.is_none() {
+        return Decision::Unknown;
+    }
+    let in_namespace = match &peer.namespace_selector {
+        None if namespace == policy_namespace => Decision::Yes,
+        None => Decision::No,
+        Some(selector) => selector.matches(namespace_labels),
+    };
+    let pod = match &peer.pod_selector {
+        None => Decision::Yes,
+        Some(selector) => selector.matches(labels),
+    };
+    in_namespace.and(pod)
+}
+
+/// Labels as `kubectl` writes them: `app=nats,tier=messaging`.
+pub(crate) fn describe_labels(labels: &BTreeMap<String, String>) -> String {
+    if labels.is_empty() {
+        return "(no labels)".to_string();
+    }
+    labels
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The egress rule that lets a pod reach `namespace` (its pods picked by `selector`)
+/// on `port`, as one line of YAML flow style.
+pub(crate) fn egress_rule_text(
+    namespace: &str,
+    selector: Option<&BTreeMap<String, String>>,
+    port: u16,
+    protocol: &str,
+) -> String {
+    let mut peer =
+        format!("namespaceSelector: {{matchLabels: {{{NAMESPACE_NAME_LABEL}: {namespace}}}}}");
+    if let Some(selector) = selector.filter(|s| !s.is_empty()) {
+        peer.push_str(&format!(
+            ", podSelector: {{matchLabels: {}}}",
+            flow_map(selector)
+        ));
+    }
+    format!("{{to: [{{{peer}}}], ports: [{{protocol: {protocol}, port: {port}}}]}}")
+}
+
+pub(crate) fn flow_map(labels: &BTreeMap<String, String>) -> String {
+    let pairs: Vec<String> = labels
+        .iter()
+        .map(|(key, value)| format!("{key}: {value}"))
+        .collect();
+    format!("{{{}}}", pairs.join(", "))
+}
+
+/// A selector as `kubectl` prints one: `app=nats,tier in (a,b),!debug`.
+pub(crate) fn describe_selector(selector: &crate::manifest::model::LabelSelector) -> String {
+    use crate::manifest::model::SelectorOperator;
+    let mut parts: Vec<String> = selector
+        .match_labels
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    for requirement in &selector.expressions {
+        let values = requirement.values.join(",");
+        parts.push(match requirement.operator {
+            SelectorOperator::In => format!("{} in ({values})", requirement.key),
+            SelectorOperator::NotIn => format!("{} notin ({values})", requirement.key),
+            SelectorOperator::Exists => requirement.key.clone(),
+            SelectorOperator::DoesNotExist => format!("!{}", requirement.key),
+        });
+    }
+    if parts.is_empty() {
+        "(every pod)".to_string()
+    } else {
+        parts.join(",")
+    }
+}
+
+/// A finding at a NetworkPolicy, unless the policy silences the rule.
+pub(crate) fn policy_finding(
+    rule: &'static crate::rules::Rule,
+    policy: &NetworkPolicy,
+    location: crate::diagnostic::Location,
+    width: u32,
+    message: String,
+) -> Option<crate::diagnostic::Finding> {
+    if policy.object.ignores(rule.code, rule.name) {
+        return None;
+    }
+    let mut finding = rule.finding(location, width, message);
+    finding.object = Some(policy.object.reference(Platform::Kubernetes));
+    Some(finding)
+}
+
+/// Workloads as a list for messages: `Deployment a/x, CronJob a/y`.
+pub(crate) fn list_workloads(topology: &Topology<'_>, workloads: &[usize]) -> String {
+    workloads
+        .iter()
+        .map(|&w| topology.workload(w).reference().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,196 @@
+//! The JSON format of `test-messaging` (one document:
+//! `{"version":1,"ok","prefix","live","cases":[…]}`) and `watch` (one object per line:
+//! `{"subject","received_at","valid","problems","event"}`, then
+//! `{"summary":{"received","valid","invalid","by_problem","rate"}}`). Keys are a
+//! contract. Warnings that have no key (slow consumer, disconnections) go to standard
+//! error so that standard output stays exactly the schema.
+
+use crate::events::Problem;
+use crate::messaging::test_messaging::Report;
+use crate::messaging::watch::{Observed, Summary, WatchSink};
+use crate::report::messaging_text;
+use crate::rfc3339;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+#[derive(Serialize)]
+struct TestMessagingDocument<'a> {
+    version: u32,
+    ok: bool,
+    prefix: &'a str,
+    live: bool,
+    cases: Vec<CaseDocument<'a>>,
+}
+
+#[derive(Serialize)]
+struct CaseDocument<'a> {
+    name: &'a str,
+    subject: &'a str,
+    status: &'a str,
+    latency_ms: Option<f64>,
+    problems: Vec<ProblemDocument<'a>>,
+}
+
+#[derive(Serialize)]
+struct ProblemDocument<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+/// Writes a `test-messaging` report. A run that could not publish (disabled, invalid
+/// prefix, no connection) has no cases; its reason goes to standard error.
+pub fn write_test_messaging(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    let document = TestMessagingDocument {
+        version: 1,
+        ok: report.ok(),
+        prefix: &report.prefix,
+        live: report.live,
+        cases: report
+            .cases
+            .iter()
+            .map(|case| CaseDocument {
+                name: case.name,
+                subject: &case.subject,
+                status: if case.passed() { "pass" } else { "fail" },
+                latency_ms: case
+                    .latency
+                    .map(|latency| (latency.as_secs_f64() * 1e6).round() / 1e3),
+                problems: case
+                    .problems
+                    .iter()
+                    .map(|problem| ProblemDocument {
+                        code: problem.code,
+                        message: &problem.message,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    serde_json::to_writer(&mut *out, &document)?;
+    writeln!(out)
+}
+
+/// `watch` as JSON lines.
+pub struct WatchJson<W: Write> {
+    out: W,
+    quiet: bool,
+    /// Reused between messages: the one-line copy of a payload that had line breaks.
+    scratch: Vec<u8>,
+    clock: rfc3339::MillisFormatter,
+}
+
+impl<W: Write> WatchJson<W> {
+    /// `quiet` leaves out the announcement on standard error.
+    pub fn new(out: W, quiet: bool) -> Self {
+        WatchJson {
+            out,
+            quiet,
+            scratch: Vec::new(),
+            clock: rfc3339::MillisFormatter::default(),
+        }
+    }
+}
+
+impl<W: Write> WatchSink for WatchJson<W> {
+    fn started(&mut self, subject: &str, server: &str) -> io::Result<()> {
+        // Standard output carries only the documented objects; the announcement that the
+        // subscription is live (scripts wait for it) goes to standard error.
+        if !self.quiet {
+            eprintln!("nats-doctor: watching {subject} on {server}");
+        }
+        Ok(())
+    }
+
+    fn message(&mut self, observed: &Observed<'_>) -> io::Result<()> {
+        let out = &mut self.out;
+        out.write_all(b"{\"subject\":")?;
+        serde_json::to_writer(&mut *out, observed.subject)?;
+        out.write_all(b",\"received_at\":\"")?;
+        out.write_all(self.clock.format(observed.received_at).as_bytes())?;
+        out.write_all(b"\",\"valid\":")?;
+        out.write_all(if observed.checked.is_valid() {
+            b"true"
+        } else {
+            b"false"
+        })?;
+        out.write_all(b",\"problems\":")?;
+        write_problems(&mut *out, &observed.checked.problems)?;
+        out.write_all(b",\"event\":")?;
+        if observed.checked.is_object {
+            // The payload parsed as a JSON object, so it can be echoed as it came, without
+            // a second serialization. Raw line breaks in valid JSON are whitespace between
+            // tokens (strings cannot hold them), so turning them into spaces keeps one
+            // object per line.
+            let payload = observed.payload;
+            if payload.iter().any(|&b| b == b'\n' || b == b'\r') {
+                self.scratch.clear();
+                self.scratch.extend(payload.iter().map(|&b| match b {
+                    b'\n' | b'\r' => b' ',
+                    other => other,
+                }));
+                out.write_all(&self.scratch)?;
+            } else {
+                out.write_all(payload)?;
+            }
+        } else {
+            out.write_all(b"null")?;
+        }
+        out.write_all(b"}\n")
+    }
+
+    fn idle(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn summary(&mut self, summary: &Summary) -> io::Result<()> {
+        #[derive(Serialize)]
+        struct SummaryDocument<'a> {
+            summary: SummaryFields<'a>,
+        }
+        #[derive(Serialize)]
+        struct SummaryFields<'a> {
+            received: u64,
+            valid: u64,
+            invalid: u64,
+            by_problem: BTreeMap<&'a str, u64>,
+            rate: f64,
+        }
+        let document = SummaryDocument {
+            summary: SummaryFields {
+                received: summary.received,
+                valid: summary.valid,
+                invalid: summary.invalid,
+                by_problem: summary
+                    .by_problem
+                    .iter()
+                    .map(|(code, count)| (code.as_str(), *count))
+                    .collect(),
+                rate: (summary.rate() * 10.0).round() / 10.0,
+            },
+        };
+        serde_json::to_writer(&mut self.out, &document)?;
+        writeln!(self.out)?;
+        self.out.flush()?;
+        let stderr = io::stderr();
+        let mut err = stderr.lock();
+        for warning in messaging_text::warnings(summary) {
+            writeln!(err, "nats-doctor: warning: {warning}")?;
+        }
+        Ok(())
+    }
+}
+
+fn write_problems(out: &mut dyn Write, problems: &[Problem]) -> io::Result<()> {
+    if problems.is_empty() {
+        return out.write_all(b"[]");
+    }
+    let documents: Vec<ProblemDocument<'_>> = problems
+        .iter()
+        .map(|problem| ProblemDocument {
+            code: problem.code.as_str(),
+            message: &problem.message,
+        })
+        .collect();
+    serde_json::to_writer(out, &documents).map_err(io::Error::from)
+}

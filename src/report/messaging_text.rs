@@ -1,0 +1,266 @@
+//! The human format of `test-messaging` (one line per case) and `watch` (one line per
+//! event, the problems of an invalid one indented below it, a summary at the end).
+
+use crate::events::EventDigest;
+use crate::messaging::session::humanize;
+use crate::messaging::test_messaging::{self, Outcome, Report};
+use crate::messaging::watch::{End, Observed, Summary, WatchSink};
+use crate::rfc3339;
+use colored::Colorize;
+use std::io::{self, Write};
+use std::time::Duration;
+
+/// Writes a `test-messaging` report. `quiet` leaves out passing cases and the preamble.
+pub fn write_test_messaging(out: &mut dyn Write, report: &Report, quiet: bool) -> io::Result<()> {
+    match &report.outcome {
+        Outcome::Disabled { value } => {
+            if !quiet {
+                writeln!(
+                    out,
+                    "messaging is disabled (NATS_ENABLED={value:?}; the services publish only \
+                     when it is \"true\"): nothing published"
+                )?;
+            }
+            return Ok(());
+        }
+        Outcome::InvalidPrefix { reason } => {
+            return writeln!(
+                out,
+                "{} NATS_SUBJECT_PREFIX {:?} {reason}; nothing published",
+                "FAIL".red().bold(),
+                report.configured_prefix
+            );
+        }
+        Outcome::NotConnected { error } => {
+            return writeln!(
+                out,
+                "{} {error}\n     nothing published; `nats-doctor check` diagnoses the connection",
+                "FAIL".red().bold()
+            );
+        }
+        Outcome::Ran => {}
+    }
+    if !quiet {
+        if report.live {
+            writeln!(
+                out,
+                "{} publishing to the live prefix {}: its consumers receive these test events \
+                 (header {}: true)",
+                "LIVE".yellow().bold(),
+                report.prefix,
+                test_messaging::TEST_HEADER
+            )?;
+        } else {
+            writeln!(
+                out,
+                "sandbox prefix {} (consumers of {} see nothing; --live publishes there)",
+                report.prefix, report.configured_prefix
+            )?;
+        }
+        if let Some(server) = &report.server {
+            writeln!(out, "server {server}")?;
+        }
+        writeln!(out, "subscribed {}", report.subscriptions.join(", "))?;
+    }
+    let name_width = report.cases.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let subject_width = report
+        .cases
+        .iter()
+        .map(|c| c.subject.len())
+        .max()
+        .unwrap_or(0);
+    for case in &report.cases {
+        if quiet && case.passed() {
+            continue;
+        }
+        let status = if case.passed() {
+            "PASS".green().bold()
+        } else {
+            "FAIL".red().bold()
+        };
+        let latency = case.latency.map_or_else(|| "-".to_string(), format_latency);
+        writeln!(
+            out,
+            "{status}  {:name_width$}  {:subject_width$}  {latency}",
+            case.name, case.subject
+        )?;
+        for problem in &case.problems {
+            writeln!(out, "      {}: {}", problem.code.red(), problem.message)?;
+        }
+    }
+    if quiet {
+        return Ok(());
+    }
+    let passed = report.cases.iter().filter(|c| c.passed()).count();
+    let failed = report.cases.len() - passed;
+    let line = format!(
+        "{passed} passed, {failed} failed in {}",
+        format_latency(report.elapsed)
+    );
+    writeln!(
+        out,
+        "{}",
+        if failed == 0 {
+            line.green().bold()
+        } else {
+            line.red().bold()
+        }
+    )?;
+    if report.foreign_messages > 0 {
+        writeln!(
+            out,
+            "({} other message(s) on the subscriptions were not from this run and were ignored)",
+            report.foreign_messages
+        )?;
+    }
+    Ok(())
+}
+
+fn format_latency(duration: Duration) -> String {
+    let millis = duration.as_secs_f64() * 1000.0;
+    if millis < 10.0 {
+        format!("{millis:.2} ms")
+    } else if millis < 1000.0 {
+        format!("{millis:.1} ms")
+    } else {
+        format!("{:.2} s", millis / 1000.0)
+    }
+}
+
+/// `watch` in the human format.
+pub struct WatchText<W: Write> {
+    out: W,
+    quiet: bool,
+}
+
+impl<W: Write> WatchText<W> {
+    /// `quiet` prints invalid messages only.
+    pub fn new(out: W, quiet: bool) -> Self {
+        WatchText { out, quiet }
+    }
+}
+
+impl<W: Write> WatchSink for WatchText<W> {
+    fn started(&mut self, subject: &str, server: &str) -> io::Result<()> {
+        // On standard error, like the JSON format: standard output is the events, and
+        // scripts can wait for this line to know the subscription is live.
+        if !self.quiet {
+            eprintln!("watching {subject} on {server} (Ctrl-C for the summary)");
+        }
+        Ok(())
+    }
+
+    fn message(&mut self, observed: &Observed<'_>) -> io::Result<()> {
+        let checked = observed.checked;
+        if self.quiet && checked.is_valid() {
+            return Ok(());
+        }
+        let stamp = rfc3339::format_utc_millis(observed.received_at);
+        let time = stamp.get(11..).unwrap_or(&stamp);
+        let status = if checked.is_valid() {
+            "ok ".green()
+        } else {
+            "BAD".red().bold()
+        };
+        let details = if checked.is_object {
+            describe(&checked.digest)
+        } else {
+            format!("({} bytes)", observed.payload.len())
+        };
+        writeln!(self.out, "{time} {status} {} {details}", observed.subject)?;
+        for problem in &checked.problems {
+            writeln!(
+                self.out,
+                "    {}: {}",
+                problem.code.as_str().red(),
+                problem.message
+            )?;
+        }
+        Ok(())
+    }
+
+    fn idle(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn summary(&mut self, summary: &Summary) -> io::Result<()> {
+        let mut line = format!(
+            "received {}, valid {}, invalid {}",
+            summary.received, summary.valid, summary.invalid
+        );
+        if !summary.by_problem.is_empty() {
+            let reasons: Vec<String> = summary
+                .by_problem
+                .iter()
+                .map(|(code, count)| format!("{code} {count}"))
+                .collect();
+            line.push_str(&format!(" ({})", reasons.join(", ")));
+        }
+        line.push_str(&format!(
+            "; {:.1} msgs/s over {}",
+            summary.rate(),
+            humanize(summary.elapsed)
+        ));
+        line.push_str(match summary.end {
+            End::Count => "; count reached",
+            End::Duration => "; duration reached",
+            End::Interrupted => "; interrupted",
+            End::ConnectionLost => "; the subscription ended (connection lost)",
+            End::OutputClosed => "",
+        });
+        let line = if summary.ok() {
+            line.green().bold()
+        } else {
+            line.red().bold()
+        };
+        writeln!(self.out, "{line}")?;
+        for warning in warnings(summary) {
+            writeln!(self.out, "{} {warning}", "warning:".yellow().bold())?;
+        }
+        self.out.flush()
+    }
+}
+
+/// What a summary must tell beyond counts: lost messages and connection trouble.
+pub fn warnings(summary: &Summary) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if summary.slow_consumer > 0 {
+        warnings.push(format!(
+            "{} slow-consumer notice(s): messages were dropped before they could be validated",
+            summary.slow_consumer
+        ));
+    }
+    for error in &summary.connection_errors {
+        warnings.push(error.clone());
+    }
+    warnings
+}
+
+/// `extraction_completed BTCUSDT 15m records 150/150 3.5s success`; `-` where a field
+/// was missing or unusable.
+fn describe(digest: &EventDigest) -> String {
+    let dash = || "-".to_string();
+    let symbols = match digest.symbols.len() {
+        0 => dash(),
+        1..=4 => digest.symbols.join(","),
+        n => format!("{},… ({n} symbols)", digest.symbols[..3].join(",")),
+    };
+    let count = |value: Option<u64>| value.map_or_else(dash, |v| v.to_string());
+    format!(
+        "{} {} {} {} records {}/{} {} {}",
+        digest.event_type.clone().unwrap_or_else(dash),
+        digest.extraction_type.clone().unwrap_or_else(dash),
+        symbols,
+        digest.period.clone().unwrap_or_else(dash),
+        count(digest.records_fetched),
+        count(digest.records_written),
+        digest
+            .duration_seconds
+            .map_or_else(dash, |seconds| format!("{seconds}s")),
+        match digest.success {
+            Some(true) => "success",
+            Some(false) => "failed",
+            None => "-",
+        }
+    )
+}

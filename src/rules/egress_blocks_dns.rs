@@ -1,0 +1,106 @@
+use crate::diagnostic::{Finding, Related};
+use crate::lint::context::Context;
+use crate::lint::topology::{self, complete_labels, list_workloads, DNS_NAMESPACE};
+use crate::manifest::model::{Decision, NAMESPACE_NAME_LABEL};
+use crate::runbook::{self, Step};
+use std::collections::BTreeMap;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a NetworkPolicy that isolates a NATS client's pods for egress when no
+    /// egress rule of any policy selecting them allows port 53 (UDP or TCP) to the
+    /// cluster DNS server, while the client's URL uses a host name. The DNS server is
+    /// taken to be pods labelled `k8s-app: kube-dns` in `kube-system`; a rule with
+    /// port 53 and no `to`, or `to` everything, allows it; an `ipBlock` other than
+    /// `0.0.0.0/0` (a node-local DNS cache) is left alone.
+    ///
+    /// ## Why is this bad?
+    /// The client cannot resolve `nats-server.nats.svc.cluster.local`: every connection
+    /// fails with a DNS timeout before a packet reaches NATS, even when the NATS port
+    /// itself is allowed.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// spec:
+    ///   podSelector: {}
+    ///   policyTypes: [Egress]
+    ///   egress:
+    ///   - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: nats}}}]
+    ///     ports: [{protocol: TCP, port: 4222}]
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```yaml
+    ///   egress:
+    ///   - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: nats}}}]
+    ///     ports: [{protocol: TCP, port: 4222}]
+    ///   - ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]
+    /// ```
+    pub(crate) static RULE = {
+        code: "ND402",
+        name: "egress-blocks-dns",
+        severity: Error,
+        summary: "a NetworkPolicy's egress rules do not let the client resolve the NATS Service name",
+        check: check,
+    };
+}
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let topology = ctx.topology();
+    let dns = topology.dns_endpoint();
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for &w in &topology.resolving_clients {
+        let workload = topology.workload(w);
+        if workload.ignores(RULE.code, RULE.name) {
+            continue;
+        }
+        let (isolated, policies) = topology.isolating(
+            &workload.object.namespace,
+            complete_labels(&workload.pod_labels),
+            true,
+        );
+        if isolated != Decision::Yes
+            || topology.egress_allows(&policies, &dns, &["UDP", "TCP"]) != Decision::No
+        {
+            continue;
+        }
+        groups.entry(policies[0]).or_default().push(w);
+    }
+    for (policy_index, workloads) in groups {
+        let policy = topology.policy(policy_index);
+        let Some(egress) = &policy.egress else {
+            continue;
+        };
+        let message = format!(
+            "NetworkPolicy `{}` isolates egress of {}; no egress rule allows DNS (port 53), so the NATS Service name cannot resolve",
+            policy.object.name,
+            list_workloads(topology, &workloads)
+        );
+        let Some(mut finding) = topology::policy_finding(
+            &RULE,
+            policy,
+            egress.location.clone(),
+            egress.width,
+            message,
+        ) else {
+            continue;
+        };
+        finding.help = Some(format!(
+            "add to spec.egress: - {{to: [{{namespaceSelector: {{matchLabels: {{{NAMESPACE_NAME_LABEL}: {DNS_NAMESPACE}}}}}, podSelector: {{matchLabels: {{k8s-app: kube-dns}}}}}}], ports: [{{protocol: UDP, port: 53}}, {{protocol: TCP, port: 53}}]}}"
+        ));
+        finding.runbook = Some(runbook::one_line(
+            Step::NetworkPolicy,
+            &runbook::Names {
+                namespace: Some(policy.object.namespace.clone()),
+                ..runbook::Names::default()
+            },
+        ));
+        for &w in &workloads {
+            finding.related.push(Related {
+                location: topology.workload(w).object.location.clone(),
+                label: "pods blocked by this policy".to_string(),
+            });
+        }
+        out.push(finding);
+    }
+}

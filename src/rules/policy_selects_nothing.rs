@@ -1,0 +1,87 @@
+use crate::diagnostic::Finding;
+use crate::lint::context::Context;
+use crate::lint::topology::{self, describe_labels, describe_selector};
+use std::collections::BTreeSet;
+
+/// How many label sets the help shows.
+const SHOWN_LABEL_SETS: usize = 3;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a NetworkPolicy whose `podSelector` matches no workload of its namespace in
+    /// the input (pod labels come from the pod templates). Namespaces without any
+    /// workload in the input are left alone.
+    ///
+    /// ## Why is this bad?
+    /// A policy that selects nothing does nothing: the egress or ingress rules someone
+    /// wrote to open the way to NATS apply to no pod, while another policy keeps
+    /// blocking the traffic. The usual cause is a label typo
+    /// (`app: klines-extrator`) or a label taken from the Deployment's own metadata
+    /// instead of its pod template.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// spec:
+    ///   podSelector:
+    ///     matchLabels: {app: klines-extrator}
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```yaml
+    /// spec:
+    ///   podSelector:
+    ///     matchLabels: {app: klines-extractor}
+    /// ```
+    pub(crate) static RULE = {
+        code: "ND403",
+        name: "policy-selects-nothing",
+        severity: Warning,
+        summary: "a NetworkPolicy's podSelector matches no workload in its namespace",
+        check: check,
+    };
+}
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let topology = ctx.topology();
+    for (index, policy) in ctx.inventory.network_policies.iter().enumerate() {
+        let workloads = topology.workloads_in(&policy.object.namespace);
+        if workloads.is_empty() || policy.pod_selector.unreadable {
+            continue;
+        }
+        if topology.selects_some_workload(&policy.object.namespace, &policy.pod_selector) {
+            continue;
+        }
+        let label_sets: BTreeSet<_> = workloads
+            .iter()
+            .map(|&w| &topology.workload(w).pod_labels)
+            .collect();
+        let message = format!(
+            "NetworkPolicy `{}` selects no pod: no workload in namespace `{}` has pod labels matching `{}`",
+            policy.object.name,
+            policy.object.namespace,
+            describe_selector(&policy.pod_selector)
+        );
+        let Some(mut finding) = topology::policy_finding(
+            &RULE,
+            topology.policy(index),
+            policy.pod_selector_location.clone(),
+            policy.pod_selector_width,
+            message,
+        ) else {
+            continue;
+        };
+        let shown: Vec<String> = label_sets
+            .iter()
+            .take(SHOWN_LABEL_SETS)
+            .map(|labels| describe_labels(labels))
+            .collect();
+        let more = label_sets.len().saturating_sub(SHOWN_LABEL_SETS);
+        finding.help = Some(format!(
+            "pods in `{}` carry {}{}; select one of these (labels of spec.template.metadata, not of the workload)",
+            policy.object.namespace,
+            shown.join("; "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ));
+        out.push(finding);
+    }
+}

@@ -1,0 +1,140 @@
+use crate::diagnostic::{Finding, Related};
+use crate::lint::context::Context;
+use crate::lint::topology::{PortCheck, Target};
+use crate::manifest::model::{Platform, Service};
+use crate::runbook::Step;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a NATS URL whose port is not a port of the Service it names. The Service's
+    /// `port` is what clients dial; its `targetPort` is the container port behind it and
+    /// is not reachable through the Service's address. For a headless Service
+    /// (`clusterIP: None`) clients dial the pods, so the container port is what counts.
+    ///
+    /// ## Why is this bad?
+    /// The Service forwards only the ports it lists; a connection to any other port of
+    /// its ClusterIP is refused or times out, and the error looks like NATS is down.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// # Service nats-server: ports: [{name: client, port: 4222}]
+    /// - name: NATS_URL
+    ///   value: "nats://nats-server.nats.svc.cluster.local:4443"
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```yaml
+    /// - name: NATS_URL
+    ///   value: "nats://nats-server.nats.svc.cluster.local:4222"
+    /// ```
+    pub(crate) static RULE = {
+        code: "ND203",
+        name: "service-port-mismatch",
+        severity: Error,
+        summary: "the URL port is not a port of the Service it names",
+        check: check,
+    };
+}
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let topology = ctx.topology();
+    for (url_site, server) in ctx.servers() {
+        let site = &url_site.site;
+        if site.platform != Platform::Kubernetes {
+            continue;
+        }
+        let class = ctx.classify(&server.host);
+        let Some((name, namespace)) = topology.service_of(ctx, server, &site.namespace) else {
+            continue;
+        };
+        let short = matches!(class, crate::natsurl::HostClass::Short { .. });
+        let Target::Found(index) =
+            topology.target(&name, &namespace, short, ctx.options.strict_refs)
+        else {
+            continue;
+        };
+        let Some(port) = server.port.number() else {
+            continue;
+        };
+        let service = topology.service(index);
+        if topology.port_check(service, port) != PortCheck::NotExposed {
+            continue;
+        }
+        let mut message = format!(
+            "Service `{namespace}/{name}` has no port {port}{}",
+            if service.headless { " on its pods" } else { "" }
+        );
+        let behind = service
+            .ports
+            .iter()
+            .find(|p| p.target_port.as_deref() == Some(port.to_string().as_str()));
+        if let (Some(behind), false) = (behind, service.headless) {
+            message.push_str(&format!(
+                "; {port} is the targetPort (container port) behind Service port {}, which is the one clients dial",
+                behind.port
+            ));
+        } else {
+            message.push_str(&format!(" (ports: {})", list_ports(service)));
+        }
+        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+            let suggested = behind
+                .filter(|_| !service.headless)
+                .or_else(|| client_port(service));
+            finding.help = Some(match suggested {
+                Some(p) => format!(
+                    "use port {}: nats://{name}.{namespace}.svc.{}:{}",
+                    p.port, ctx.options.cluster_domain, p.port
+                ),
+                None => format!(
+                    "add port {port} to Service `{namespace}/{name}`, or use one of its ports"
+                ),
+            });
+            finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, Some(&class), Some(port)));
+            finding.related.push(Related {
+                location: service.object.location.clone(),
+                label: "Service defined here".to_string(),
+            });
+            out.push(finding);
+        }
+    }
+}
+
+fn list_ports(service: &Service) -> String {
+    if service.ports.is_empty() {
+        return "none".to_string();
+    }
+    service
+        .ports
+        .iter()
+        .map(|p| match &p.name {
+            Some(name) => format!("{} {name}", p.port),
+            None => p.port.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The Service port a NATS client most likely means: named for clients or NATS, or
+/// forwarding to the standard client port.
+fn client_port(service: &Service) -> Option<&crate::manifest::model::ServicePort> {
+    let tcp = || {
+        service
+            .ports
+            .iter()
+            .filter(|p| p.protocol.eq_ignore_ascii_case("TCP"))
+    };
+    tcp()
+        .find(|p| {
+            matches!(
+                p.name.as_deref(),
+                Some("client" | "nats" | "tcp-client" | "tcp-nats")
+            )
+        })
+        .or_else(|| tcp().find(|p| p.port == crate::natsurl::DEFAULT_PORT))
+        .or_else(|| {
+            tcp().find(|p| {
+                p.target_port.as_deref() == Some("4222")
+                    || p.target_port.as_deref() == Some("client")
+            })
+        })
+}
