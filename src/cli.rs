@@ -44,11 +44,16 @@ pub enum ColorChoice {
 pub enum Command {
     /// Diagnose, from inside a pod, whether this service reaches NATS: config, URL, DNS,
     /// TCP, NATS handshake and a publish/subscribe round trip.
-    Check(CheckArgs),
+    // Boxed: its flags make it much larger than the other variants.
+    Check(Box<CheckArgs>),
+    /// Print a shell completion script (bash, zsh or fish) to standard output.
+    Completions(CompletionsArgs),
     /// The rule's full documentation (by code or name).
     Explain(ExplainArgs),
     /// Lint manifests, compose files and .env files for NATS settings that will fail.
     Lint(LintArgs),
+    /// Print the man page (roff) of nats-doctor or of one of its commands.
+    Man(ManArgs),
     /// List every rule: code, name, severity, one line.
     Rules(RulesArgs),
     /// Publish the four sample extraction events and prove they arrive intact.
@@ -121,8 +126,16 @@ pub struct LintArgs {
     pub url_vars: Vec<String>,
 }
 
+pub const CHECK_EXIT_CODES: &str = "\
+Exit codes:
+  0  every check step passed
+  1  a check step failed
+  2  usage error, or settings that could not be read
+  --format nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not run)
+  --format prometheus: 0 once the metrics are written (the verdict is in them)";
+
 #[derive(Debug, Args)]
-#[command(after_help = EXIT_CODES)]
+#[command(after_help = CHECK_EXIT_CODES)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub connect: crate::connection::ConnectArgs,
@@ -135,9 +148,15 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub count: u32,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
-    pub format: ListFormat,
+    /// Output format. `nagios` exits 0/1/2/3 (OK/WARNING/CRITICAL/UNKNOWN);
+    /// `prometheus` is for the node-exporter textfile collector.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+
+    /// Write the report to FILE instead of standard output, atomically (a temporary file
+    /// in the same directory, then renamed): for the node-exporter textfile collector.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 
     /// A nameserver to ask instead of those in resolv.conf (IP:PORT or IP).
     #[arg(long, value_name = "IP:PORT", value_parser = parse_nameserver)]
@@ -154,6 +173,10 @@ pub struct CheckArgs {
     /// Subject for the round trip (default: a private `_nats_doctor.<random>`).
     #[arg(long, value_name = "SUBJECT")]
     pub subject: Option<String>,
+
+    // Last: the help heading of the thresholds would apply to flags after them.
+    #[command(flatten)]
+    pub thresholds: Thresholds,
 }
 
 fn parse_nameserver(text: &str) -> Result<std::net::SocketAddr, String> {
@@ -163,6 +186,36 @@ fn parse_nameserver(text: &str) -> Result<std::net::SocketAddr, String> {
     text.parse::<std::net::IpAddr>()
         .map(|ip| std::net::SocketAddr::new(ip, 53))
         .map_err(|_| format!("`{text}` is not IP, IP:PORT or [IPv6]:PORT"))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Json,
+    Nagios,
+    Prometheus,
+    Text,
+}
+
+/// Warning and critical limits of `check --format nagios` (as `nats server check
+/// connection`): a value at or above the limit gives that status.
+#[derive(Clone, Copy, Debug, Args)]
+#[command(next_help_heading = "Thresholds (--format nagios)")]
+pub struct Thresholds {
+    /// Connect time (DNS, TCP, NATS handshake) that gives CRITICAL.
+    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = crate::connection::parse_duration)]
+    pub connect_critical: std::time::Duration,
+
+    /// Connect time that gives WARNING.
+    #[arg(long, default_value = "500ms", value_name = "DURATION", value_parser = crate::connection::parse_duration)]
+    pub connect_warn: std::time::Duration,
+
+    /// PING/PONG round-trip time that gives CRITICAL.
+    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = crate::connection::parse_duration)]
+    pub rtt_critical: std::time::Duration,
+
+    /// PING/PONG round-trip time that gives WARNING.
+    #[arg(long, default_value = "500ms", value_name = "DURATION", value_parser = crate::connection::parse_duration)]
+    pub rtt_warn: std::time::Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -181,6 +234,27 @@ pub struct RulesArgs {
 pub struct ExplainArgs {
     /// A rule code (ND101) or name (url-ip-literal).
     pub rule: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Fish,
+    Zsh,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command whose page to print (default: the page of nats-doctor itself).
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

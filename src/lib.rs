@@ -36,7 +36,23 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let code = match &cli.command {
         Command::Check(args) => check_command(args, cli.quiet, &mut out)?,
+        Command::Completions(args) => {
+            unless_closed(report::completions::write(&mut out, args.shell))
+                .context("writing the completion script")?;
+            EXIT_OK
+        }
         Command::Lint(args) => lint_command(args, cli.quiet, &mut out)?,
+        Command::Man(args) => match report::man::write(&mut out, args.command.as_deref())
+            .or_else(|error| unless_closed(Err(error)).map(|()| Some(())))
+            .context("writing the man page")?
+        {
+            Some(()) => EXIT_OK,
+            None => bail!(
+                "no command `{}` (one of: {})",
+                args.command.as_deref().unwrap_or_default(),
+                report::man::commands().join(", ")
+            ),
+        },
         Command::Rules(args) => {
             report::rules::write_list(&mut out, args.format)?;
             EXIT_OK
@@ -64,6 +80,14 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     Ok(code)
 }
 
+/// A write error, unless it is the reader going away (`| head`), which is not one.
+fn unless_closed(result: std::io::Result<()>) -> std::io::Result<()> {
+    match result {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 fn configure_color(choice: ColorChoice) {
     let enabled = match choice {
         ColorChoice::Always => true,
@@ -76,17 +100,33 @@ fn configure_color(choice: ColorChoice) {
     colored::control::set_override(enabled);
 }
 
+/// Exit code of `check --format nagios` when the check could not run.
+pub const EXIT_NAGIOS_UNKNOWN: u8 = 3;
+
 fn check_command(args: &CheckArgs, quiet: bool, out: &mut dyn Write) -> anyhow::Result<u8> {
     let environment = connection::process_environment;
-    let connection = connection::resolve(&args.connect, &environment)?;
-    if let Some(subject) = &args.subject {
-        if subject.is_empty()
-            || subject.contains([' ', '*', '>'])
-            || subject.split('.').any(str::is_empty)
-        {
-            bail!("--subject `{subject}` is not a subject one can publish to");
+    let prepared = (|| -> anyhow::Result<connection::Connection> {
+        let connection = connection::resolve(&args.connect, &environment)?;
+        if let Some(subject) = &args.subject {
+            if subject.is_empty()
+                || subject.contains([' ', '*', '>'])
+                || subject.split('.').any(str::is_empty)
+            {
+                bail!("--subject `{subject}` is not a subject one can publish to");
+            }
         }
-    }
+        Ok(connection)
+    })();
+    let connection = match (prepared, args.format) {
+        (Ok(connection), _) => connection,
+        // A monitoring system reads the first line and the exit code, not stderr.
+        (Err(error), cli::CheckFormat::Nagios) => {
+            report::check_nagios::write_unknown(out, &format!("{error:#}"))
+                .context("writing the report")?;
+            return Ok(EXIT_NAGIOS_UNKNOWN);
+        }
+        (Err(error), _) => return Err(error),
+    };
     let options = probe::CheckOptions {
         resolv_conf: args.resolv_conf.clone(),
         nameserver: args.nameserver,
@@ -101,15 +141,65 @@ fn check_command(args: &CheckArgs, quiet: bool, out: &mut dyn Write) -> anyhow::
         .build()
         .context("starting the async runtime")?;
     let report = runtime.block_on(probe::run(&connection, &options));
+    let verdict = report::check_measures::verdict(&report, &args.thresholds);
+    let mut file_contents = Vec::new();
+    let target: &mut dyn Write = match &args.output {
+        Some(_) => {
+            // A file is read by programs, not by people at a terminal.
+            colored::control::set_override(false);
+            &mut file_contents
+        }
+        None => out,
+    };
     let written = match args.format {
-        cli::ListFormat::Text => report::check_text::write(out, &report, quiet),
-        cli::ListFormat::Json => report::check_json::write(out, &report),
+        cli::CheckFormat::Json => report::check_json::write(target, &report),
+        cli::CheckFormat::Nagios => report::check_nagios::write(target, &verdict),
+        cli::CheckFormat::Prometheus => report::check_prometheus::write(target, &report, &verdict),
+        cli::CheckFormat::Text => report::check_text::write(target, &report, quiet),
     };
     match written {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
         other => other.context("writing the report")?,
     }
-    Ok(if report.ok() { EXIT_OK } else { EXIT_FINDINGS })
+    if let Some(path) = &args.output {
+        write_atomically(path, &file_contents)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(match args.format {
+        cli::CheckFormat::Nagios => verdict.status.code(),
+        // As natscli: the metrics carry the verdict, so that `> f.tmp && mv f.tmp f.prom`
+        // also publishes a failed check.
+        cli::CheckFormat::Prometheus => EXIT_OK,
+        cli::CheckFormat::Json | cli::CheckFormat::Text => {
+            if report.ok() {
+                EXIT_OK
+            } else {
+                EXIT_FINDINGS
+            }
+        }
+    })
+}
+
+/// Writes `contents` to a temporary file next to `path`, then renames it over `path`, so
+/// that a reader (the textfile collector) never sees a half-written file.
+fn write_atomically(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("not a file name"))?;
+    let mut temporary_name = std::ffi::OsString::from(".");
+    temporary_name.push(name);
+    temporary_name.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary_name);
+    let result = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
 }
 
 fn lint_command(args: &LintArgs, quiet: bool, out: &mut dyn Write) -> anyhow::Result<u8> {

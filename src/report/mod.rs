@@ -2,9 +2,14 @@
 //! standard output.
 
 pub mod check_json;
+pub mod check_measures;
+pub mod check_nagios;
+pub mod check_prometheus;
 pub mod check_text;
+pub mod completions;
 pub mod github;
 pub mod json;
+pub mod man;
 pub mod messaging_json;
 pub mod messaging_text;
 pub mod rules;

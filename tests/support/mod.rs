@@ -81,10 +81,19 @@ impl Run {
     }
 }
 
+/// The binary under test: `NATS_DOCTOR_BIN` when set (scripts/build-static points it at
+/// the static build), else the one cargo built for these tests.
+pub fn binary() -> std::path::PathBuf {
+    std::env::var_os("NATS_DOCTOR_BIN")
+        .filter(|path| !path.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_BIN_EXE_nats-doctor")))
+}
+
 /// Runs `nats-doctor check ARGS` with exactly `env` as its environment (plus PATH), and
 /// checks that no secret appears in its output.
 pub fn check(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_nats-doctor"));
+    let mut command = std::process::Command::new(binary());
     command
         .arg("check")
         .args(args)
