@@ -3,7 +3,7 @@
 //! connects. Built once per run, only when a cross-object rule asks for it, so that
 //! every lookup is a hash probe instead of a scan over all objects.
 
-use crate::lint::context::Context;
+use crate::lint::context::{Context, Site};
 use crate::manifest::model::Labels;
 use crate::manifest::model::{
     Decision, Inventory, KnownLabels, NetworkPolicy, Platform, PolicyPeer, PolicyPort, PolicyRule,
@@ -30,6 +30,16 @@ pub(crate) enum Target {
     Missing,
     /// The input does not cover the namespace: it cannot tell.
     Unknown,
+}
+
+/// A URL host seen as a Service from the consuming pods' namespace.
+pub(crate) struct ServiceTarget<'c> {
+    pub(crate) site: &'c Site,
+    pub(crate) server: &'c ServerUrl,
+    pub(crate) class: HostClass,
+    pub(crate) service: String,
+    pub(crate) namespace: String,
+    pub(crate) target: Target,
 }
 
 /// Whether a Service exposes the port a URL dials.
@@ -220,6 +230,36 @@ impl<'a> Topology<'a> {
                 }
             }
         }
+    }
+
+    /// Every server of every Kubernetes URL site with the Service its host names, as a
+    /// pod in the site's namespace resolves it, and what the input says about that
+    /// Service. Shared by the Service rules, which differ only in the outcome they report.
+    pub(crate) fn service_targets<'c>(
+        &'c self,
+        context: &'c Context<'a>,
+    ) -> Vec<ServiceTarget<'c>> {
+        context
+            .servers()
+            .filter_map(|(url_site, server)| {
+                let site = &url_site.site;
+                if site.platform != Platform::Kubernetes {
+                    return None;
+                }
+                let class = context.classify(&server.host);
+                let (service, namespace) = self.service_of(context, server, &site.namespace)?;
+                let short = matches!(class, HostClass::Short { .. });
+                let target = self.target(&service, &namespace, short, context.options.strict_refs);
+                Some(ServiceTarget {
+                    site,
+                    server,
+                    class,
+                    service,
+                    namespace,
+                    target,
+                })
+            })
+            .collect()
     }
 
     /// The Service a server URL names, resolved from `namespace`; `None` for hosts that

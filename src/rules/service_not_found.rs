@@ -1,7 +1,6 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::topology::Target;
-use crate::manifest::model::Platform;
 use crate::runbook::Step;
 
 declare_rule! {
@@ -39,26 +38,19 @@ declare_rule! {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
-    for (url_site, server) in ctx.servers() {
-        let site = &url_site.site;
-        if site.platform != Platform::Kubernetes {
+    for resolved in topology.service_targets(ctx) {
+        if resolved.target != Target::Missing {
             continue;
         }
-        let class = ctx.classify(&server.host);
-        let Some((name, namespace)) = topology.service_of(ctx, server, &site.namespace) else {
-            continue;
-        };
-        let short = matches!(class, crate::natsurl::HostClass::Short { .. });
-        if topology.target(&name, &namespace, short, ctx.options.strict_refs) != Target::Missing {
-            continue;
-        }
+        let (site, server, class) = (resolved.site, resolved.server, &resolved.class);
+        let (name, namespace) = (&resolved.service, &resolved.namespace);
         let message = format!(
             "no Service `{name}` in namespace `{namespace}`; `{}` will not resolve",
             ctx.shown(site, &server.host.to_string())
         );
         if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
             let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
-            let others = topology.services_named_like_nats(&namespace);
+            let others = topology.services_named_like_nats(namespace);
             finding.help = Some(if others.is_empty() {
                 format!("create Service `{name}` in namespace `{namespace}`, or point the URL at the Service that runs NATS")
             } else {
@@ -70,7 +62,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 )
             });
             finding.runbook =
-                Some(ctx.runbook(Step::ServiceNotFound, site, Some(&class), Some(port)));
+                Some(ctx.runbook(Step::ServiceNotFound, site, Some(class), Some(port)));
             out.push(finding);
         }
     }

@@ -1,7 +1,6 @@
 use crate::diagnostic::{Finding, Related};
 use crate::lint::context::Context;
 use crate::lint::topology::Target;
-use crate::manifest::model::Platform;
 use crate::natsurl::HostClass;
 use crate::runbook::Step;
 
@@ -41,23 +40,12 @@ declare_rule! {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
-    for (url_site, server) in ctx.servers() {
-        let site = &url_site.site;
-        if site.platform != Platform::Kubernetes {
-            continue;
-        }
-        let class = ctx.classify(&server.host);
-        if !matches!(class, HostClass::Short { .. }) {
-            continue;
-        }
-        let Some((name, namespace)) = topology.service_of(ctx, server, &site.namespace) else {
+    for resolved in topology.service_targets(ctx) {
+        let Target::OtherNamespace(services) = resolved.target else {
             continue;
         };
-        let Target::OtherNamespace(services) =
-            topology.target(&name, &namespace, true, ctx.options.strict_refs)
-        else {
-            continue;
-        };
+        let (site, server) = (resolved.site, resolved.server);
+        let (name, namespace) = (&resolved.service, &resolved.namespace);
         let mut namespaces: Vec<&str> = services
             .iter()
             .map(|&s| topology.service(s).object.namespace.as_str())

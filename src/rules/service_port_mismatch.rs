@@ -1,7 +1,7 @@
 use crate::diagnostic::{Finding, Related};
 use crate::lint::context::Context;
 use crate::lint::topology::{PortCheck, Target};
-use crate::manifest::model::{Platform, Service};
+use crate::manifest::model::Service;
 use crate::runbook::Step;
 
 declare_rule! {
@@ -38,21 +38,12 @@ declare_rule! {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
-    for (url_site, server) in ctx.servers() {
-        let site = &url_site.site;
-        if site.platform != Platform::Kubernetes {
-            continue;
-        }
-        let class = ctx.classify(&server.host);
-        let Some((name, namespace)) = topology.service_of(ctx, server, &site.namespace) else {
+    for resolved in topology.service_targets(ctx) {
+        let Target::Found(index) = resolved.target else {
             continue;
         };
-        let short = matches!(class, crate::natsurl::HostClass::Short { .. });
-        let Target::Found(index) =
-            topology.target(&name, &namespace, short, ctx.options.strict_refs)
-        else {
-            continue;
-        };
+        let (site, server, class) = (resolved.site, resolved.server, &resolved.class);
+        let (name, namespace) = (&resolved.service, &resolved.namespace);
         let Some(port) = server.port.number() else {
             continue;
         };
@@ -89,7 +80,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     "add port {port} to Service `{namespace}/{name}`, or use one of its ports"
                 ),
             });
-            finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, Some(&class), Some(port)));
+            finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, Some(class), Some(port)));
             finding.related.push(Related {
                 location: service.object.location.clone(),
                 label: "Service defined here".to_string(),
