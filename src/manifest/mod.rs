@@ -10,9 +10,7 @@ pub mod model;
 pub mod yaml;
 
 use crate::diagnostic::{InputError, Location};
-use crate::manifest::model::{
-    Container, EnvSource, EnvVar, Inventory, Object, Platform, Value, Workload,
-};
+use crate::manifest::model::{EnvSource, EnvVar, Inventory, Platform, Value, Workload};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -130,37 +128,14 @@ pub fn load_environment(loaded: &mut Loaded) {
         })
         .collect();
     loaded.files += 1;
-    loaded.inventory.workloads.push(env_workload(
+    loaded.inventory.workloads.push(Workload::environment(
         &file,
         "process environment",
+        file.to_string(),
+        String::new(),
         Platform::ProcessEnv,
         env,
     ));
-}
-
-fn env_workload(file: &Arc<str>, kind: &str, platform: Platform, env: Vec<EnvVar>) -> Workload {
-    let location = Location::new(file, 1, 1);
-    Workload {
-        object: Object {
-            kind: kind.to_string(),
-            name: file.to_string(),
-            namespace: String::new(),
-            location: location.clone(),
-            ignore: Vec::new(),
-        },
-        platform,
-        pod_labels: Default::default(),
-        pod_ignore: Vec::new(),
-        containers: vec![Container {
-            name: String::new(),
-            location,
-            width: 1,
-            base_env: Vec::new(),
-            env_from: Vec::new(),
-            env,
-            ports: Vec::new(),
-        }],
-    }
 }
 
 /// Whether a file name is an env file (`.env`, `.env.local`, `app.env`).
@@ -302,10 +277,14 @@ fn read_input(input: &Input, options: &LoadOptions<'_>) -> FileResult {
                 .map(|p| error(Some(p.line), None, p.message)),
         );
         result.inventory.objects += 1;
-        result
-            .inventory
-            .workloads
-            .push(env_workload(&file, "env file", Platform::EnvFile, vars));
+        result.inventory.workloads.push(Workload::environment(
+            &file,
+            "env file",
+            file.to_string(),
+            String::new(),
+            Platform::EnvFile,
+            vars,
+        ));
         return result;
     }
     if let Some(line) = helm_template_line(&text) {

@@ -194,6 +194,40 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// One container with only an environment: an env file, the process environment, or
+    /// the settings `check` reads, located at line 1 of `file`.
+    pub fn environment(
+        file: &std::sync::Arc<str>,
+        kind: &str,
+        name: String,
+        namespace: String,
+        platform: Platform,
+        env: Vec<EnvVar>,
+    ) -> Workload {
+        let location = Location::new(file, 1, 1);
+        Workload {
+            object: Object {
+                kind: kind.to_string(),
+                name,
+                namespace,
+                location: location.clone(),
+                ignore: Vec::new(),
+            },
+            platform,
+            pod_labels: Labels::default(),
+            pod_ignore: Vec::new(),
+            containers: vec![Container {
+                name: String::new(),
+                location,
+                width: 1,
+                base_env: Vec::new(),
+                env_from: Vec::new(),
+                env,
+                ports: Vec::new(),
+            }],
+        }
+    }
+
     pub fn reference(&self) -> ObjectRef {
         self.object.reference(self.platform)
     }

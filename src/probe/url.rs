@@ -14,9 +14,7 @@ use crate::connection::{Connection, URL_VARIABLE};
 use crate::diagnostic::{Location, Severity};
 use crate::lint::context::LintOptions;
 use crate::lint::Selection;
-use crate::manifest::model::{
-    Container, EnvSource, EnvVar, Inventory, Object, Platform, Value, Workload,
-};
+use crate::manifest::model::{EnvSource, EnvVar, Inventory, Platform, Value, Workload};
 use crate::natsurl::{Entry, Scheme, ServerUrl};
 use crate::runbook::Step;
 use serde_json::json;
@@ -129,27 +127,14 @@ fn lint_value(value: &str, options: &CheckOptions) -> Vec<crate::diagnostic::Fin
             not_scalar: false,
         }),
     };
-    let workload = Workload {
-        object: Object {
-            kind: "Pod".to_string(),
-            name: "this pod".to_string(),
-            namespace: namespace.clone(),
-            location: location.clone(),
-            ignore: Vec::new(),
-        },
+    let workload = Workload::environment(
+        &file,
+        "Pod",
+        "this pod".to_string(),
+        namespace.clone(),
         platform,
-        pod_labels: Default::default(),
-        pod_ignore: Vec::new(),
-        containers: vec![Container {
-            name: String::new(),
-            location,
-            width: 1,
-            base_env: Vec::new(),
-            env_from: Vec::new(),
-            env: vec![variable],
-            ports: Vec::new(),
-        }],
-    };
+        vec![variable],
+    );
     let mut inventory = Inventory::default();
     if !namespace.is_empty() {
         inventory.object_namespaces.push(namespace.clone());
