@@ -249,6 +249,7 @@ pub fn parse_server_list(value: &str) -> Vec<Entry> {
         });
         offset += part.len() + 1;
     }
+    entries.shrink_to_fit();
     entries
 }
 

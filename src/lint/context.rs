@@ -237,7 +237,13 @@ impl<'a> Context<'a> {
                 ));
             }
         }
-        for (kind, site) in sites {
+        // Sized up front: the sites are most of the context's memory on a large input.
+        let count = |wanted: SiteKind| sites.iter().filter(|(kind, _)| *kind == wanted).count();
+        self.url_sites.reserve_exact(count(SiteKind::Url));
+        self.enabled_sites.reserve_exact(count(SiteKind::Enabled));
+        self.prefix_sites.reserve_exact(count(SiteKind::Prefix));
+        for (kind, mut site) in sites {
+            site.consumers.shrink_to_fit();
             match kind {
                 SiteKind::Url => {
                     let entries = natsurl::parse_server_list(&site.text);

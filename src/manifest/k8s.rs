@@ -135,7 +135,7 @@ impl Extractor<'_> {
             .push(crate::manifest::model::ConfigData {
                 object,
                 kind: RefKind::ConfigMap,
-                entries,
+                entries: compact(entries),
             });
     }
 
@@ -170,7 +170,7 @@ impl Extractor<'_> {
             .push(crate::manifest::model::ConfigData {
                 object,
                 kind: RefKind::Secret,
-                entries,
+                entries: compact(entries),
             });
     }
 
@@ -209,7 +209,7 @@ impl Extractor<'_> {
             .is_some_and(|ip| ip.eq_ignore_ascii_case("none"));
         self.inventory.services.push(Service {
             object,
-            ports,
+            ports: compact(ports),
             selector: string_map(spec.and_then(|s| s.get("selector"))),
             headless,
         });
@@ -326,7 +326,7 @@ impl Extractor<'_> {
             .collect();
         PolicyRule {
             peers,
-            ports,
+            ports: compact(ports),
             location: self.location(node),
         }
     }
@@ -343,7 +343,7 @@ impl Extractor<'_> {
             platform: Platform::Kubernetes,
             pod_labels: string_map(pod_metadata.and_then(|m| m.get("labels"))),
             pod_ignore: ignore_list(pod_metadata),
-            containers,
+            containers: compact(containers),
         });
     }
 
@@ -406,9 +406,9 @@ impl Extractor<'_> {
             location: self.location(name_node.unwrap_or(node)),
             width: name_node.map_or(1, |n| n.width),
             base_env: Vec::new(),
-            env_from,
-            env,
-            ports,
+            env_from: compact(env_from),
+            env: compact(env),
+            ports: compact(ports),
         }
     }
 
@@ -451,6 +451,13 @@ impl Extractor<'_> {
             source,
         })
     }
+}
+
+/// Collections here are kept until the end of the run, one set per object: drop the
+/// spare capacity that growing them left (a one-element Vec holds room for four).
+fn compact<T>(mut items: Vec<T>) -> Vec<T> {
+    items.shrink_to_fit();
+    items
 }
 
 fn port_number(node: &Node) -> Option<u16> {
