@@ -333,10 +333,13 @@ impl<'a> Context<'a> {
         port: Option<u16>,
     ) -> String {
         let service = class.and_then(|c| c.service(&site.namespace));
+        // The runbook reads a ConfigMap with kubectl; a Secret's name does not belong there.
         let config_map = site
             .origin
             .config
-            .map(|i| self.inventory.config_data[i].object.name.clone());
+            .map(|i| &self.inventory.config_data[i])
+            .filter(|data| data.kind == crate::manifest::model::RefKind::ConfigMap)
+            .map(|data| data.object.name.clone());
         let names = runbook::Names {
             namespace: (!site.namespace.is_empty()).then(|| site.namespace.clone()),
             service: service.map(|(s, _)| s.to_string()),
