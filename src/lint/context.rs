@@ -10,7 +10,8 @@ use crate::manifest::model::{Inventory, Platform};
 use crate::natsurl::{self, Entry, HostClass};
 use crate::rules::Rule;
 use crate::runbook::{self, Step};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeSet;
 
 /// Settings of a lint run that change what rules conclude.
 #[derive(Clone, Debug)]
@@ -82,7 +83,7 @@ enum SiteKind {
 pub struct Context<'a> {
     pub inventory: &'a Inventory,
     pub options: &'a LintOptions,
-    pub known_namespaces: HashSet<String>,
+    pub known_namespaces: FxHashSet<String>,
     pub configs: ConfigIndex<'a>,
     pub envs: Vec<ContainerEnv>,
     pub url_sites: Vec<UrlSite>,
@@ -91,13 +92,13 @@ pub struct Context<'a> {
     /// Services, policies and connections; built on first use by a cross-object rule.
     topology: std::sync::OnceLock<Topology<'a>>,
     /// `name.namespace` of a Service per port, built on first use.
-    services_by_port: std::sync::OnceLock<HashMap<u16, String>>,
+    services_by_port: std::sync::OnceLock<FxHashMap<u16, String>>,
 }
 
 impl<'a> Context<'a> {
     pub fn new(inventory: &'a Inventory, options: &'a LintOptions) -> Self {
         let configs = ConfigIndex::new(inventory);
-        let mut known_namespaces: HashSet<String> =
+        let mut known_namespaces: FxHashSet<String> =
             inventory.object_namespaces.iter().cloned().collect();
         known_namespaces.extend(inventory.namespaces.iter().map(|ns| ns.name.clone()));
         known_namespaces.extend(options.known_namespaces.iter().cloned());
@@ -144,7 +145,7 @@ impl<'a> Context<'a> {
 
     fn collect_sites(&mut self) {
         let mut sites: Vec<(SiteKind, Site)> = Vec::new();
-        let mut by_location: HashMap<(Location, u8), usize> = HashMap::new();
+        let mut by_location: FxHashMap<(Location, u8), usize> = FxHashMap::default();
         let kind_key = |kind: SiteKind| kind as u8;
         for env in &self.envs {
             let workload = &self.inventory.workloads[env.workload];
@@ -380,7 +381,7 @@ impl Context<'_> {
     pub fn suggested_url(&self, port: u16) -> String {
         let domain = &self.options.cluster_domain;
         let services = self.services_by_port.get_or_init(|| {
-            let mut best: HashMap<u16, (bool, String)> = HashMap::new();
+            let mut best: FxHashMap<u16, (bool, String)> = FxHashMap::default();
             for service in &self.inventory.services {
                 let nats = service.object.name.contains("nats");
                 let fqdn = format!("{}.{}", service.object.name, service.object.namespace);

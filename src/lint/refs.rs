@@ -5,7 +5,7 @@ use crate::diagnostic::{Finding, Location};
 use crate::lint::context::Context;
 use crate::manifest::model::{EnvSource, Platform, RefKind};
 use crate::rules::Rule;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RefOutcome {
@@ -33,12 +33,12 @@ pub struct Reference<'a> {
 
 pub fn references<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
     let inventory = ctx.inventory;
-    let covered: HashSet<(RefKind, &str)> = inventory
+    let covered: FxHashSet<(RefKind, &str)> = inventory
         .config_data
         .iter()
         .map(|data| (data.kind, data.object.namespace.as_str()))
         .collect();
-    let mut namespaces_of: HashMap<(RefKind, &str), Vec<&str>> = HashMap::new();
+    let mut namespaces_of: FxHashMap<(RefKind, &str), Vec<&str>> = FxHashMap::default();
     for data in &inventory.config_data {
         namespaces_of
             .entry((data.kind, data.object.name.as_str()))

@@ -7,7 +7,7 @@ use crate::diagnostic::Location;
 use crate::manifest::model::{
     ConfigData, Container, EnvSource, Inventory, Platform, RefKind, Value,
 };
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Where a value is written.
 #[derive(Clone, Debug)]
@@ -57,7 +57,7 @@ impl ContainerEnv {
 
 /// Finds ConfigMaps and Secrets by kind, namespace and name.
 pub struct ConfigIndex<'a> {
-    by_name: HashMap<(RefKind, &'a str, &'a str), usize>,
+    by_name: FxHashMap<(RefKind, &'a str, &'a str), usize>,
 }
 
 impl<'a> ConfigIndex<'a> {
@@ -219,7 +219,7 @@ fn literal(value: &Value, key: &str, templating: bool) -> Resolved {
 #[derive(Default)]
 struct Environment {
     vars: Vec<ResolvedVar>,
-    positions: HashMap<String, usize>,
+    positions: FxHashMap<String, usize>,
 }
 
 impl Environment {

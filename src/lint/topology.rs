@@ -10,7 +10,8 @@ use crate::manifest::model::{
     PortSpec, Service, ServicePort, Workload, NAMESPACE_NAME_LABEL,
 };
 use crate::natsurl::{Host, HostClass, Port, ServerUrl};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeSet;
 
 /// The namespace and pod labels of the cluster DNS server (CoreDNS and kube-dns both
 /// carry `k8s-app: kube-dns`).
@@ -82,20 +83,20 @@ pub(crate) struct Endpoint<'a> {
 
 pub(crate) struct Topology<'a> {
     inventory: &'a Inventory,
-    services: HashMap<(&'a str, &'a str), Vec<usize>>,
-    services_by_name: HashMap<&'a str, Vec<usize>>,
-    services_by_namespace: HashMap<&'a str, Vec<usize>>,
+    services: FxHashMap<(&'a str, &'a str), Vec<usize>>,
+    services_by_name: FxHashMap<&'a str, Vec<usize>>,
+    services_by_namespace: FxHashMap<&'a str, Vec<usize>>,
     /// Kubernetes workloads by namespace.
-    workloads: HashMap<&'a str, Vec<usize>>,
-    policies: HashMap<&'a str, Vec<usize>>,
+    workloads: FxHashMap<&'a str, Vec<usize>>,
+    policies: FxHashMap<&'a str, Vec<usize>>,
     /// Policies by namespace and the first `matchLabels` pair of their pod selector: a
     /// pod can only be selected by the policies under one of its own labels.
-    policies_by_label: HashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
+    policies_by_label: FxHashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
     /// Policies whose pod selector has no `matchLabels`, by namespace.
-    policies_without_labels: HashMap<&'a str, Vec<usize>>,
+    policies_without_labels: FxHashMap<&'a str, Vec<usize>>,
     /// Kubernetes workloads by namespace and pod label.
-    workloads_by_label: HashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
-    namespace_labels: HashMap<&'a str, &'a Labels>,
+    workloads_by_label: FxHashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
+    namespace_labels: FxHashMap<&'a str, &'a Labels>,
     empty: Labels,
     dns_labels: Labels,
     pub connections: Vec<Connection>,
@@ -108,15 +109,15 @@ impl<'a> Topology<'a> {
         let inventory = context.inventory;
         let mut topology = Topology {
             inventory,
-            services: HashMap::new(),
-            services_by_name: HashMap::new(),
-            services_by_namespace: HashMap::new(),
-            workloads: HashMap::new(),
-            policies: HashMap::new(),
-            policies_by_label: HashMap::new(),
-            policies_without_labels: HashMap::new(),
-            workloads_by_label: HashMap::new(),
-            namespace_labels: HashMap::new(),
+            services: FxHashMap::default(),
+            services_by_name: FxHashMap::default(),
+            services_by_namespace: FxHashMap::default(),
+            workloads: FxHashMap::default(),
+            policies: FxHashMap::default(),
+            policies_by_label: FxHashMap::default(),
+            policies_without_labels: FxHashMap::default(),
+            workloads_by_label: FxHashMap::default(),
+            namespace_labels: FxHashMap::default(),
             empty: Labels::default(),
             dns_labels: Labels::from_iter([(DNS_LABEL.0.to_string(), DNS_LABEL.1.to_string())]),
             connections: Vec::new(),
@@ -180,7 +181,7 @@ impl<'a> Topology<'a> {
     }
 
     fn collect_connections(&mut self, context: &Context<'a>) {
-        let mut seen = HashSet::new();
+        let mut seen = FxHashSet::default();
         for url_site in &context.url_sites {
             for entry in &url_site.entries {
                 let crate::natsurl::Entry::Server(server) = entry else {

@@ -1,7 +1,7 @@
 use crate::diagnostic::{Finding, Related};
 use crate::lint::context::Context;
 use crate::manifest::model::Platform;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 declare_rule! {
     /// ## What it does
@@ -41,7 +41,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         for container in &workload.containers {
-            let mut first = HashMap::new();
+            let mut first = FxHashMap::default();
             for var in &container.env {
                 let Some(previous) = first.get(var.name.as_str()) else {
                     first.insert(var.name.as_str(), var);
