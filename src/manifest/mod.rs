@@ -336,6 +336,10 @@ fn too_large() -> String {
 
 /// The first line holding a Helm action (`{{ ... }}`) outside a comment.
 fn helm_template_line(text: &str) -> Option<u32> {
+    // One scan of the whole text first: almost every input has no `{{` at all.
+    if !text.contains("{{") {
+        return None;
+    }
     text.lines().enumerate().find_map(|(index, line)| {
         let code = line.trim_start();
         let open = code.find("{{")?;
