@@ -8,7 +8,7 @@
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Deepest nesting accepted. Kubernetes objects stay well under 30 levels.
 pub const MAX_DEPTH: usize = 256;
@@ -139,18 +139,14 @@ pub struct Parsed<'a> {
     pub error: Option<YamlError>,
 }
 
-enum Frame<'a> {
-    Sequence {
-        start: (u32, u32, u32),
-        anchor: usize,
-        items: Vec<Node<'a>>,
-    },
-    Mapping {
-        start: (u32, u32, u32),
-        anchor: usize,
-        entries: Vec<(Node<'a>, Node<'a>)>,
-        key: Option<Node<'a>>,
-    },
+/// An open collection. Its children wait on the builder's shared stack from `first` on
+/// (keys and values alternating for a mapping), so that each collection is allocated
+/// once, at its final size, when it ends.
+struct Frame {
+    mapping: bool,
+    start: (u32, u32, u32),
+    anchor: usize,
+    first: usize,
 }
 
 fn position(span: &Span) -> (u32, u32, u32) {
@@ -199,8 +195,9 @@ pub fn parse(text: &str) -> Parsed<'_> {
 #[derive(Default)]
 struct Builder<'a> {
     documents: Vec<Node<'a>>,
-    stack: Vec<Frame<'a>>,
-    anchors: HashMap<usize, (Node<'a>, usize)>,
+    stack: Vec<Frame>,
+    children: Vec<Node<'a>>,
+    anchors: FxHashMap<usize, (Node<'a>, usize)>,
     alias_nodes: usize,
 }
 
@@ -235,39 +232,41 @@ impl<'a> Builder<'a> {
                 if self.stack.len() >= MAX_DEPTH {
                     return Err(too_deep());
                 }
-                self.stack.push(Frame::Sequence {
+                self.stack.push(Frame {
+                    mapping: false,
                     start: (line, column, 1),
                     anchor,
-                    items: Vec::new(),
+                    first: self.children.len(),
                 });
             }
             Event::MappingStart(anchor, _) => {
                 if self.stack.len() >= MAX_DEPTH {
                     return Err(too_deep());
                 }
-                self.stack.push(Frame::Mapping {
+                self.stack.push(Frame {
+                    mapping: true,
                     start: (line, column, 1),
                     anchor,
-                    entries: Vec::new(),
-                    key: None,
+                    first: self.children.len(),
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor) = match self.stack.pop() {
-                    Some(Frame::Sequence {
-                        start,
-                        anchor,
-                        items,
-                    }) => (node_at(NodeKind::Sequence(items), start), anchor),
-                    Some(Frame::Mapping {
-                        start,
-                        anchor,
-                        entries,
-                        ..
-                    }) => (node_at(NodeKind::Mapping(entries), start), anchor),
-                    None => return Ok(()),
+                let Some(frame) = self.stack.pop() else {
+                    return Ok(());
                 };
-                self.complete(node, anchor);
+                let kind = {
+                    let mut children = self.children.drain(frame.first..);
+                    if frame.mapping {
+                        let mut entries = Vec::with_capacity(children.len() / 2);
+                        while let (Some(key), Some(value)) = (children.next(), children.next()) {
+                            entries.push((key, value));
+                        }
+                        NodeKind::Mapping(entries)
+                    } else {
+                        NodeKind::Sequence(children.collect())
+                    }
+                };
+                self.complete(node_at(kind, frame.start), frame.anchor);
             }
             Event::Alias(id) => {
                 let Some((node, size)) = self.anchors.get(&id) else {
@@ -303,13 +302,10 @@ impl<'a> Builder<'a> {
             let size = node.size();
             self.anchors.insert(anchor, (node.clone(), size));
         }
-        match self.stack.last_mut() {
-            Some(Frame::Sequence { items, .. }) => items.push(node),
-            Some(Frame::Mapping { entries, key, .. }) => match key.take() {
-                Some(k) => entries.push((k, node)),
-                None => *key = Some(node),
-            },
-            None => self.documents.push(node),
+        if self.stack.is_empty() {
+            self.documents.push(node);
+        } else {
+            self.children.push(node);
         }
     }
 }
