@@ -6,11 +6,12 @@
 use crate::diagnostic::{Finding, Location, ObjectRef};
 use crate::lint::resolve::{self, ConfigIndex, ContainerEnv, Origin, Resolved};
 use crate::lint::topology::Topology;
-use crate::manifest::model::{Inventory, Platform};
+use crate::manifest::model::{Inventory, Platform, RefKind};
 use crate::natsurl::{self, Entry, HostClass};
 use crate::rules::Rule;
 use crate::runbook::{self, Step};
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 /// Settings of a lint run that change what rules conclude.
@@ -41,26 +42,31 @@ pub const ENABLED_VARIABLE: &str = "NATS_ENABLED";
 pub const PREFIX_VARIABLE: &str = "NATS_SUBJECT_PREFIX";
 pub const DEFAULT_PREFIX: &str = "binance.extraction";
 
-/// A container that reads a site's value, and under which variable name.
-#[derive(Clone, Debug)]
+/// A container that reads a site's value.
+#[derive(Clone, Copy, Debug)]
 pub struct Consumer {
     pub workload: usize,
     pub container: usize,
-    pub variable: String,
 }
 
-/// One place where a NATS setting is written.
+/// The object a site's value is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// `Inventory::config_data[index]`: a ConfigMap or Secret key.
+    Config(usize),
+    /// A container's own `env`, a compose service or an env file.
+    Container { workload: usize, container: usize },
+}
+
+/// One place where a NATS setting is written. Borrows its texts from the inventory.
 #[derive(Clone, Debug)]
-pub struct Site {
-    pub text: String,
-    pub origin: Origin,
+pub struct Site<'a> {
+    pub text: Cow<'a, str>,
+    pub origin: Origin<'a>,
     /// The namespace whose pods resolve the value (the ConfigMap's or workload's).
-    pub namespace: String,
+    pub namespace: &'a str,
     pub platform: Platform,
-    /// The object the value is written in.
-    pub object: ObjectRef,
-    pub container: Option<String>,
-    pub ignore: Vec<String>,
+    pub owner: Owner,
     pub consumers: Vec<Consumer>,
     /// Written in a Secret: never show the source line or the value.
     pub hidden: bool,
@@ -68,12 +74,12 @@ pub struct Site {
 
 /// A site holding a server URL list, parsed once.
 #[derive(Clone, Debug)]
-pub struct UrlSite {
-    pub site: Site,
+pub struct UrlSite<'a> {
+    pub site: Site<'a>,
     pub entries: Vec<Entry>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum SiteKind {
     Url,
     Enabled,
@@ -85,10 +91,10 @@ pub struct Context<'a> {
     pub options: &'a LintOptions,
     pub known_namespaces: FxHashSet<String>,
     pub configs: ConfigIndex<'a>,
-    pub envs: Vec<ContainerEnv>,
-    pub url_sites: Vec<UrlSite>,
-    pub enabled_sites: Vec<Site>,
-    pub prefix_sites: Vec<Site>,
+    pub envs: Vec<ContainerEnv<'a>>,
+    pub url_sites: Vec<UrlSite<'a>>,
+    pub enabled_sites: Vec<Site<'a>>,
+    pub prefix_sites: Vec<Site<'a>>,
     /// Services, policies and connections; built on first use by a cross-object rule.
     topology: std::sync::OnceLock<Topology<'a>>,
     /// `name.namespace` of a Service per port, built on first use.
@@ -115,7 +121,9 @@ impl<'a> Context<'a> {
                             Resolved::Known { text, .. } => {
                                 site_kind(&options.url_vars, &var.name, text).is_some()
                             }
-                            Resolved::Unknown => options.url_vars.contains(&var.name),
+                            Resolved::Unknown => {
+                                options.url_vars.iter().any(|v| *v == var.name)
+                            }
                         }
                 });
                 env.vars.shrink_to_fit();
@@ -144,11 +152,11 @@ impl<'a> Context<'a> {
     }
 
     fn collect_sites(&mut self) {
-        let mut sites: Vec<(SiteKind, Site)> = Vec::new();
-        let mut by_location: FxHashMap<(Location, u8), usize> = FxHashMap::default();
-        let kind_key = |kind: SiteKind| kind as u8;
+        let inventory = self.inventory;
+        let mut sites: Vec<(SiteKind, Site<'a>)> = Vec::new();
+        let mut by_location: FxHashMap<(&'a Location, SiteKind), usize> = FxHashMap::default();
         for env in &self.envs {
-            let workload = &self.inventory.workloads[env.workload];
+            let workload = &inventory.workloads[env.workload];
             for var in &env.vars {
                 let Resolved::Known { text, origin } = &var.value else {
                     continue;
@@ -159,51 +167,44 @@ impl<'a> Context<'a> {
                 let consumer = Consumer {
                     workload: env.workload,
                     container: env.container,
-                    variable: var.name.clone(),
                 };
-                let key = (origin.location.clone(), kind_key(kind));
+                let key = (origin.location, kind);
                 if let Some(&at) = by_location.get(&key) {
                     sites[at].1.consumers.push(consumer);
                     continue;
                 }
                 let site = match origin.config {
                     Some(config) => {
-                        let data = &self.inventory.config_data[config];
+                        let data = &inventory.config_data[config];
                         Site {
                             text: text.clone(),
-                            origin: origin.clone(),
-                            namespace: data.object.namespace.clone(),
+                            origin: *origin,
+                            namespace: &data.object.namespace,
                             platform: Platform::Kubernetes,
-                            object: data.object.reference(Platform::Kubernetes),
-                            container: None,
-                            ignore: data.object.ignore.clone(),
+                            owner: Owner::Config(config),
                             consumers: vec![consumer],
-                            hidden: data.kind == crate::manifest::model::RefKind::Secret,
+                            hidden: data.kind == RefKind::Secret,
                         }
                     }
-                    None => {
-                        let mut ignore = workload.object.ignore.clone();
-                        ignore.extend(workload.pod_ignore.iter().cloned());
-                        let container = &workload.containers[env.container].name;
-                        Site {
-                            text: text.clone(),
-                            origin: origin.clone(),
-                            namespace: workload.object.namespace.clone(),
-                            platform: workload.platform,
-                            object: workload.reference(),
-                            container: (!container.is_empty()).then(|| container.clone()),
-                            ignore,
-                            consumers: vec![consumer],
-                            hidden: false,
-                        }
-                    }
+                    None => Site {
+                        text: text.clone(),
+                        origin: *origin,
+                        namespace: &workload.object.namespace,
+                        platform: workload.platform,
+                        owner: Owner::Container {
+                            workload: env.workload,
+                            container: env.container,
+                        },
+                        consumers: vec![consumer],
+                        hidden: false,
+                    },
                 };
                 by_location.insert(key, sites.len());
                 sites.push((kind, site));
             }
         }
         // Settings in ConfigMaps and Secrets that no workload in the input reads.
-        for (index, data) in self.inventory.config_data.iter().enumerate() {
+        for (index, data) in inventory.config_data.iter().enumerate() {
             for entry in &data.entries {
                 let Some(value) = &entry.value else { continue };
                 if value.not_scalar {
@@ -212,7 +213,7 @@ impl<'a> Context<'a> {
                 let Some(kind) = self.kind_of(&entry.key, &value.text) else {
                     continue;
                 };
-                let key = (value.location.clone(), kind_key(kind));
+                let key = (&value.location, kind);
                 if by_location.contains_key(&key) {
                     continue;
                 }
@@ -220,20 +221,18 @@ impl<'a> Context<'a> {
                 sites.push((
                     kind,
                     Site {
-                        text: value.text.clone(),
+                        text: Cow::Borrowed(&value.text),
                         origin: Origin {
-                            location: value.location.clone(),
+                            location: &value.location,
                             width: value.width,
                             config: Some(index),
-                            key: entry.key.clone(),
+                            key: &entry.key,
                         },
-                        namespace: data.object.namespace.clone(),
+                        namespace: &data.object.namespace,
                         platform: Platform::Kubernetes,
-                        object: data.object.reference(Platform::Kubernetes),
-                        container: None,
-                        ignore: data.object.ignore.clone(),
+                        owner: Owner::Config(index),
                         consumers: Vec::new(),
-                        hidden: data.kind == crate::manifest::model::RefKind::Secret,
+                        hidden: data.kind == RefKind::Secret,
                     },
                 ));
             }
@@ -299,13 +298,27 @@ impl<'a> Context<'a> {
         site: &Site,
         message: String,
     ) -> Option<Finding> {
-        let ignored = |list: &[String]| {
-            list.iter()
-                .any(|e| e.eq_ignore_ascii_case(rule.code) || e == rule.name || e == "all")
+        let inventory = self.inventory;
+        let (object, container) = match site.owner {
+            Owner::Config(index) => {
+                let data = &inventory.config_data[index];
+                if data.object.ignores(rule.code, rule.name) {
+                    return None;
+                }
+                (data.object.reference(Platform::Kubernetes), None)
+            }
+            Owner::Container {
+                workload,
+                container,
+            } => {
+                let workload = &inventory.workloads[workload];
+                if workload.ignores(rule.code, rule.name) {
+                    return None;
+                }
+                let name = &workload.containers[container].name;
+                (workload.reference(), (!name.is_empty()).then(|| name.clone()))
+            }
         };
-        if ignored(&site.ignore) {
-            return None;
-        }
         if !site.consumers.is_empty()
             && site
                 .consumers
@@ -315,9 +328,9 @@ impl<'a> Context<'a> {
             return None;
         }
         let mut finding = rule.finding(site.origin.location.clone(), site.origin.width, message);
-        finding.object = Some(site.object.clone());
-        finding.container = site.container.clone();
-        finding.variable = Some(site.origin.key.clone());
+        finding.object = Some(object);
+        finding.container = container;
+        finding.variable = Some(site.origin.key.to_string());
         if site.origin.config.is_some() {
             finding.used_by = self.consumers(site);
         }
@@ -333,7 +346,7 @@ impl<'a> Context<'a> {
         class: Option<&HostClass>,
         port: Option<u16>,
     ) -> String {
-        let service = class.and_then(|c| c.service(&site.namespace));
+        let service = class.and_then(|c| c.service(site.namespace));
         // The runbook reads a ConfigMap with kubectl; a Secret's name does not belong there.
         let config_map = site
             .origin
@@ -342,7 +355,7 @@ impl<'a> Context<'a> {
             .filter(|data| data.kind == crate::manifest::model::RefKind::ConfigMap)
             .map(|data| data.object.name.clone());
         let names = runbook::Names {
-            namespace: (!site.namespace.is_empty()).then(|| site.namespace.clone()),
+            namespace: (!site.namespace.is_empty()).then(|| site.namespace.to_string()),
             service: service.map(|(s, _)| s.to_string()),
             service_namespace: service.map(|(_, ns)| ns.to_string()),
             host: None,
@@ -353,9 +366,9 @@ impl<'a> Context<'a> {
     }
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
     /// Every parsed server of every URL site.
-    pub fn servers(&self) -> impl Iterator<Item = (&UrlSite, &natsurl::ServerUrl)> {
+    pub fn servers(&self) -> impl Iterator<Item = (&UrlSite<'a>, &natsurl::ServerUrl)> {
         self.url_sites.iter().flat_map(|url_site| {
             url_site
                 .entries

@@ -8,49 +8,55 @@ use crate::manifest::model::{
     ConfigData, Container, EnvSource, Inventory, Platform, RefKind, Value,
 };
 use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 
-/// Where a value is written.
-#[derive(Clone, Debug)]
-pub struct Origin {
-    pub location: Location,
+/// Where a value is written. Borrowed from the inventory, like every text of a resolved
+/// environment that expansion did not change: the context holds no copies of the input.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    pub location: &'a Location,
     pub width: u32,
     /// Index into `Inventory::config_data` when the value is a ConfigMap or Secret key.
     pub config: Option<usize>,
     /// The variable or key name at the place the value is written.
-    pub key: String,
+    pub key: &'a str,
 }
 
 #[derive(Clone, Debug)]
-pub enum Resolved {
+pub enum Resolved<'a> {
     /// The value is known: expanded text and where it is written.
-    Known { text: String, origin: Origin },
+    Known {
+        text: Cow<'a, str>,
+        origin: Origin<'a>,
+    },
     /// Set, but only known at run time (a missing ref, `fieldRef`, a compose `${VAR}`).
     Unknown,
 }
 
 #[derive(Clone, Debug)]
-pub struct ResolvedVar {
-    pub name: String,
-    pub value: Resolved,
+pub struct ResolvedVar<'a> {
+    /// Owned only when an `envFrom` prefix made a new name.
+    pub name: Cow<'a, str>,
+    pub value: Resolved<'a>,
     /// `$(NAME)` references that nothing defined before this variable.
     pub undefined: Vec<String>,
     /// Where an `env[].value` is written (for `$(NAME)` findings).
-    pub written_at: Option<(Location, u32)>,
+    pub written_at: Option<(&'a Location, u32)>,
 }
 
 /// The effective environment of one container.
 #[derive(Clone, Debug, Default)]
-pub struct ContainerEnv {
+pub struct ContainerEnv<'a> {
     pub workload: usize,
     pub container: usize,
     /// Effective variables, in the order they were first defined.
-    pub vars: Vec<ResolvedVar>,
+    pub vars: Vec<ResolvedVar<'a>>,
     /// Some `envFrom` source is not in the input, so any variable may be set.
     pub opaque: bool,
 }
 
-impl ContainerEnv {
-    pub fn get(&self, name: &str) -> Option<&ResolvedVar> {
+impl<'a> ContainerEnv<'a> {
+    pub fn get(&self, name: &str) -> Option<&ResolvedVar<'a>> {
         self.vars.iter().find(|var| var.name == name)
     }
 }
@@ -86,12 +92,12 @@ impl<'a> ConfigIndex<'a> {
 }
 
 /// Resolves the env of `container` of the workload at `workload`.
-pub fn resolve(
-    inventory: &Inventory,
+pub fn resolve<'a>(
+    inventory: &'a Inventory,
     index: &ConfigIndex<'_>,
     workload: usize,
     container_index: usize,
-) -> ContainerEnv {
+) -> ContainerEnv<'a> {
     let owner = &inventory.workloads[workload];
     let container: &Container = &owner.containers[container_index];
     let namespace = owner.object.namespace.as_str();
@@ -101,7 +107,11 @@ pub fn resolve(
 
     for var in &container.base_env {
         if let EnvSource::Value(value) = &var.source {
-            env.set(&var.name, literal(value, &var.name, templating), Vec::new());
+            env.set(
+                Cow::Borrowed(&var.name),
+                literal(value, &var.name, templating),
+                Vec::new(),
+            );
         }
     }
     for source in &container.env_from {
@@ -109,20 +119,24 @@ pub fn resolve(
             Some(found) => {
                 let data: &ConfigData = &inventory.config_data[found];
                 for entry in &data.entries {
-                    let name = format!("{}{}", source.prefix, entry.key);
+                    let name = if source.prefix.is_empty() {
+                        Cow::Borrowed(entry.key.as_str())
+                    } else {
+                        Cow::Owned(format!("{}{}", source.prefix, entry.key))
+                    };
                     let value = match &entry.value {
                         Some(value) => Resolved::Known {
-                            text: value.text.clone(),
+                            text: Cow::Borrowed(&value.text),
                             origin: Origin {
-                                location: value.location.clone(),
+                                location: &value.location,
                                 width: value.width,
                                 config: Some(found),
-                                key: entry.key.clone(),
+                                key: &entry.key,
                             },
                         },
                         None => Resolved::Unknown,
                     };
-                    env.set(&name, value, Vec::new());
+                    env.set(name, value, Vec::new());
                 }
             }
             None => opaque = true,
@@ -155,12 +169,12 @@ pub fn resolve(
                         let entry = inventory.config_data[at].get(&key_ref.key)?;
                         let value = entry.value.as_ref()?;
                         Some(Resolved::Known {
-                            text: value.text.clone(),
+                            text: Cow::Borrowed(&value.text),
                             origin: Origin {
-                                location: value.location.clone(),
+                                location: &value.location,
                                 width: value.width,
                                 config: Some(at),
-                                key: entry.key.clone(),
+                                key: &entry.key,
                             },
                         })
                     });
@@ -169,12 +183,12 @@ pub fn resolve(
             EnvSource::Runtime => (Resolved::Unknown, Vec::new()),
             EnvSource::Empty => (
                 Resolved::Known {
-                    text: String::new(),
+                    text: Cow::Borrowed(""),
                     origin: Origin {
-                        location: var.name_location.clone(),
+                        location: &var.name_location,
                         width: var.name_width,
                         config: None,
-                        key: var.name.clone(),
+                        key: &var.name,
                     },
                 },
                 Vec::new(),
@@ -182,10 +196,10 @@ pub fn resolve(
         };
         let undefined = if opaque { Vec::new() } else { undefined };
         let written_at = match &var.source {
-            EnvSource::Value(value) => Some((value.location.clone(), value.width)),
+            EnvSource::Value(value) => Some((&value.location, value.width)),
             _ => None,
         };
-        env.set_written(&var.name, value, undefined, written_at);
+        env.set_written(Cow::Borrowed(&var.name), value, undefined, written_at);
     }
     ContainerEnv {
         workload,
@@ -195,65 +209,71 @@ pub fn resolve(
     }
 }
 
-fn origin_of(value: &Value, key: &str) -> Origin {
+fn origin_of<'a>(value: &'a Value, key: &'a str) -> Origin<'a> {
     Origin {
-        location: value.location.clone(),
+        location: &value.location,
         width: value.width,
         config: None,
-        key: key.to_string(),
+        key,
     }
 }
 
 /// A value taken as written. Compose and env-file values with `${VAR}` are interpolated
 /// by compose from the host, so they are only known at run time.
-fn literal(value: &Value, key: &str, templating: bool) -> Resolved {
+fn literal<'a>(value: &'a Value, key: &'a str, templating: bool) -> Resolved<'a> {
     if templating && value.text.contains("${") {
         return Resolved::Unknown;
     }
     Resolved::Known {
-        text: value.text.clone(),
+        text: Cow::Borrowed(&value.text),
         origin: origin_of(value, key),
     }
 }
 
 #[derive(Default)]
-struct Environment {
-    vars: Vec<ResolvedVar>,
-    positions: FxHashMap<String, usize>,
+struct Environment<'a> {
+    vars: Vec<ResolvedVar<'a>>,
+    positions: FxHashMap<Cow<'a, str>, usize>,
 }
 
-impl Environment {
-    fn set(&mut self, name: &str, value: Resolved, undefined: Vec<String>) {
+impl<'a> Environment<'a> {
+    fn set(&mut self, name: Cow<'a, str>, value: Resolved<'a>, undefined: Vec<String>) {
         self.set_written(name, value, undefined, None);
     }
 
     fn set_written(
         &mut self,
-        name: &str,
-        value: Resolved,
+        name: Cow<'a, str>,
+        value: Resolved<'a>,
         undefined: Vec<String>,
-        written_at: Option<(Location, u32)>,
+        written_at: Option<(&'a Location, u32)>,
     ) {
-        let var = ResolvedVar {
-            name: name.to_string(),
-            value,
-            undefined,
-            written_at,
-        };
-        match self.positions.get(name) {
-            Some(&at) => self.vars[at] = var,
+        match self.positions.get(name.as_ref()) {
+            Some(&at) => {
+                self.vars[at] = ResolvedVar {
+                    name,
+                    value,
+                    undefined,
+                    written_at,
+                }
+            }
             None => {
-                self.positions.insert(name.to_string(), self.vars.len());
-                self.vars.push(var);
+                self.positions.insert(name.clone(), self.vars.len());
+                self.vars.push(ResolvedVar {
+                    name,
+                    value,
+                    undefined,
+                    written_at,
+                });
             }
         }
     }
 
     /// Expands `$(NAME)` and `$$`. Returns the text, the names that are not defined, and
     /// whether a referenced variable has a value only known at run time.
-    fn expand(&self, text: &str) -> (String, Vec<String>, bool) {
+    fn expand(&self, text: &'a str) -> (Cow<'a, str>, Vec<String>, bool) {
         if !text.contains('$') {
-            return (text.to_string(), Vec::new(), false);
+            return (Cow::Borrowed(text), Vec::new(), false);
         }
         let mut out = String::with_capacity(text.len());
         let mut undefined = Vec::new();
@@ -282,7 +302,7 @@ impl Environment {
             }
         }
         out.push_str(rest);
-        (out, undefined, unknown)
+        (Cow::Owned(out), undefined, unknown)
     }
 }
 
@@ -293,14 +313,15 @@ mod tests {
     #[test]
     fn expands_defined_variables_and_escapes() {
         let mut env = Environment::default();
+        let location = Location::new(&std::sync::Arc::from("f"), 1, 1);
         let origin = Origin {
-            location: Location::new(&std::sync::Arc::from("f"), 1, 1),
+            location: &location,
             width: 1,
             config: None,
-            key: "HOST".into(),
+            key: "HOST",
         };
         env.set(
-            "HOST",
+            Cow::Borrowed("HOST"),
             Resolved::Known {
                 text: "nats-server".into(),
                 origin,

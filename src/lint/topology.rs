@@ -35,7 +35,7 @@ pub(crate) enum Target {
 
 /// A URL host seen as a Service from the consuming pods' namespace.
 pub(crate) struct ServiceTarget<'c> {
-    pub(crate) site: &'c Site,
+    pub(crate) site: &'c Site<'c>,
     pub(crate) server: &'c ServerUrl,
     pub(crate) class: HostClass,
     pub(crate) service: String,

@@ -44,7 +44,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let container = &workload.containers[env.container];
         for var in &env.vars {
-            let nats = var.name.starts_with("NATS_") || ctx.options.url_vars.contains(&var.name);
+            let nats = var.name.starts_with("NATS_") || ctx.options.url_vars.iter().any(|v| *v == var.name);
             let Some((location, width)) = &var.written_at else {
                 continue;
             };
@@ -57,10 +57,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 names.join(", "),
                 var.name
             );
-            let mut finding = RULE.finding(location.clone(), *width, message);
+            let mut finding = RULE.finding((*location).clone(), *width, message);
             finding.object = Some(workload.reference());
             finding.container = Some(container.name.clone());
-            finding.variable = Some(var.name.clone());
+            finding.variable = Some(var.name.to_string());
             finding.help = Some(format!(
                 "define {} earlier in the env list of container `{}`",
                 var.undefined.join(", "),

@@ -43,10 +43,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         match env.get(PREFIX_VARIABLE).map(|var| &var.value) {
             None if !env.opaque => {
-                in_use.insert(DEFAULT_PREFIX.to_string());
+                in_use.insert(DEFAULT_PREFIX);
             }
             Some(Resolved::Known { text, .. }) => {
-                in_use.insert(text.clone());
+                in_use.insert(text.as_ref());
             }
             _ => {}
         }
@@ -59,7 +59,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let others: Vec<&str> = in_use
             .iter()
-            .map(String::as_str)
+            .copied()
             .filter(|prefix| *prefix != site.text)
             .collect();
         let mut message = format!(
