@@ -2,6 +2,7 @@
 //! Analysis only: it returns findings and input errors, and never prints.
 
 pub mod context;
+pub(crate) mod grouped;
 pub mod refs;
 pub mod resolve;
 pub(crate) mod topology;

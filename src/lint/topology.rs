@@ -1,9 +1,10 @@
 //! The cluster as the input describes it: Services by name, workloads and
 //! NetworkPolicies by namespace, namespace labels, and where each NATS client workload
 //! connects. Built once per run, only when a cross-object rule asks for it, so that
-//! every lookup is a hash probe instead of a scan over all objects.
+//! every lookup is a binary search instead of a scan over all objects.
 
 use crate::lint::context::{Context, Site};
+use crate::lint::grouped::Grouped;
 use crate::manifest::model::Labels;
 use crate::manifest::model::{
     Decision, Inventory, KnownLabels, NetworkPolicy, Platform, PolicyPeer, PolicyPort, PolicyRule,
@@ -83,19 +84,20 @@ pub(crate) struct Endpoint<'a> {
 
 pub(crate) struct Topology<'a> {
     inventory: &'a Inventory,
-    services: FxHashMap<(&'a str, &'a str), Vec<usize>>,
-    services_by_name: FxHashMap<&'a str, Vec<usize>>,
-    services_by_namespace: FxHashMap<&'a str, Vec<usize>>,
+    /// Services by namespace and name.
+    services: Grouped<(&'a str, &'a str)>,
+    services_by_name: Grouped<&'a str>,
+    services_by_namespace: Grouped<&'a str>,
     /// Kubernetes workloads by namespace.
-    workloads: FxHashMap<&'a str, Vec<usize>>,
-    policies: FxHashMap<&'a str, Vec<usize>>,
+    workloads: Grouped<&'a str>,
+    policies: Grouped<&'a str>,
     /// Policies by namespace and the first `matchLabels` pair of their pod selector: a
     /// pod can only be selected by the policies under one of its own labels.
-    policies_by_label: FxHashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
+    policies_by_label: Grouped<(&'a str, &'a str, &'a str)>,
     /// Policies whose pod selector has no `matchLabels`, by namespace.
-    policies_without_labels: FxHashMap<&'a str, Vec<usize>>,
+    policies_without_labels: Grouped<&'a str>,
     /// Kubernetes workloads by namespace and pod label.
-    workloads_by_label: FxHashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
+    workloads_by_label: Grouped<(&'a str, &'a str, &'a str)>,
     namespace_labels: FxHashMap<&'a str, &'a Labels>,
     empty: Labels,
     dns_labels: Labels,
@@ -107,70 +109,76 @@ pub(crate) struct Topology<'a> {
 impl<'a> Topology<'a> {
     pub(crate) fn new(context: &Context<'a>) -> Self {
         let inventory = context.inventory;
+        let services = &inventory.services;
+        let by_service = |key: fn(&'a Service) -> (&'a str, &'a str)| {
+            Grouped::new(services.iter().map(key).zip(0..).collect())
+        };
+        let kubernetes = || {
+            inventory
+                .workloads
+                .iter()
+                .enumerate()
+                .filter(|(_, workload)| workload.platform == Platform::Kubernetes)
+        };
+        let policies = || inventory.network_policies.iter().enumerate();
+        // The first `matchLabels` pair of a readable pod selector.
+        let first_label = |policy: &'a NetworkPolicy| {
+            let selector = &policy.pod_selector;
+            selector
+                .match_labels
+                .iter()
+                .next()
+                .filter(|_| !selector.unreadable)
+        };
         let mut topology = Topology {
             inventory,
-            services: FxHashMap::default(),
-            services_by_name: FxHashMap::default(),
-            services_by_namespace: FxHashMap::default(),
-            workloads: FxHashMap::default(),
-            policies: FxHashMap::default(),
-            policies_by_label: FxHashMap::default(),
-            policies_without_labels: FxHashMap::default(),
-            workloads_by_label: FxHashMap::default(),
+            services: by_service(|s| (s.object.namespace.as_str(), s.object.name.as_str())),
+            services_by_name: Grouped::new(
+                services.iter().map(|s| s.object.name.as_str()).zip(0..).collect(),
+            ),
+            services_by_namespace: Grouped::new(
+                services.iter().map(|s| s.object.namespace.as_str()).zip(0..).collect(),
+            ),
+            workloads: Grouped::new(
+                kubernetes()
+                    .map(|(index, w)| (w.object.namespace.as_str(), index))
+                    .collect(),
+            ),
+            workloads_by_label: Grouped::new(
+                kubernetes()
+                    .flat_map(|(index, w)| {
+                        let namespace = w.object.namespace.as_str();
+                        w.pod_labels
+                            .iter()
+                            .map(move |(k, v)| ((namespace, k.as_str(), v.as_str()), index))
+                    })
+                    .collect(),
+            ),
+            policies: Grouped::new(
+                policies()
+                    .map(|(index, p)| (p.object.namespace.as_str(), index))
+                    .collect(),
+            ),
+            policies_by_label: Grouped::new(
+                policies()
+                    .filter_map(|(index, p)| {
+                        let (key, value) = first_label(p)?;
+                        Some(((p.object.namespace.as_str(), key.as_str(), value.as_str()), index))
+                    })
+                    .collect(),
+            ),
+            policies_without_labels: Grouped::new(
+                policies()
+                    .filter(|(_, p)| first_label(p).is_none())
+                    .map(|(index, p)| (p.object.namespace.as_str(), index))
+                    .collect(),
+            ),
             namespace_labels: FxHashMap::default(),
             empty: Labels::default(),
             dns_labels: Labels::from_iter([(DNS_LABEL.0.to_string(), DNS_LABEL.1.to_string())]),
             connections: Vec::new(),
             resolving_clients: BTreeSet::new(),
         };
-        for (index, service) in inventory.services.iter().enumerate() {
-            let namespace = service.object.namespace.as_str();
-            let name = service.object.name.as_str();
-            topology
-                .services
-                .entry((namespace, name))
-                .or_default()
-                .push(index);
-            topology
-                .services_by_name
-                .entry(name)
-                .or_default()
-                .push(index);
-            topology
-                .services_by_namespace
-                .entry(namespace)
-                .or_default()
-                .push(index);
-        }
-        for (index, workload) in inventory.workloads.iter().enumerate() {
-            if workload.platform == Platform::Kubernetes {
-                let namespace = workload.object.namespace.as_str();
-                topology.workloads.entry(namespace).or_default().push(index);
-                for (key, value) in &workload.pod_labels {
-                    topology
-                        .workloads_by_label
-                        .entry((namespace, key.as_str(), value.as_str()))
-                        .or_default()
-                        .push(index);
-                }
-            }
-        }
-        for (index, policy) in inventory.network_policies.iter().enumerate() {
-            let namespace = policy.object.namespace.as_str();
-            topology.policies.entry(namespace).or_default().push(index);
-            match policy.pod_selector.match_labels.iter().next() {
-                Some((key, value)) if !policy.pod_selector.unreadable => topology
-                    .policies_by_label
-                    .entry((namespace, key.as_str(), value.as_str()))
-                    .or_default()
-                    .push(index),
-                _ => topology
-                    .policies_without_labels
-                    .entry(namespace)
-                    .or_default()
-                    .push(index),
-            }
-        }
         for namespace in &inventory.namespaces {
             topology
                 .namespace_labels
@@ -294,25 +302,22 @@ impl<'a> Topology<'a> {
         short_name: bool,
         strict: bool,
     ) -> Target {
-        if let Some(found) = self.services.get(&(namespace, name)) {
-            return Target::Found(found[0]);
+        if let Some(&found) = self.services.get(&(namespace, name)).first() {
+            return Target::Found(found);
         }
         if short_name {
             let elsewhere: Vec<usize> = self
                 .services_by_name
-                .get(name)
-                .map(|all| {
-                    all.iter()
-                        .copied()
-                        .filter(|&i| self.inventory.services[i].object.namespace != namespace)
-                        .collect()
-                })
-                .unwrap_or_default();
+                .get(&name)
+                .iter()
+                .copied()
+                .filter(|&i| self.inventory.services[i].object.namespace != namespace)
+                .collect();
             if !elsewhere.is_empty() {
                 return Target::OtherNamespace(elsewhere);
             }
         }
-        if strict || self.services_by_namespace.contains_key(namespace) {
+        if strict || self.services_by_namespace.contains_key(&namespace) {
             Target::Missing
         } else {
             Target::Unknown
@@ -375,8 +380,7 @@ impl<'a> Topology<'a> {
     pub(crate) fn services_named_like_nats(&self, namespace: &str) -> Vec<&'a str> {
         let mut names: Vec<&'a str> = self
             .services_by_namespace
-            .get(namespace)
-            .map_or(&[][..], Vec::as_slice)
+            .get(&namespace)
             .iter()
             .map(|&index| self.inventory.services[index].object.name.as_str())
             .filter(|name| name.contains("nats"))
@@ -398,7 +402,6 @@ impl<'a> Topology<'a> {
         let namespace = service.object.namespace.as_str();
         self.workloads_by_label
             .get(&(namespace, key.as_str(), value.as_str()))
-            .map_or(&[][..], Vec::as_slice)
             .iter()
             .copied()
             .filter(|&w| {
@@ -412,11 +415,11 @@ impl<'a> Topology<'a> {
     }
 
     pub(crate) fn workloads_in(&self, namespace: &str) -> &[usize] {
-        self.workloads.get(namespace).map_or(&[], Vec::as_slice)
+        self.workloads.find(|k| k.cmp(&namespace))
     }
 
     pub(crate) fn policies_in(&self, namespace: &str) -> &[usize] {
-        self.policies.get(namespace).map_or(&[], Vec::as_slice)
+        self.policies.find(|k| k.cmp(&namespace))
     }
 
     pub(crate) fn policy(&self, index: usize) -> &'a NetworkPolicy {
@@ -543,20 +546,14 @@ impl<'a> Topology<'a> {
         if !labels.complete {
             return self.policies_in(namespace).to_vec();
         }
-        let mut found: Vec<usize> = self
-            .policies_without_labels
-            .get(namespace)
-            .map_or(&[][..], Vec::as_slice)
-            .to_vec();
+        let mut found: Vec<usize> = self.policies_without_labels.get(&namespace).to_vec();
         let pairs = labels
             .labels
             .iter()
             .map(|(key, value)| (key.as_str(), value.as_str()))
             .chain(labels.extra);
         for (key, value) in pairs {
-            if let Some(policies) = self.policies_by_label.get(&(namespace, key, value)) {
-                found.extend_from_slice(policies);
-            }
+            found.extend_from_slice(self.policies_by_label.get(&(namespace, key, value)));
         }
         found.sort_unstable();
         found
@@ -572,8 +569,7 @@ impl<'a> Topology<'a> {
         let candidates = match selector.match_labels.iter().next() {
             Some((key, value)) => self
                 .workloads_by_label
-                .get(&(namespace, key.as_str(), value.as_str()))
-                .map_or(&[][..], Vec::as_slice),
+                .get(&(namespace, key.as_str(), value.as_str())),
             None => self.workloads_in(namespace),
         };
         candidates.iter().any(|&w| {
