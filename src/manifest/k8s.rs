@@ -74,7 +74,11 @@ impl Extractor<'_> {
             .and_then(Node::as_str)
             .filter(|ns| !ns.is_empty());
         if let Some(namespace) = explicit_namespace {
-            self.inventory.object_namespaces.push(namespace.to_string());
+            if !self.inventory.object_namespaces.contains(namespace) {
+                self.inventory
+                    .object_namespaces
+                    .insert(namespace.to_string());
+            }
         }
         let object = Object {
             kind: kind.to_string(),

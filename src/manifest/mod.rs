@@ -100,6 +100,7 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions<'_>) -> Loaded {
             }
         }
     });
+    loaded.inventory.shrink_to_fit();
     loaded
 }
 

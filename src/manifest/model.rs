@@ -499,8 +499,8 @@ pub struct Inventory {
     pub services: Vec<Service>,
     pub namespaces: Vec<Namespace>,
     pub network_policies: Vec<NetworkPolicy>,
-    /// Namespaces of every object, in the order first seen.
-    pub object_namespaces: Vec<String>,
+    /// Every namespace an object names.
+    pub object_namespaces: std::collections::BTreeSet<String>,
     pub objects: usize,
 }
 
@@ -513,6 +513,15 @@ impl Inventory {
         self.network_policies.append(&mut other.network_policies);
         self.object_namespaces.append(&mut other.object_namespaces);
         self.objects += other.objects;
+    }
+
+    /// Drops the spare capacity that growing the lists left, once every input is read.
+    pub fn shrink_to_fit(&mut self) {
+        self.workloads.shrink_to_fit();
+        self.config_data.shrink_to_fit();
+        self.services.shrink_to_fit();
+        self.namespaces.shrink_to_fit();
+        self.network_policies.shrink_to_fit();
     }
 }
 

@@ -137,7 +137,7 @@ fn lint_value(value: &str, options: &CheckOptions) -> Vec<crate::diagnostic::Fin
     );
     let mut inventory = Inventory::default();
     if !namespace.is_empty() {
-        inventory.object_namespaces.push(namespace.clone());
+        inventory.object_namespaces.insert(namespace.clone());
     }
     inventory.workloads.push(workload);
     inventory.objects = 1;
