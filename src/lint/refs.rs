@@ -1,5 +1,5 @@
-//! Every ConfigMap and Secret reference of the Kubernetes workloads, with what the input
-//! says about its target. Shared by `ref-missing` and `ref-other-namespace`.
+//! The ConfigMap and Secret references of the Kubernetes workloads that the input shows
+//! to be broken, with what is wrong. Shared by `ref-missing` and `ref-other-namespace`.
 
 use crate::diagnostic::{Finding, Location};
 use crate::lint::context::Context;
@@ -31,7 +31,10 @@ pub struct Reference<'a> {
     pub outcome: RefOutcome,
 }
 
-pub fn references<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
+/// The references whose target is missing or in another namespace. References that
+/// resolve, or that the input cannot judge, are not kept: on a large input nearly every
+/// reference resolves.
+pub fn broken<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
     let inventory = ctx.inventory;
     let covered: FxHashSet<(RefKind, &str)> = inventory
         .config_data
@@ -76,6 +79,14 @@ pub fn references<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
             }
         };
     let mut found = Vec::new();
+    let mut keep = |reference: Reference<'a>| {
+        if !matches!(
+            reference.outcome,
+            RefOutcome::Found | RefOutcome::Undecidable
+        ) {
+            found.push(reference);
+        }
+    };
     for (index, workload) in inventory.workloads.iter().enumerate() {
         if workload.platform != Platform::Kubernetes {
             continue;
@@ -83,7 +94,7 @@ pub fn references<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
         let namespace = workload.object.namespace.as_str();
         for container in &workload.containers {
             for source in &container.env_from {
-                found.push(Reference {
+                keep(Reference {
                     workload: index,
                     container: &container.name,
                     variable: None,
@@ -100,7 +111,7 @@ pub fn references<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
                 let EnvSource::KeyRef(key_ref) = &var.source else {
                     continue;
                 };
-                found.push(Reference {
+                keep(Reference {
                     workload: index,
                     container: &container.name,
                     variable: Some(&var.name),

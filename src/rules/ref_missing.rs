@@ -35,7 +35,7 @@ declare_rule! {
 }
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
-    for reference in refs::references(ctx) {
+    for reference in refs::broken(ctx) {
         let message = match &reference.outcome {
             RefOutcome::MissingObject => format!(
                 "{} `{}` is not in namespace `{}`",

@@ -36,7 +36,7 @@ declare_rule! {
 }
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
-    for reference in refs::references(ctx) {
+    for reference in refs::broken(ctx) {
         let RefOutcome::OtherNamespace(found_in) = &reference.outcome else {
             continue;
         };
