@@ -362,10 +362,10 @@ fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, ConnectionError> 
         .into_iter()
         .map(|var| {
             let value = match var.source {
-                EnvSource::Value(value) => value.text,
+                EnvSource::Value(value) => value.text.into(),
                 _ => String::new(),
             };
-            (var.name, value)
+            (var.name.into(), value)
         })
         .collect())
 }

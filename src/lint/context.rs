@@ -106,7 +106,7 @@ impl<'a> Context<'a> {
         let configs = ConfigIndex::new(inventory);
         let mut known_namespaces: FxHashSet<String> =
             inventory.object_namespaces.iter().cloned().collect();
-        known_namespaces.extend(inventory.namespaces.iter().map(|ns| ns.name.clone()));
+        known_namespaces.extend(inventory.namespaces.iter().map(|ns| ns.name.to_string()));
         known_namespaces.extend(options.known_namespaces.iter().cloned());
 
         let mut envs = Vec::new();
@@ -121,9 +121,7 @@ impl<'a> Context<'a> {
                             Resolved::Known { text, .. } => {
                                 site_kind(&options.url_vars, &var.name, text).is_some()
                             }
-                            Resolved::Unknown => {
-                                options.url_vars.iter().any(|v| *v == var.name)
-                            }
+                            Resolved::Unknown => options.url_vars.iter().any(|v| *v == var.name),
                         }
                 });
                 env.vars.shrink_to_fit();
@@ -316,7 +314,10 @@ impl<'a> Context<'a> {
                     return None;
                 }
                 let name = &workload.containers[container].name;
-                (workload.reference(), (!name.is_empty()).then(|| name.clone()))
+                (
+                    workload.reference(),
+                    (!name.is_empty()).then(|| name.clone()),
+                )
             }
         };
         if !site.consumers.is_empty()
@@ -329,7 +330,7 @@ impl<'a> Context<'a> {
         }
         let mut finding = rule.finding(site.origin.location.clone(), site.origin.width, message);
         finding.object = Some(object);
-        finding.container = container;
+        finding.container = container.map(String::from);
         finding.variable = Some(site.origin.key.to_string());
         if site.origin.config.is_some() {
             finding.used_by = self.consumers(site);
@@ -360,7 +361,7 @@ impl<'a> Context<'a> {
             service_namespace: service.map(|(_, ns)| ns.to_string()),
             host: None,
             port,
-            config_map,
+            config_map: config_map.map(String::from),
         };
         runbook::one_line(step, &names)
     }

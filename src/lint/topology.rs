@@ -134,10 +134,18 @@ impl<'a> Topology<'a> {
             inventory,
             services: by_service(|s| (s.object.namespace.as_str(), s.object.name.as_str())),
             services_by_name: Grouped::new(
-                services.iter().map(|s| s.object.name.as_str()).zip(0..).collect(),
+                services
+                    .iter()
+                    .map(|s| s.object.name.as_str())
+                    .zip(0..)
+                    .collect(),
             ),
             services_by_namespace: Grouped::new(
-                services.iter().map(|s| s.object.namespace.as_str()).zip(0..).collect(),
+                services
+                    .iter()
+                    .map(|s| s.object.namespace.as_str())
+                    .zip(0..)
+                    .collect(),
             ),
             workloads: Grouped::new(
                 kubernetes()
@@ -163,7 +171,10 @@ impl<'a> Topology<'a> {
                 policies()
                     .filter_map(|(index, p)| {
                         let (key, value) = first_label(p)?;
-                        Some(((p.object.namespace.as_str(), key.as_str(), value.as_str()), index))
+                        Some((
+                            (p.object.namespace.as_str(), key.as_str(), value.as_str()),
+                            index,
+                        ))
                     })
                     .collect(),
             ),
@@ -256,7 +267,7 @@ impl<'a> Topology<'a> {
                     return None;
                 }
                 let class = context.classify(&server.host);
-                let (service, namespace) = self.service_of(context, server, &site.namespace)?;
+                let (service, namespace) = self.service_of(context, server, site.namespace)?;
                 let short = matches!(class, HostClass::Short { .. });
                 let target = self.target(&service, &namespace, short, context.options.strict_refs);
                 Some(ServiceTarget {
@@ -567,9 +578,10 @@ impl<'a> Topology<'a> {
         selector: &crate::manifest::model::LabelSelector,
     ) -> bool {
         let candidates = match selector.match_labels.iter().next() {
-            Some((key, value)) => self
-                .workloads_by_label
-                .get(&(namespace, key.as_str(), value.as_str())),
+            Some((key, value)) => {
+                self.workloads_by_label
+                    .get(&(namespace, key.as_str(), value.as_str()))
+            }
             None => self.workloads_in(namespace),
         };
         candidates.iter().any(|&w| {
@@ -833,7 +845,7 @@ pub(crate) fn describe_selector(selector: &crate::manifest::model::LabelSelector
         parts.push(match requirement.operator {
             SelectorOperator::In => format!("{} in ({values})", requirement.key),
             SelectorOperator::NotIn => format!("{} notin ({values})", requirement.key),
-            SelectorOperator::Exists => requirement.key.clone(),
+            SelectorOperator::Exists => requirement.key.to_string(),
             SelectorOperator::DoesNotExist => format!("!{}", requirement.key),
         });
     }

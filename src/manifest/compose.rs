@@ -93,12 +93,12 @@ pub fn extract(
                             .is_some_and(|s| s.style == crate::manifest::yaml::Style::Quoted),
                     );
                     env.push(EnvVar {
-                        name: key.to_string(),
+                        name: key.into(),
                         name_location: location(item),
                         name_width: key_width,
                         source: match value {
                             Some(value) => EnvSource::Value(Value {
-                                text: value.to_string(),
+                                text: value.into(),
                                 location: Location::new(
                                     file,
                                     item.line,
@@ -125,7 +125,7 @@ pub fn extract(
                                 })) =>
                         {
                             EnvSource::Value(Value {
-                                text: text.to_string(),
+                                text: text.into(),
                                 location: location(value),
                                 width: value.width,
                                 style: None,
@@ -135,7 +135,7 @@ pub fn extract(
                         _ => EnvSource::Runtime,
                     };
                     env.push(EnvVar {
-                        name: name.to_string(),
+                        name: name.into(),
                         name_location: location(key),
                         name_width: key.width,
                         source,
@@ -147,9 +147,9 @@ pub fn extract(
         inventory.objects += 1;
         inventory.workloads.push(Workload {
             object: Object {
-                kind: "compose service".to_string(),
-                name: service_name.to_string(),
-                namespace: String::new(),
+                kind: "compose service".into(),
+                name: service_name.into(),
+                namespace: Default::default(),
                 location: location(name),
                 ignore: Vec::new(),
             },
@@ -157,7 +157,7 @@ pub fn extract(
             pod_labels: Default::default(),
             pod_ignore: Vec::new(),
             containers: vec![Container {
-                name: service_name.to_string(),
+                name: service_name.into(),
                 location: location(name),
                 width: name.width,
                 base_env,

@@ -48,7 +48,7 @@ pub fn parse(file: &Arc<str>, text: &str) -> (Vec<EnvVar>, Vec<DotenvError>) {
         let column = char_column(content, value_start);
         let (value, width) = unquote(rest);
         vars.push(EnvVar {
-            name: key.to_string(),
+            name: key.into(),
             name_location: Location::new(
                 file,
                 line,
@@ -56,7 +56,7 @@ pub fn parse(file: &Arc<str>, text: &str) -> (Vec<EnvVar>, Vec<DotenvError>) {
             ),
             name_width: u32::try_from(key.chars().count()).unwrap_or(1),
             source: EnvSource::Value(Value {
-                text: value,
+                text: value.into(),
                 location: Location::new(file, line, column),
                 width,
                 style: None,
@@ -118,7 +118,9 @@ mod tests {
             .0
             .into_iter()
             .map(|var| match var.source {
-                EnvSource::Value(value) => (var.name, value.text, value.location.column),
+                EnvSource::Value(value) => {
+                    (var.name.into(), value.text.into(), value.location.column)
+                }
                 _ => unreachable!("env files hold values"),
             })
             .collect()

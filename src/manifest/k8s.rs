@@ -7,7 +7,7 @@ use crate::manifest::model::{
     Container, ContainerPort, DataEntry, Direction, EnvFrom, EnvSource, EnvVar, Inventory, IpBlock,
     KeyRef, LabelSelector, Labels, Namespace, NetworkPolicy, Object, Platform, PolicyPeer,
     PolicyPort, PolicyRule, PortSpec, RefKind, SelectorOperator, SelectorRequirement, Service,
-    ServicePort, Value, Workload,
+    ServicePort, Text, Value, Workload,
 };
 use crate::manifest::yaml::{Node, NodeKind};
 use base64::Engine;
@@ -46,14 +46,14 @@ impl Extractor<'_> {
     fn value(&self, node: &Node) -> Value {
         match node.as_scalar() {
             Some(scalar) => Value {
-                text: scalar.text.to_string(),
+                text: Text::from(scalar.text.as_ref()),
                 location: self.location(node),
                 width: node.width,
                 style: (!scalar.tagged).then_some(scalar.style),
                 not_scalar: false,
             },
             None => Value {
-                text: String::new(),
+                text: Text::default(),
                 location: self.location(node),
                 width: node.width,
                 style: None,
@@ -81,11 +81,9 @@ impl Extractor<'_> {
             }
         }
         let object = Object {
-            kind: kind.to_string(),
-            name: name.to_string(),
-            namespace: explicit_namespace
-                .unwrap_or(self.default_namespace)
-                .to_string(),
+            kind: kind.into(),
+            name: name.into(),
+            namespace: explicit_namespace.unwrap_or(self.default_namespace).into(),
             location: self.location(name_node.unwrap_or(node)),
             ignore: ignore_list(metadata),
         };
@@ -129,7 +127,7 @@ impl Extractor<'_> {
             .iter()
             .filter_map(|(key, value)| {
                 Some(DataEntry {
-                    key: key.as_str()?.to_string(),
+                    key: key.as_str()?.into(),
                     value: Some(self.value(value)),
                 })
             })
@@ -149,12 +147,12 @@ impl Extractor<'_> {
             let Some(key) = key.as_str() else { continue };
             // Decoded data is not YAML text any more: no scalar style applies.
             let decoded = value.as_str().and_then(decode_base64).map(|text| Value {
-                text,
+                text: text.into(),
                 style: None,
                 ..self.value(value)
             });
             entries.push(DataEntry {
-                key: key.to_string(),
+                key: key.into(),
                 value: decoded,
             });
         }
@@ -165,7 +163,7 @@ impl Extractor<'_> {
         {
             let Some(key) = key.as_str() else { continue };
             entries.push(DataEntry {
-                key: key.to_string(),
+                key: key.into(),
                 value: Some(self.value(value)),
             });
         }
@@ -189,20 +187,20 @@ impl Extractor<'_> {
                 let number = port.get("port").and_then(port_number)?;
                 Some(ServicePort {
                     port: number,
-                    name: port.get("name").and_then(Node::as_str).map(str::to_string),
+                    name: port.get("name").and_then(Node::as_str).map(Text::from),
                     target_port: port
                         .get("targetPort")
                         .and_then(Node::as_str)
-                        .map(str::to_string),
+                        .map(Text::from),
                     protocol: port
                         .get("protocol")
                         .and_then(Node::as_str)
                         .unwrap_or("TCP")
-                        .to_string(),
+                        .into(),
                     app_protocol: port
                         .get("appProtocol")
                         .and_then(Node::as_str)
-                        .map(str::to_string),
+                        .map(Text::from),
                     location: self.location(port.get("port").unwrap_or(port)),
                 })
             })
@@ -293,13 +291,13 @@ impl Extractor<'_> {
                         .get("cidr")
                         .and_then(Node::as_str)
                         .unwrap_or_default()
-                        .to_string(),
+                        .into(),
                     except: block
                         .get("except")
                         .map(Node::items)
                         .unwrap_or_default()
                         .iter()
-                        .filter_map(|e| e.as_str().map(str::to_string))
+                        .filter_map(|e| e.as_str().map(Text::from))
                         .collect(),
                 }),
             })
@@ -317,7 +315,7 @@ impl Extractor<'_> {
                             _ => PortSpec::Invalid,
                         }
                     }
-                    Some(text) if !text.is_empty() => PortSpec::Name(text.to_string()),
+                    Some(text) if !text.is_empty() => PortSpec::Name(text.into()),
                     _ => PortSpec::Invalid,
                 }),
                 end_port: port.get("endPort").and_then(port_number),
@@ -325,7 +323,8 @@ impl Extractor<'_> {
                     .get("protocol")
                     .and_then(Node::as_str)
                     .unwrap_or("TCP")
-                    .to_ascii_uppercase(),
+                    .to_ascii_uppercase()
+                    .into(),
             })
             .collect();
         PolicyRule {
@@ -375,12 +374,12 @@ impl Extractor<'_> {
                 let name_node = reference.get("name")?;
                 Some(EnvFrom {
                     kind,
-                    name: name_node.as_str()?.to_string(),
+                    name: name_node.as_str()?.into(),
                     prefix: source
                         .get("prefix")
                         .and_then(Node::as_str)
                         .unwrap_or_default()
-                        .to_string(),
+                        .into(),
                     optional: reference
                         .get("optional")
                         .and_then(Node::as_bool)
@@ -398,15 +397,12 @@ impl Extractor<'_> {
             .filter_map(|port| {
                 Some(ContainerPort {
                     number: port.get("containerPort").and_then(port_number)?,
-                    name: port.get("name").and_then(Node::as_str).map(str::to_string),
+                    name: port.get("name").and_then(Node::as_str).map(Text::from),
                 })
             })
             .collect();
         Container {
-            name: name_node
-                .and_then(Node::as_str)
-                .unwrap_or_default()
-                .to_string(),
+            name: name_node.and_then(Node::as_str).unwrap_or_default().into(),
             location: self.location(name_node.unwrap_or(node)),
             width: name_node.map_or(1, |n| n.width),
             base_env: Vec::new(),
@@ -427,8 +423,8 @@ impl Extractor<'_> {
                 let at = key.or(name).unwrap_or(reference);
                 EnvSource::KeyRef(KeyRef {
                     kind,
-                    name: name.and_then(Node::as_str).unwrap_or_default().to_string(),
-                    key: key.and_then(Node::as_str).unwrap_or_default().to_string(),
+                    name: name.and_then(Node::as_str).unwrap_or_default().into(),
+                    key: key.and_then(Node::as_str).unwrap_or_default().into(),
                     optional: reference
                         .get("optional")
                         .and_then(Node::as_bool)
@@ -449,7 +445,7 @@ impl Extractor<'_> {
             EnvSource::Empty
         };
         Some(EnvVar {
-            name: name_node.as_str()?.to_string(),
+            name: name_node.as_str()?.into(),
             name_location: self.location(name_node),
             name_width: name_node.width,
             source,
@@ -504,18 +500,18 @@ fn label_selector(node: &Node) -> LabelSelector {
             selector.unreadable = true;
             continue;
         };
-        let values: Vec<String> = expression
+        let values: Vec<Text> = expression
             .get("values")
             .map(Node::items)
             .unwrap_or_default()
             .iter()
-            .filter_map(|value| value.as_str().map(str::to_string))
+            .filter_map(|value| value.as_str().map(Text::from))
             .collect();
         if matches!(operator, SelectorOperator::In | SelectorOperator::NotIn) && values.is_empty() {
             selector.unreadable = true;
         }
         selector.expressions.push(SelectorRequirement {
-            key: key.to_string(),
+            key: key.into(),
             operator,
             values,
         });
@@ -606,10 +602,7 @@ mod tests {
             rule.peers[1].ip_block.as_ref().map(|b| b.except.len()),
             Some(1)
         );
-        assert_eq!(
-            rule.ports[0].port,
-            Some(PortSpec::Name("client".to_string()))
-        );
+        assert_eq!(rule.ports[0].port, Some(PortSpec::Name("client".into())));
         assert_eq!(rule.ports[0].protocol, "TCP");
         assert_eq!(rule.ports[1].end_port, Some(4999));
         assert_eq!(rule.ports[1].protocol, "UDP");

@@ -116,11 +116,11 @@ pub fn load_environment(loaded: &mut Loaded) {
             let location = Location::new(&file, u32::try_from(index + 1).unwrap_or(u32::MAX), 1);
             EnvVar {
                 name_width: u32::try_from(name.len()).unwrap_or(1),
-                name,
+                name: name.into(),
                 name_location: location.clone(),
                 source: EnvSource::Value(Value {
                     width: u32::try_from(text.chars().count().max(1)).unwrap_or(1),
-                    text,
+                    text: text.into(),
                     location,
                     style: None,
                     not_scalar: false,

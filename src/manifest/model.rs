@@ -5,14 +5,19 @@
 use crate::diagnostic::{Location, ObjectRef};
 use crate::manifest::yaml::Style;
 
+/// A text kept from the input. Names, keys and values in manifests are short, and up to
+/// 24 bytes are stored inline, without an allocation of their own: on a large input that
+/// is most of the hundreds of thousands of texts the facts hold.
+pub type Text = compact_str::CompactString;
+
 /// Labels or `matchLabels`: a few pairs sorted by key. Objects carry one to five
 /// labels; a sorted boxed slice costs a fraction of a map's memory for that, and the
 /// linter keeps one per workload, Service and selector of the input.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Labels(Box<[(String, String)]>);
+pub struct Labels(Box<[(Text, Text)]>);
 
 impl Labels {
-    pub fn get(&self, key: &str) -> Option<&String> {
+    pub fn get(&self, key: &str) -> Option<&Text> {
         self.0
             .binary_search_by(|(k, _)| k.as_str().cmp(key))
             .ok()
@@ -23,7 +28,7 @@ impl Labels {
         self.get(key).is_some()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&Text, &Text)> {
         self.0.iter().map(|(k, v)| (k, v))
     }
 
@@ -36,10 +41,13 @@ impl Labels {
     }
 }
 
-impl FromIterator<(String, String)> for Labels {
+impl<K: Into<Text>, V: Into<Text>> FromIterator<(K, V)> for Labels {
     /// The last value of a repeated key wins, as when YAML maps are decoded.
-    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
-        let mut pairs: Vec<(String, String)> = pairs.into_iter().collect();
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
+        let mut pairs: Vec<(Text, Text)> = pairs
+            .into_iter()
+            .map(|(key, value)| (key.into(), value.into()))
+            .collect();
         pairs.reverse();
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         pairs.dedup_by(|later, earlier| later.0 == earlier.0);
@@ -48,10 +56,10 @@ impl FromIterator<(String, String)> for Labels {
 }
 
 impl<'a> IntoIterator for &'a Labels {
-    type Item = (&'a String, &'a String);
+    type Item = (&'a Text, &'a Text);
     type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, String)>,
-        fn(&'a (String, String)) -> (&'a String, &'a String),
+        std::slice::Iter<'a, (Text, Text)>,
+        fn(&'a (Text, Text)) -> (&'a Text, &'a Text),
     >;
 
     fn into_iter(self) -> Self::IntoIter {
@@ -62,7 +70,7 @@ impl<'a> IntoIterator for &'a Labels {
 /// A scalar as written in an input, with where it was written.
 #[derive(Clone, Debug)]
 pub struct Value {
-    pub text: String,
+    pub text: Text,
     pub location: Location,
     pub width: u32,
     /// `None` for inputs that are not YAML (.env files, the process environment).
@@ -83,10 +91,10 @@ pub enum Platform {
 /// Metadata shared by every object.
 #[derive(Clone, Debug)]
 pub struct Object {
-    pub kind: String,
-    pub name: String,
+    pub kind: Text,
+    pub name: Text,
     /// The namespace the object lives in (`--namespace` when the manifest names none).
-    pub namespace: String,
+    pub namespace: Text,
     pub location: Location,
     /// Codes or rule names listed in the `nats-doctor/ignore` annotation.
     pub ignore: Vec<String>,
@@ -95,9 +103,9 @@ pub struct Object {
 impl Object {
     pub fn reference(&self, platform: Platform) -> ObjectRef {
         ObjectRef {
-            kind: self.kind.clone(),
-            namespace: (platform == Platform::Kubernetes).then(|| self.namespace.clone()),
-            name: self.name.clone(),
+            kind: self.kind.to_string(),
+            namespace: (platform == Platform::Kubernetes).then(|| self.namespace.to_string()),
+            name: self.name.to_string(),
         }
     }
 
@@ -127,8 +135,8 @@ impl RefKind {
 #[derive(Clone, Debug)]
 pub struct KeyRef {
     pub kind: RefKind,
-    pub name: String,
-    pub key: String,
+    pub name: Text,
+    pub key: Text,
     pub optional: bool,
     pub location: Location,
     pub width: u32,
@@ -146,7 +154,7 @@ pub enum EnvSource {
 
 #[derive(Clone, Debug)]
 pub struct EnvVar {
-    pub name: String,
+    pub name: Text,
     pub name_location: Location,
     pub name_width: u32,
     pub source: EnvSource,
@@ -156,8 +164,8 @@ pub struct EnvVar {
 #[derive(Clone, Debug)]
 pub struct EnvFrom {
     pub kind: RefKind,
-    pub name: String,
-    pub prefix: String,
+    pub name: Text,
+    pub prefix: Text,
     pub optional: bool,
     pub location: Location,
     pub width: u32,
@@ -166,12 +174,12 @@ pub struct EnvFrom {
 #[derive(Clone, Debug)]
 pub struct ContainerPort {
     pub number: u16,
-    pub name: Option<String>,
+    pub name: Option<Text>,
 }
 
 #[derive(Clone, Debug)]
 pub struct Container {
-    pub name: String,
+    pub name: Text,
     pub location: Location,
     pub width: u32,
     /// Variables set before `envFrom` and `env`: a compose service's `env_file`.
@@ -207,9 +215,9 @@ impl Workload {
         let location = Location::new(file, 1, 1);
         Workload {
             object: Object {
-                kind: kind.to_string(),
-                name,
-                namespace,
+                kind: kind.into(),
+                name: name.into(),
+                namespace: namespace.into(),
                 location: location.clone(),
                 ignore: Vec::new(),
             },
@@ -217,7 +225,7 @@ impl Workload {
             pod_labels: Labels::default(),
             pod_ignore: Vec::new(),
             containers: vec![Container {
-                name: String::new(),
+                name: Text::default(),
                 location,
                 width: 1,
                 base_env: Vec::new(),
@@ -244,7 +252,7 @@ impl Workload {
 /// One key of a ConfigMap's `data` or a Secret's `data`/`stringData`.
 #[derive(Clone, Debug)]
 pub struct DataEntry {
-    pub key: String,
+    pub key: Text,
     /// The decoded value; `None` when a Secret value is not valid base64.
     pub value: Option<Value>,
 }
@@ -267,10 +275,10 @@ impl ConfigData {
 #[derive(Clone, Debug)]
 pub struct ServicePort {
     pub port: u16,
-    pub name: Option<String>,
-    pub target_port: Option<String>,
-    pub protocol: String,
-    pub app_protocol: Option<String>,
+    pub name: Option<Text>,
+    pub target_port: Option<Text>,
+    pub protocol: Text,
+    pub app_protocol: Option<Text>,
     pub location: Location,
 }
 
@@ -284,7 +292,7 @@ pub struct Service {
 
 #[derive(Clone, Debug)]
 pub struct Namespace {
-    pub name: String,
+    pub name: Text,
     pub labels: Labels,
     pub location: Location,
 }
@@ -304,9 +312,9 @@ pub enum SelectorOperator {
 /// One `matchExpressions` entry.
 #[derive(Clone, Debug)]
 pub struct SelectorRequirement {
-    pub key: String,
+    pub key: Text,
     pub operator: SelectorOperator,
-    pub values: Vec<String>,
+    pub values: Vec<Text>,
 }
 
 /// A label selector (`matchLabels` and `matchExpressions`). The empty selector selects
@@ -377,7 +385,7 @@ impl KnownLabels<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         match self.extra {
             Some((extra_key, value)) if extra_key == key => Some(value),
-            _ => self.labels.get(key).map(String::as_str),
+            _ => self.labels.get(key).map(Text::as_str),
         }
     }
 }
@@ -428,8 +436,8 @@ impl LabelSelector {
 /// `ipBlock` of a peer.
 #[derive(Clone, Debug)]
 pub struct IpBlock {
-    pub cidr: String,
-    pub except: Vec<String>,
+    pub cidr: Text,
+    pub except: Vec<Text>,
 }
 
 /// One entry of `to` or `from`. Kubernetes combines the selectors of one peer with AND.
@@ -444,7 +452,7 @@ pub struct PolicyPeer {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PortSpec {
     Number(u16),
-    Name(String),
+    Name(Text),
     /// Something else (a number out of range): matches nothing the linter can name.
     Invalid,
 }
@@ -456,7 +464,7 @@ pub struct PolicyPort {
     pub port: Option<PortSpec>,
     pub end_port: Option<u16>,
     /// Upper case; `TCP` when the manifest names none.
-    pub protocol: String,
+    pub protocol: Text,
 }
 
 /// One ingress or egress rule.
@@ -538,9 +546,9 @@ mod tests {
 
     fn requirement(key: &str, operator: SelectorOperator, values: &[&str]) -> SelectorRequirement {
         SelectorRequirement {
-            key: key.to_string(),
+            key: key.into(),
             operator,
-            values: values.iter().map(|v| v.to_string()).collect(),
+            values: values.iter().map(|v| Text::from(*v)).collect(),
         }
     }
 

@@ -6,9 +6,9 @@
 //! overflow the call stack; depth and alias expansion are bounded so that hostile input
 //! ("billion laughs", 100,000 nested brackets) fails fast with a located error.
 
+use rustc_hash::FxHashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::borrow::Cow;
-use rustc_hash::FxHashMap;
 
 /// Deepest nesting accepted. Kubernetes objects stay well under 30 levels.
 pub const MAX_DEPTH: usize = 256;

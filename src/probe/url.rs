@@ -116,11 +116,11 @@ fn lint_value(value: &str, options: &CheckOptions) -> Vec<crate::diagnostic::Fin
     };
     let width = u32::try_from(value.chars().count().max(1)).unwrap_or(1);
     let variable = EnvVar {
-        name: URL_VARIABLE.to_string(),
+        name: URL_VARIABLE.into(),
         name_location: location.clone(),
         name_width: 8,
         source: EnvSource::Value(Value {
-            text: value.to_string(),
+            text: value.into(),
             location: location.clone(),
             width,
             style: None,

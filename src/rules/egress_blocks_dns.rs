@@ -91,7 +91,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         finding.runbook = Some(runbook::one_line(
             Step::NetworkPolicy,
             &runbook::Names {
-                namespace: Some(policy.object.namespace.clone()),
+                namespace: Some(policy.object.namespace.to_string()),
                 ..runbook::Names::default()
             },
         ));

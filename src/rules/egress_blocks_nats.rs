@@ -152,7 +152,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         finding.runbook = Some(runbook::one_line(
             Step::NetworkPolicy,
             &runbook::Names {
-                namespace: Some(policy.object.namespace.clone()),
+                namespace: Some(policy.object.namespace.to_string()),
                 service: Some(name.clone()),
                 service_namespace: Some(namespace.clone()),
                 port: Some(port),

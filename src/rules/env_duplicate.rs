@@ -53,8 +53,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 );
                 let mut finding = RULE.finding(var.name_location.clone(), var.name_width, message);
                 finding.object = Some(workload.reference());
-                finding.container = Some(container.name.clone());
-                finding.variable = Some(var.name.clone());
+                finding.container = Some(container.name.to_string());
+                finding.variable = Some(var.name.to_string());
                 finding.help = Some("remove one of the entries".to_string());
                 finding.related.push(Related {
                     location: previous.name_location.clone(),

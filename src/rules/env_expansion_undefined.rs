@@ -44,7 +44,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let container = &workload.containers[env.container];
         for var in &env.vars {
-            let nats = var.name.starts_with("NATS_") || ctx.options.url_vars.iter().any(|v| *v == var.name);
+            let nats = var.name.starts_with("NATS_")
+                || ctx.options.url_vars.iter().any(|v| *v == var.name);
             let Some((location, width)) = &var.written_at else {
                 continue;
             };
@@ -59,7 +60,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             );
             let mut finding = RULE.finding((*location).clone(), *width, message);
             finding.object = Some(workload.reference());
-            finding.container = Some(container.name.clone());
+            finding.container = Some(container.name.to_string());
             finding.variable = Some(var.name.to_string());
             finding.help = Some(format!(
                 "define {} earlier in the env list of container `{}`",

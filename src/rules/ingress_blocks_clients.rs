@@ -142,9 +142,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         finding.runbook = Some(runbook::one_line(
             Step::NetworkPolicy,
             &runbook::Names {
-                namespace: Some(service.object.namespace.clone()),
-                service: Some(service.object.name.clone()),
-                service_namespace: Some(service.object.namespace.clone()),
+                namespace: Some(service.object.namespace.to_string()),
+                service: Some(service.object.name.to_string()),
+                service_namespace: Some(service.object.namespace.to_string()),
                 port: Some(port),
                 ..runbook::Names::default()
             },

@@ -59,14 +59,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         );
         let mut finding = RULE.finding(container.location.clone(), container.width, message);
         finding.object = Some(workload.reference());
-        finding.container = Some(container.name.clone());
+        finding.container = Some(container.name.to_string());
         finding.variable = Some(URL_VARIABLE.to_string());
         finding.help = Some(format!(
             "set NATS_URL, e.g. {}",
             ctx.suggested_url(crate::natsurl::DEFAULT_PORT)
         ));
         let names = runbook::Names {
-            namespace: Some(workload.object.namespace.clone()).filter(|ns| !ns.is_empty()),
+            namespace: Some(workload.object.namespace.to_string()).filter(|ns| !ns.is_empty()),
             ..Default::default()
         };
         finding.runbook = Some(runbook::one_line(Step::WrongUrl, &names));

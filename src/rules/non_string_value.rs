@@ -47,8 +47,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 };
                 if let Some(mut finding) = finding(value, "env value") {
                     finding.object = Some(workload.reference());
-                    finding.container = Some(container.name.clone());
-                    finding.variable = Some(var.name.clone());
+                    finding.container = Some(container.name.to_string());
+                    finding.variable = Some(var.name.to_string());
                     out.push(finding);
                 }
             }
@@ -66,7 +66,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             };
             if let Some(mut finding) = finding(value, what) {
                 finding.object = Some(data.object.reference(Platform::Kubernetes));
-                finding.variable = Some(entry.key.clone());
+                finding.variable = Some(entry.key.to_string());
                 finding.hide_source = data.kind == RefKind::Secret;
                 out.push(finding);
             }
