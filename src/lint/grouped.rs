@@ -39,6 +39,11 @@ impl<K: Ord> Grouped<K> {
         Grouped { keys, positions }
     }
 
+    /// Groups every item of `items` by `key`.
+    pub(crate) fn by<'i, T>(items: &'i [T], key: impl Fn(&'i T) -> K) -> Self {
+        Grouped::new(items.iter().map(key).zip(0..).collect())
+    }
+
     /// The positions under `key`, in increasing order; empty when there are none.
     pub(crate) fn get(&self, key: &K) -> &[usize] {
         self.find(|k| k.cmp(key))
@@ -75,6 +80,8 @@ mod tests {
         assert!(grouped.contains_key(&"c"));
         assert!(!grouped.contains_key(&"0"));
         assert_eq!(grouped.find(|k| k.cmp(&"b")), [1, 3, 4]);
+        let by_length = Grouped::by(&["ab", "c", "de"], |text| text.len());
+        assert_eq!(by_length.get(&2), [0, 2]);
         assert!(Grouped::<&str>::new(Vec::new()).get(&"a").is_empty());
     }
 }

@@ -110,9 +110,7 @@ impl<'a> Topology<'a> {
     pub(crate) fn new(context: &Context<'a>) -> Self {
         let inventory = context.inventory;
         let services = &inventory.services;
-        let by_service = |key: fn(&'a Service) -> (&'a str, &'a str)| {
-            Grouped::new(services.iter().map(key).zip(0..).collect())
-        };
+        let policies = &inventory.network_policies;
         let kubernetes = || {
             inventory
                 .workloads
@@ -120,7 +118,6 @@ impl<'a> Topology<'a> {
                 .enumerate()
                 .filter(|(_, workload)| workload.platform == Platform::Kubernetes)
         };
-        let policies = || inventory.network_policies.iter().enumerate();
         // The first `matchLabels` pair of a readable pod selector.
         let first_label = |policy: &'a NetworkPolicy| {
             let selector = &policy.pod_selector;
@@ -132,21 +129,11 @@ impl<'a> Topology<'a> {
         };
         let mut topology = Topology {
             inventory,
-            services: by_service(|s| (s.object.namespace.as_str(), s.object.name.as_str())),
-            services_by_name: Grouped::new(
-                services
-                    .iter()
-                    .map(|s| s.object.name.as_str())
-                    .zip(0..)
-                    .collect(),
-            ),
-            services_by_namespace: Grouped::new(
-                services
-                    .iter()
-                    .map(|s| s.object.namespace.as_str())
-                    .zip(0..)
-                    .collect(),
-            ),
+            services: Grouped::by(services, |s| {
+                (s.object.namespace.as_str(), s.object.name.as_str())
+            }),
+            services_by_name: Grouped::by(services, |s| s.object.name.as_str()),
+            services_by_namespace: Grouped::by(services, |s| s.object.namespace.as_str()),
             workloads: Grouped::new(
                 kubernetes()
                     .map(|(index, w)| (w.object.namespace.as_str(), index))
@@ -162,13 +149,11 @@ impl<'a> Topology<'a> {
                     })
                     .collect(),
             ),
-            policies: Grouped::new(
-                policies()
-                    .map(|(index, p)| (p.object.namespace.as_str(), index))
-                    .collect(),
-            ),
+            policies: Grouped::by(policies, |p| p.object.namespace.as_str()),
             policies_by_label: Grouped::new(
-                policies()
+                policies
+                    .iter()
+                    .enumerate()
                     .filter_map(|(index, p)| {
                         let (key, value) = first_label(p)?;
                         Some((
@@ -179,7 +164,9 @@ impl<'a> Topology<'a> {
                     .collect(),
             ),
             policies_without_labels: Grouped::new(
-                policies()
+                policies
+                    .iter()
+                    .enumerate()
                     .filter(|(_, p)| first_label(p).is_none())
                     .map(|(index, p)| (p.object.namespace.as_str(), index))
                     .collect(),
