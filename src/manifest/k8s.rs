@@ -26,8 +26,7 @@ impl Extractor<'_> {
     /// Reads one document: an object, or a `List` of objects.
     pub fn document(&mut self, document: &Node) {
         let is_list = document
-            .get("kind")
-            .and_then(Node::as_str)
+            .str_at("kind")
             .is_some_and(|kind| kind.ends_with("List"));
         match document.get("items") {
             Some(items) if is_list => {
@@ -63,7 +62,7 @@ impl Extractor<'_> {
     }
 
     fn object(&mut self, node: &Node) {
-        let Some(kind) = node.get("kind").and_then(Node::as_str) else {
+        let Some(kind) = node.str_at("kind") else {
             return;
         };
         let metadata = node.get("metadata");
@@ -187,20 +186,10 @@ impl Extractor<'_> {
                 let number = port.get("port").and_then(port_number)?;
                 Some(ServicePort {
                     port: number,
-                    name: port.get("name").and_then(Node::as_str).map(Text::from),
-                    target_port: port
-                        .get("targetPort")
-                        .and_then(Node::as_str)
-                        .map(Text::from),
-                    protocol: port
-                        .get("protocol")
-                        .and_then(Node::as_str)
-                        .unwrap_or("TCP")
-                        .into(),
-                    app_protocol: port
-                        .get("appProtocol")
-                        .and_then(Node::as_str)
-                        .map(Text::from),
+                    name: port.str_at("name").map(Text::from),
+                    target_port: port.str_at("targetPort").map(Text::from),
+                    protocol: port.str_at("protocol").unwrap_or("TCP").into(),
+                    app_protocol: port.str_at("appProtocol").map(Text::from),
                     location: self.location(port.get("port").unwrap_or(port)),
                 })
             })
@@ -287,11 +276,7 @@ impl Extractor<'_> {
                 pod_selector: peer.get("podSelector").map(label_selector),
                 namespace_selector: peer.get("namespaceSelector").map(label_selector),
                 ip_block: peer.get("ipBlock").map(|block| IpBlock {
-                    cidr: block
-                        .get("cidr")
-                        .and_then(Node::as_str)
-                        .unwrap_or_default()
-                        .into(),
+                    cidr: block.str_at("cidr").unwrap_or_default().into(),
                     except: block
                         .get("except")
                         .map(Node::items)
@@ -320,8 +305,7 @@ impl Extractor<'_> {
                 }),
                 end_port: port.get("endPort").and_then(port_number),
                 protocol: port
-                    .get("protocol")
-                    .and_then(Node::as_str)
+                    .str_at("protocol")
                     .unwrap_or("TCP")
                     .to_ascii_uppercase()
                     .into(),
@@ -375,11 +359,7 @@ impl Extractor<'_> {
                 Some(EnvFrom {
                     kind,
                     name: name_node.as_str()?.into(),
-                    prefix: source
-                        .get("prefix")
-                        .and_then(Node::as_str)
-                        .unwrap_or_default()
-                        .into(),
+                    prefix: source.str_at("prefix").unwrap_or_default().into(),
                     optional: reference
                         .get("optional")
                         .and_then(Node::as_bool)
@@ -397,7 +377,7 @@ impl Extractor<'_> {
             .filter_map(|port| {
                 Some(ContainerPort {
                     number: port.get("containerPort").and_then(port_number)?,
-                    name: port.get("name").and_then(Node::as_str).map(Text::from),
+                    name: port.str_at("name").map(Text::from),
                 })
             })
             .collect();
@@ -486,7 +466,7 @@ fn label_selector(node: &Node) -> LabelSelector {
         .map(Node::items)
         .unwrap_or_default()
     {
-        let operator = match expression.get("operator").and_then(Node::as_str) {
+        let operator = match expression.str_at("operator") {
             Some("In") => SelectorOperator::In,
             Some("NotIn") => SelectorOperator::NotIn,
             Some("Exists") => SelectorOperator::Exists,
@@ -496,7 +476,7 @@ fn label_selector(node: &Node) -> LabelSelector {
                 continue;
             }
         };
-        let Some(key) = expression.get("key").and_then(Node::as_str) else {
+        let Some(key) = expression.str_at("key") else {
             selector.unreadable = true;
             continue;
         };

@@ -61,6 +61,11 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// The scalar text under `key` when this node is a mapping.
+    pub fn str_at(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Node::as_str)
+    }
+
     /// Follows a path of mapping keys.
     pub fn path(&self, keys: &[&str]) -> Option<&Node<'a>> {
         keys.iter().try_fold(self, |node, key| node.get(key))
@@ -393,10 +398,7 @@ mod tests {
     fn reads_json_crlf_and_bom() {
         let parsed = parse("\u{feff}{\"kind\": \"List\",\r\n \"items\": []}\r\n");
         assert!(parsed.error.is_none());
-        assert_eq!(
-            parsed.documents[0].get("kind").and_then(Node::as_str),
-            Some("List")
-        );
+        assert_eq!(parsed.documents[0].str_at("kind"), Some("List"));
     }
 
     #[test]
