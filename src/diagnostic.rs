@@ -100,6 +100,16 @@ pub struct Finding {
     pub hide_source: bool,
 }
 
+impl Finding {
+    /// Points at a second place that explains the finding ("Service defined here").
+    pub fn relate(&mut self, location: &Location, label: &str) {
+        self.related.push(Related {
+            location: location.clone(),
+            label: label.to_string(),
+        });
+    }
+}
+
 /// An input that could not be read or parsed. Reported, and the run goes on (exit 2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InputError {

@@ -1,4 +1,4 @@
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::topology::{self, complete_labels, list_workloads, DNS_NAMESPACE};
 use crate::manifest::model::{Decision, NAMESPACE_NAME_LABEL};
@@ -96,10 +96,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             },
         ));
         for &w in &workloads {
-            finding.related.push(Related {
-                location: topology.workload(w).object.location.clone(),
-                label: "pods blocked by this policy".to_string(),
-            });
+            finding.relate(
+                &topology.workload(w).object.location,
+                "pods blocked by this policy",
+            );
         }
         out.push(finding);
     }

@@ -1,4 +1,4 @@
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::topology::{
     self, complete_labels, egress_rule_text, list_workloads, PortCheck, Target,
@@ -160,16 +160,16 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             },
         ));
         if let Some(service) = blocked.service {
-            finding.related.push(Related {
-                location: topology.service(service).object.location.clone(),
-                label: "Service defined here".to_string(),
-            });
+            finding.relate(
+                &topology.service(service).object.location,
+                "Service defined here",
+            );
         }
         for &w in &blocked.workloads {
-            finding.related.push(Related {
-                location: topology.workload(w).object.location.clone(),
-                label: "pods blocked by this policy".to_string(),
-            });
+            finding.relate(
+                &topology.workload(w).object.location,
+                "pods blocked by this policy",
+            );
         }
         out.push(finding);
     }

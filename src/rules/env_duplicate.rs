@@ -1,4 +1,4 @@
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::manifest::model::Platform;
 use rustc_hash::FxHashMap;
@@ -56,10 +56,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 finding.container = Some(container.name.to_string());
                 finding.variable = Some(var.name.to_string());
                 finding.help = Some("remove one of the entries".to_string());
-                finding.related.push(Related {
-                    location: previous.name_location.clone(),
-                    label: "first set here".to_string(),
-                });
+                finding.relate(&previous.name_location, "first set here");
                 out.push(finding);
             }
         }

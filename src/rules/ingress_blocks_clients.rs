@@ -1,4 +1,4 @@
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::topology::{self, complete_labels, list_workloads, PortCheck, Target};
 use crate::manifest::model::{Decision, NAMESPACE_NAME_LABEL};
@@ -149,15 +149,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 ..runbook::Names::default()
             },
         ));
-        finding.related.push(Related {
-            location: service.object.location.clone(),
-            label: "Service defined here".to_string(),
-        });
+        finding.relate(&service.object.location, "Service defined here");
         for &w in &blocked.clients {
-            finding.related.push(Related {
-                location: topology.workload(w).object.location.clone(),
-                label: "client refused by this policy".to_string(),
-            });
+            finding.relate(
+                &topology.workload(w).object.location,
+                "client refused by this policy",
+            );
         }
         out.push(finding);
     }

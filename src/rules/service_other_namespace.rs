@@ -1,4 +1,4 @@
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::topology::Target;
 use crate::natsurl::HostClass;
@@ -76,10 +76,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             finding.runbook =
                 Some(ctx.runbook(Step::CrossNamespace, site, Some(&class), Some(port)));
             for &service in &services {
-                finding.related.push(Related {
-                    location: topology.service(service).object.location.clone(),
-                    label: "Service defined here".to_string(),
-                });
+                finding.relate(
+                    &topology.service(service).object.location,
+                    "Service defined here",
+                );
             }
             out.push(finding);
         }

@@ -1,4 +1,4 @@
-use crate::diagnostic::{Finding, Related};
+use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::topology::{PortCheck, Target};
 use crate::manifest::model::Service;
@@ -81,10 +81,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 ),
             });
             finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, Some(class), Some(port)));
-            finding.related.push(Related {
-                location: service.object.location.clone(),
-                label: "Service defined here".to_string(),
-            });
+            finding.relate(&service.object.location, "Service defined here");
             out.push(finding);
         }
     }
