@@ -42,6 +42,10 @@ pub const ENABLED_VARIABLE: &str = "NATS_ENABLED";
 pub const PREFIX_VARIABLE: &str = "NATS_SUBJECT_PREFIX";
 pub const DEFAULT_PREFIX: &str = "binance.extraction";
 
+/// Inputs with fewer workloads are resolved on one thread: starting a second costs more
+/// than it saves.
+const PARALLEL_WORKLOADS: usize = 1024;
+
 /// A container that reads a site's value.
 #[derive(Clone, Copy, Debug)]
 pub struct Consumer {
@@ -109,25 +113,47 @@ impl<'a> Context<'a> {
         known_namespaces.extend(inventory.namespaces.iter().map(|ns| ns.name.to_string()));
         known_namespaces.extend(options.known_namespaces.iter().cloned());
 
-        let mut envs = Vec::new();
-        for (w, workload) in inventory.workloads.iter().enumerate() {
-            for c in 0..workload.containers.len() {
-                let mut env = resolve::resolve(inventory, &configs, w, c);
-                // Rules read only NATS settings from here on; dropping the other
-                // variables keeps the context small when containers carry many.
-                env.vars.retain(|var| {
-                    var.name.starts_with("NATS_")
-                        || match &var.value {
-                            Resolved::Known { text, .. } => {
-                                site_kind(&options.url_vars, &var.name, text).is_some()
+        // Containers resolve independently: a large input is split in two halves, one
+        // per thread, and joined in order.
+        let resolve_range = |workloads: std::ops::Range<usize>| {
+            let mut envs = Vec::new();
+            for w in workloads {
+                for c in 0..inventory.workloads[w].containers.len() {
+                    let mut env = resolve::resolve(inventory, &configs, w, c);
+                    // Rules read only NATS settings from here on; dropping the other
+                    // variables keeps the context small when containers carry many.
+                    env.vars.retain(|var| {
+                        var.name.starts_with("NATS_")
+                            || match &var.value {
+                                Resolved::Known { text, .. } => {
+                                    site_kind(&options.url_vars, &var.name, text).is_some()
+                                }
+                                Resolved::Unknown => {
+                                    options.url_vars.iter().any(|v| *v == var.name)
+                                }
                             }
-                            Resolved::Unknown => options.url_vars.iter().any(|v| *v == var.name),
-                        }
-                });
-                env.vars.shrink_to_fit();
-                envs.push(env);
+                    });
+                    env.vars.shrink_to_fit();
+                    envs.push(env);
+                }
             }
-        }
+            envs
+        };
+        let count = inventory.workloads.len();
+        let envs = if count < PARALLEL_WORKLOADS {
+            resolve_range(0..count)
+        } else {
+            std::thread::scope(|scope| {
+                let second = scope.spawn(|| resolve_range(count / 2..count));
+                let mut envs = resolve_range(0..count / 2);
+                envs.extend(
+                    second
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                );
+                envs
+            })
+        };
 
         let mut context = Context {
             inventory,

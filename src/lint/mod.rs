@@ -55,11 +55,17 @@ pub fn run(
         manifest::load_environment(&mut loaded);
     }
     let findings = check(&loaded.inventory, options, selection);
+    let objects = loaded.inventory.objects;
+    // Freeing the facts of a large input takes tens of milliseconds: a thread of its own
+    // does it while the report is written. Should no thread be available, the inventory
+    // is freed here instead.
+    let inventory = std::mem::take(&mut loaded.inventory);
+    let _freeing = std::thread::Builder::new().spawn(move || drop(inventory));
     LintOutcome {
         findings,
         errors: loaded.errors,
         files: loaded.files,
-        objects: loaded.inventory.objects,
+        objects,
         stdin: loaded.stdin,
     }
 }
