@@ -19,6 +19,12 @@ use std::sync::Arc;
 /// Largest file read. Bigger inputs are reported, not read.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Runs of consecutive files per thread on a large input, so that threads finishing at
+/// different speeds still end together.
+const RUNS_PER_THREAD: usize = 16;
+/// Most files in one run.
+const MAX_RUN_LENGTH: usize = 64;
+
 /// The name shown for standard input.
 pub const STDIN_NAME: &str = "<stdin>";
 /// The name shown for the process environment (`--env`).
@@ -69,37 +75,46 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions<'_>) -> Loaded {
     }
     loaded.files = inputs.len();
 
-    // Workers read files in any order; results are merged here in input order as they
-    // arrive, so that only a few files' facts wait in memory at any time and the
-    // inventory comes out the same on every run.
-    let next = AtomicUsize::new(0);
+    // The inputs are cut into runs of consecutive files. Each thread, this one included,
+    // takes the next run and gathers its facts; the runs are joined in input order at the
+    // end. No thread waits on another, and the inventory is the same on every run.
     let threads = options.threads.clamp(1, inputs.len().max(1));
-    std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::channel::<(usize, FileResult)>();
-        for _ in 0..threads {
-            let sender = sender.clone();
-            let (next, inputs) = (&next, &inputs);
-            scope.spawn(move || loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(input) = inputs.get(index) else {
-                    break;
-                };
-                if sender.send((index, read_input(input, options))).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(sender);
-        let mut pending = std::collections::BTreeMap::new();
-        let mut expected = 0;
-        for (index, result) in receiver {
-            pending.insert(index, result);
-            while let Some(result) = pending.remove(&expected) {
-                loaded.merge(result);
-                expected += 1;
+    let run_length = (inputs.len() / (threads * RUNS_PER_THREAD)).clamp(1, MAX_RUN_LENGTH);
+    let runs: Vec<&[Input]> = inputs.chunks(run_length).collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(run) = runs.get(index) else {
+                break done;
+            };
+            let mut result = FileResult::default();
+            for input in *run {
+                read_input(input, options, &mut result);
             }
+            done.push((index, result));
         }
+    };
+    let mut results = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut results = work();
+        for other in others {
+            results.extend(
+                other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        results
     });
+    results.sort_unstable_by_key(|(index, _)| *index);
+    loaded
+        .inventory
+        .reserve(results.iter().map(|(_, result)| &result.inventory));
+    for (_, result) in results {
+        loaded.merge(result);
+    }
     loaded.inventory.shrink_to_fit();
     loaded
 }
@@ -205,8 +220,8 @@ struct FileResult {
     stdin: Option<String>,
 }
 
-fn read_input(input: &Input, options: &LoadOptions<'_>) -> FileResult {
-    let mut result = FileResult::default();
+/// Reads one input and adds its facts and errors to `result`.
+fn read_input(input: &Input, options: &LoadOptions<'_>, result: &mut FileResult) {
     let (name, path, bytes) = match input {
         Input::Stdin => {
             let mut bytes = Vec::new();
@@ -236,13 +251,13 @@ fn read_input(input: &Input, options: &LoadOptions<'_>) -> FileResult {
         Ok(Some(bytes)) if bytes.len() as u64 <= MAX_FILE_BYTES => bytes,
         Ok(_) => {
             result.errors.push(error(None, None, too_large()));
-            return result;
+            return;
         }
         Err(io) => {
             result
                 .errors
                 .push(error(None, None, format!("cannot read: {io}")));
-            return result;
+            return;
         }
     };
     if bytes.contains(&0) {
@@ -251,7 +266,7 @@ fn read_input(input: &Input, options: &LoadOptions<'_>) -> FileResult {
             None,
             "binary file (contains NUL bytes); not read".to_string(),
         ));
-        return result;
+        return;
     }
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
@@ -267,7 +282,7 @@ fn read_input(input: &Input, options: &LoadOptions<'_>) -> FileResult {
                 None,
                 format!("not UTF-8 text (invalid byte at offset {at})"),
             ));
-            return result;
+            return;
         }
     };
     if path.is_some_and(is_env_file) {
@@ -286,7 +301,7 @@ fn read_input(input: &Input, options: &LoadOptions<'_>) -> FileResult {
             Platform::EnvFile,
             vars,
         ));
-        return result;
+        return;
     }
     if let Some(line) = helm_template_line(&text) {
         result.errors.push(error(
@@ -294,7 +309,7 @@ fn read_input(input: &Input, options: &LoadOptions<'_>) -> FileResult {
             None,
             "unrendered Helm template (`{{ ... }}`); render it first: helm template RELEASE CHART | nats-doctor lint -".to_string(),
         ));
-        return result;
+        return;
     }
     let parsed = yaml::parse(&text);
     if let Some(problem) = parsed.error {
@@ -325,7 +340,6 @@ fn read_input(input: &Input, options: &LoadOptions<'_>) -> FileResult {
     if matches!(input, Input::Stdin) {
         result.stdin = Some(text);
     }
-    result
 }
 
 fn too_large() -> String {

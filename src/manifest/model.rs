@@ -523,6 +523,18 @@ impl Inventory {
         self.objects += other.objects;
     }
 
+    /// Makes room for the lists of `others`, to be appended next.
+    pub fn reserve<'a>(&mut self, others: impl Iterator<Item = &'a Inventory> + Clone) {
+        let total = |list: fn(&Inventory) -> usize| others.clone().map(list).sum::<usize>();
+        self.workloads.reserve_exact(total(|i| i.workloads.len()));
+        self.config_data
+            .reserve_exact(total(|i| i.config_data.len()));
+        self.services.reserve_exact(total(|i| i.services.len()));
+        self.namespaces.reserve_exact(total(|i| i.namespaces.len()));
+        self.network_policies
+            .reserve_exact(total(|i| i.network_policies.len()));
+    }
+
     /// Drops the spare capacity that growing the lists left, once every input is read.
     pub fn shrink_to_fit(&mut self) {
         self.workloads.shrink_to_fit();
