@@ -13,6 +13,7 @@ use crate::manifest::model::{
 use crate::natsurl::{Host, HostClass, Port, ServerUrl};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 /// The namespace and pod labels of the cluster DNS server (CoreDNS and kube-dns both
 /// carry `k8s-app: kube-dns`).
@@ -38,10 +39,18 @@ pub(crate) enum Target {
 pub(crate) struct ServiceTarget<'c> {
     pub(crate) site: &'c Site<'c>,
     pub(crate) server: &'c ServerUrl,
-    pub(crate) class: HostClass,
-    pub(crate) service: String,
-    pub(crate) namespace: String,
-    pub(crate) target: Target,
+    pub(crate) class: &'c HostClass,
+    pub(crate) service: &'c str,
+    pub(crate) namespace: &'c str,
+    pub(crate) target: &'c Target,
+}
+
+/// What a server URL's host is as a Service, worked out once for all the Service rules.
+struct Resolution {
+    class: HostClass,
+    service: String,
+    namespace: String,
+    target: Target,
 }
 
 /// Whether a Service exposes the port a URL dials.
@@ -104,6 +113,8 @@ pub(crate) struct Topology<'a> {
     pub connections: Vec<Connection>,
     /// NATS client workloads that resolve at least one host name through DNS.
     pub resolving_clients: BTreeSet<usize>,
+    /// For each of `Context::servers()` in order, its Service, when it names one.
+    resolutions: OnceLock<Vec<Option<Resolution>>>,
 }
 
 impl<'a> Topology<'a> {
@@ -176,6 +187,7 @@ impl<'a> Topology<'a> {
             dns_labels: Labels::from_iter([(DNS_LABEL.0.to_string(), DNS_LABEL.1.to_string())]),
             connections: Vec::new(),
             resolving_clients: BTreeSet::new(),
+            resolutions: OnceLock::new(),
         };
         for namespace in &inventory.namespaces {
             topology
@@ -241,32 +253,53 @@ impl<'a> Topology<'a> {
 
     /// Every server of every Kubernetes URL site with the Service its host names, as a
     /// pod in the site's namespace resolves it, and what the input says about that
-    /// Service. Shared by the Service rules, which differ only in the outcome they report.
+    /// Service. Shared by the Service rules, which differ only in the outcome they report;
+    /// worked out on first use.
     pub(crate) fn service_targets<'c>(
         &'c self,
         context: &'c Context<'a>,
-    ) -> Vec<ServiceTarget<'c>> {
+    ) -> impl Iterator<Item = ServiceTarget<'c>> + use<'a, 'c> {
+        let resolutions = self.resolutions.get_or_init(|| {
+            context
+                .servers()
+                .map(|(url_site, server)| self.resolve(context, &url_site.site, server))
+                .collect()
+        });
         context
             .servers()
-            .filter_map(|(url_site, server)| {
-                let site = &url_site.site;
-                if site.platform != Platform::Kubernetes {
-                    return None;
-                }
-                let class = context.classify(&server.host);
-                let (service, namespace) = self.service_of(context, server, site.namespace)?;
-                let short = matches!(class, HostClass::Short { .. });
-                let target = self.target(&service, &namespace, short, context.options.strict_refs);
+            .zip(resolutions)
+            .filter_map(|((url_site, server), resolution)| {
+                let resolution = resolution.as_ref()?;
                 Some(ServiceTarget {
-                    site,
+                    site: &url_site.site,
                     server,
-                    class,
-                    service,
-                    namespace,
-                    target,
+                    class: &resolution.class,
+                    service: &resolution.service,
+                    namespace: &resolution.namespace,
+                    target: &resolution.target,
                 })
             })
-            .collect()
+    }
+
+    fn resolve(
+        &self,
+        context: &Context<'_>,
+        site: &Site,
+        server: &ServerUrl,
+    ) -> Option<Resolution> {
+        if site.platform != Platform::Kubernetes {
+            return None;
+        }
+        let class = context.classify(&server.host);
+        let (service, namespace) = self.service_of(context, server, site.namespace)?;
+        let short = matches!(class, HostClass::Short { .. });
+        let target = self.target(&service, &namespace, short, context.options.strict_refs);
+        Some(Resolution {
+            class,
+            service,
+            namespace,
+            target,
+        })
     }
 
     /// The Service a server URL names, resolved from `namespace`; `None` for hosts that

@@ -39,11 +39,11 @@ declare_rule! {
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
     for resolved in topology.service_targets(ctx) {
-        if resolved.target != Target::Missing {
+        if *resolved.target != Target::Missing {
             continue;
         }
-        let (site, server, class) = (resolved.site, resolved.server, &resolved.class);
-        let (name, namespace) = (&resolved.service, &resolved.namespace);
+        let (site, server, class) = (resolved.site, resolved.server, resolved.class);
+        let (name, namespace) = (resolved.service, resolved.namespace);
         let message = format!(
             "no Service `{name}` in namespace `{namespace}`; `{}` will not resolve",
             ctx.shown(site, &server.host.to_string())

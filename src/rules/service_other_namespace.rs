@@ -45,7 +45,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         let (site, server) = (resolved.site, resolved.server);
-        let (name, namespace) = (&resolved.service, &resolved.namespace);
+        let (name, namespace) = (resolved.service, resolved.namespace);
         let mut namespaces: Vec<&str> = services
             .iter()
             .map(|&s| topology.service(s).object.namespace.as_str())
@@ -70,12 +70,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ));
             let service_namespace = namespaces[0].to_string();
             let class = HostClass::Namespaced {
-                service: name.clone(),
+                service: name.to_string(),
                 namespace: service_namespace,
             };
             finding.runbook =
                 Some(ctx.runbook(Step::CrossNamespace, site, Some(&class), Some(port)));
-            for &service in &services {
+            for &service in services {
                 finding.relate(
                     &topology.service(service).object.location,
                     "Service defined here",

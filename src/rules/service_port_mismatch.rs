@@ -39,11 +39,11 @@ declare_rule! {
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
     for resolved in topology.service_targets(ctx) {
-        let Target::Found(index) = resolved.target else {
+        let Target::Found(index) = *resolved.target else {
             continue;
         };
-        let (site, server, class) = (resolved.site, resolved.server, &resolved.class);
-        let (name, namespace) = (&resolved.service, &resolved.namespace);
+        let (site, server, class) = (resolved.site, resolved.server, resolved.class);
+        let (name, namespace) = (resolved.service, resolved.namespace);
         let Some(port) = server.port.number() else {
             continue;
         };
