@@ -12,6 +12,7 @@ use crate::manifest::{self, LoadOptions};
 use crate::rules::{Rule, RULES};
 use context::{Context, LintOptions};
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
 
 /// What a lint run found.
 pub struct LintOutcome {
@@ -77,23 +78,31 @@ pub fn check(
     selection: &Selection,
 ) -> Vec<Finding> {
     let context = Context::new(inventory, options);
-    // Rules are independent readers of the context: two threads take every other rule,
-    // and the sort below makes the order the same as a sequential run.
-    let (even, odd): (Vec<_>, Vec<_>) = selection
-        .rules
-        .iter()
-        .enumerate()
-        .partition(|(index, _)| index % 2 == 0);
-    let run = |rules: Vec<(usize, &&'static Rule)>| {
+    // Rules are independent readers of the context. One thread takes rules from the
+    // front of the list and the other from the back until they meet: the URL rules at the
+    // front run while the policy rules at the back build the topology they share with the
+    // Service rules in the middle. The sort below makes the order a sequential run's.
+    let pending = Mutex::new(selection.rules.iter());
+    let run = |from_back: bool| {
         let mut found = Vec::new();
-        for (_, rule) in rules {
+        loop {
+            let rule = {
+                let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
+                if from_back {
+                    pending.next_back()
+                } else {
+                    pending.next()
+                }
+            };
+            let Some(rule) = rule else {
+                break found;
+            };
             (rule.check)(&context, &mut found);
         }
-        found
     };
     let mut findings = std::thread::scope(|scope| {
-        let other = scope.spawn(|| run(odd));
-        let mut findings = run(even);
+        let other = scope.spawn(|| run(true));
+        let mut findings = run(false);
         findings.extend(
             other
                 .join()
