@@ -46,10 +46,9 @@ pub(crate) struct ServiceTarget<'c> {
 }
 
 /// What a server URL's host is as a Service, worked out once for all the Service rules.
+/// The Service's name and namespace are read from `class` with the site's namespace.
 struct Resolution {
     class: HostClass,
-    service: String,
-    namespace: String,
     target: Target,
 }
 
@@ -270,12 +269,14 @@ impl<'a> Topology<'a> {
             .zip(resolutions)
             .filter_map(|((url_site, server), resolution)| {
                 let resolution = resolution.as_ref()?;
+                let site = &url_site.site;
+                let (service, namespace) = resolution.class.service(site.namespace)?;
                 Some(ServiceTarget {
-                    site: &url_site.site,
+                    site,
                     server,
                     class: &resolution.class,
-                    service: &resolution.service,
-                    namespace: &resolution.namespace,
+                    service,
+                    namespace,
                     target: &resolution.target,
                 })
             })
@@ -294,12 +295,7 @@ impl<'a> Topology<'a> {
         let (service, namespace) = self.service_of(context, server, site.namespace)?;
         let short = matches!(class, HostClass::Short { .. });
         let target = self.target(&service, &namespace, short, context.options.strict_refs);
-        Some(Resolution {
-            class,
-            service,
-            namespace,
-            target,
-        })
+        Some(Resolution { class, target })
     }
 
     /// The Service a server URL names, resolved from `namespace`; `None` for hosts that
