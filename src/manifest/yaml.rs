@@ -25,7 +25,8 @@ pub enum Style {
 
 #[derive(Clone, Debug)]
 pub struct Scalar<'a> {
-    /// Borrowed from the input unless escapes or folding changed it.
+    /// The parser's text for the scalar. The type allows borrowing from the input;
+    /// saphyr-parser 0.3 always hands over a copy of its own.
     pub text: Cow<'a, str>,
     pub style: Style,
     /// An explicit tag (`!!str 4222`) decides the type, not the text.
