@@ -39,17 +39,21 @@ pub(crate) enum Target {
 pub(crate) struct ServiceTarget<'c> {
     pub(crate) site: &'c Site<'c>,
     pub(crate) server: &'c ServerUrl,
-    pub(crate) class: &'c HostClass,
-    pub(crate) service: &'c str,
-    pub(crate) namespace: &'c str,
     pub(crate) target: &'c Target,
 }
 
-/// What a server URL's host is as a Service, worked out once for all the Service rules.
-/// The Service's name and namespace are read from `class` with the site's namespace.
-struct Resolution {
-    class: HostClass,
-    target: Target,
+impl ServiceTarget<'_> {
+    /// The host's class, with the Service it names and the namespace it is looked up in.
+    /// Worked out again on each call: only the servers that are reported need it, and
+    /// keeping it for every server would hold megabytes of names on a large input.
+    pub(crate) fn service(&self, context: &Context<'_>) -> (HostClass, String, String) {
+        let class = context.classify(&self.server.host);
+        let (service, namespace) = class
+            .service(self.site.namespace)
+            .map(|(s, n)| (s.to_string(), n.to_string()))
+            .unwrap_or_default();
+        (class, service, namespace)
+    }
 }
 
 /// Whether a Service exposes the port a URL dials.
@@ -112,8 +116,9 @@ pub(crate) struct Topology<'a> {
     pub connections: Vec<Connection>,
     /// NATS client workloads that resolve at least one host name through DNS.
     pub resolving_clients: BTreeSet<usize>,
-    /// For each of `Context::servers()` in order, its Service, when it names one.
-    resolutions: OnceLock<Vec<Option<Resolution>>>,
+    /// For each of `Context::servers()` in order, where its Service name leads, when it
+    /// names one.
+    targets: OnceLock<Vec<Option<Target>>>,
 }
 
 impl<'a> Topology<'a> {
@@ -186,7 +191,7 @@ impl<'a> Topology<'a> {
             dns_labels: Labels::from_iter([(DNS_LABEL.0.to_string(), DNS_LABEL.1.to_string())]),
             connections: Vec::new(),
             resolving_clients: BTreeSet::new(),
-            resolutions: OnceLock::new(),
+            targets: OnceLock::new(),
         };
         for namespace in &inventory.namespaces {
             topology
@@ -250,15 +255,15 @@ impl<'a> Topology<'a> {
         }
     }
 
-    /// Every server of every Kubernetes URL site with the Service its host names, as a
-    /// pod in the site's namespace resolves it, and what the input says about that
-    /// Service. Shared by the Service rules, which differ only in the outcome they report;
-    /// worked out on first use.
+    /// Every server of every Kubernetes URL site whose host names a Service, with what the
+    /// input says about that Service as a pod in the site's namespace resolves it. Shared
+    /// by the Service rules, which differ only in the outcome they report; worked out on
+    /// first use.
     pub(crate) fn service_targets<'c>(
         &'c self,
         context: &'c Context<'a>,
     ) -> impl Iterator<Item = ServiceTarget<'c>> + use<'a, 'c> {
-        let resolutions = self.resolutions.get_or_init(|| {
+        let targets = self.targets.get_or_init(|| {
             context
                 .servers()
                 .map(|(url_site, server)| self.resolve(context, &url_site.site, server))
@@ -266,36 +271,24 @@ impl<'a> Topology<'a> {
         });
         context
             .servers()
-            .zip(resolutions)
-            .filter_map(|((url_site, server), resolution)| {
-                let resolution = resolution.as_ref()?;
-                let site = &url_site.site;
-                let (service, namespace) = resolution.class.service(site.namespace)?;
+            .zip(targets)
+            .filter_map(|((url_site, server), target)| {
                 Some(ServiceTarget {
-                    site,
+                    site: &url_site.site,
                     server,
-                    class: &resolution.class,
-                    service,
-                    namespace,
-                    target: &resolution.target,
+                    target: target.as_ref()?,
                 })
             })
     }
 
-    fn resolve(
-        &self,
-        context: &Context<'_>,
-        site: &Site,
-        server: &ServerUrl,
-    ) -> Option<Resolution> {
+    fn resolve(&self, context: &Context<'_>, site: &Site, server: &ServerUrl) -> Option<Target> {
         if site.platform != Platform::Kubernetes {
             return None;
         }
         let class = context.classify(&server.host);
         let (service, namespace) = self.service_of(context, server, site.namespace)?;
         let short = matches!(class, HostClass::Short { .. });
-        let target = self.target(&service, &namespace, short, context.options.strict_refs);
-        Some(Resolution { class, target })
+        Some(self.target(&service, &namespace, short, context.options.strict_refs))
     }
 
     /// The Service a server URL names, resolved from `namespace`; `None` for hosts that

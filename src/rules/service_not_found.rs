@@ -42,15 +42,15 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if *resolved.target != Target::Missing {
             continue;
         }
-        let (site, server, class) = (resolved.site, resolved.server, resolved.class);
-        let (name, namespace) = (resolved.service, resolved.namespace);
+        let (site, server) = (resolved.site, resolved.server);
+        let (class, name, namespace) = resolved.service(ctx);
         let message = format!(
             "no Service `{name}` in namespace `{namespace}`; `{}` will not resolve",
             ctx.shown(site, &server.host.to_string())
         );
         if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
             let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
-            let others = topology.services_named_like_nats(namespace);
+            let others = topology.services_named_like_nats(&namespace);
             finding.help = Some(if others.is_empty() {
                 format!("create Service `{name}` in namespace `{namespace}`, or point the URL at the Service that runs NATS")
             } else {
@@ -62,7 +62,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 )
             });
             finding.runbook =
-                Some(ctx.runbook(Step::ServiceNotFound, site, Some(class), Some(port)));
+                Some(ctx.runbook(Step::ServiceNotFound, site, Some(&class), Some(port)));
             out.push(finding);
         }
     }

@@ -45,7 +45,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         let (site, server) = (resolved.site, resolved.server);
-        let (name, namespace) = (resolved.service, resolved.namespace);
+        let (_, name, namespace) = resolved.service(ctx);
         let mut namespaces: Vec<&str> = services
             .iter()
             .map(|&s| topology.service(s).object.namespace.as_str())

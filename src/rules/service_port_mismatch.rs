@@ -42,8 +42,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let Target::Found(index) = *resolved.target else {
             continue;
         };
-        let (site, server, class) = (resolved.site, resolved.server, resolved.class);
-        let (name, namespace) = (resolved.service, resolved.namespace);
+        let (site, server) = (resolved.site, resolved.server);
         let Some(port) = server.port.number() else {
             continue;
         };
@@ -51,6 +50,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if topology.port_check(service, port) != PortCheck::NotExposed {
             continue;
         }
+        let (class, name, namespace) = resolved.service(ctx);
         let mut message = format!(
             "Service `{namespace}/{name}` has no port {port}{}",
             if service.headless { " on its pods" } else { "" }
@@ -80,7 +80,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     "add port {port} to Service `{namespace}/{name}`, or use one of its ports"
                 ),
             });
-            finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, Some(class), Some(port)));
+            finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, Some(&class), Some(port)));
             finding.relate(&service.object.location, "Service defined here");
             out.push(finding);
         }
