@@ -120,18 +120,16 @@ impl<'a> Context<'a> {
             for w in workloads {
                 for c in 0..inventory.workloads[w].containers.len() {
                     let mut env = resolve::resolve(inventory, &configs, w, c);
-                    // Rules read only NATS settings from here on; dropping the other
-                    // variables keeps the context small when containers carry many.
+                    // Rules read only NATS settings from here on, and of the other
+                    // `NATS_` variables (credentials, timeouts) only their `$(VAR)`
+                    // references; dropping the rest keeps the context small.
                     env.vars.retain(|var| {
-                        var.name.starts_with("NATS_")
-                            || match &var.value {
-                                Resolved::Known { text, .. } => {
-                                    site_kind(&options.url_vars, &var.name, text).is_some()
-                                }
-                                Resolved::Unknown => {
-                                    options.url_vars.iter().any(|v| *v == var.name)
-                                }
-                            }
+                        let text = match &var.value {
+                            Resolved::Known { text, .. } => text.as_ref(),
+                            Resolved::Unknown => "",
+                        };
+                        site_kind(&options.url_vars, &var.name, text).is_some()
+                            || (var.name.starts_with("NATS_") && !var.undefined.is_empty())
                     });
                     env.vars.shrink_to_fit();
                     envs.push(env);

@@ -53,6 +53,9 @@ pub struct ContainerEnv<'a> {
     pub vars: Vec<ResolvedVar<'a>>,
     /// Some `envFrom` source is not in the input, so any variable may be set.
     pub opaque: bool,
+    /// Some variable's name starts with `NATS_`: the container is a NATS client. Kept
+    /// apart because the lint context keeps only the variables its rules read.
+    pub nats_client: bool,
 }
 
 impl<'a> ContainerEnv<'a> {
@@ -204,6 +207,7 @@ pub fn resolve<'a>(
     ContainerEnv {
         workload,
         container: container_index,
+        nats_client: env.vars.iter().any(|var| var.name.starts_with("NATS_")),
         vars: env.vars,
         opaque,
     }

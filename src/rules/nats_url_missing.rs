@@ -46,7 +46,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if !matches!(workload.platform, Platform::Kubernetes | Platform::Compose)
             || env.opaque
             || env.get(URL_VARIABLE).is_some()
-            || !env.vars.iter().any(|var| var.name.starts_with("NATS_"))
+            || !env.nats_client
             || ctx.messaging_enabled(env) != Some(true)
             || workload.ignores(RULE.code, RULE.name)
         {

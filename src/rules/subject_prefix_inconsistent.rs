@@ -38,7 +38,7 @@ declare_rule! {
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let mut in_use = BTreeSet::new();
     for env in &ctx.envs {
-        if !env.vars.iter().any(|var| var.name.starts_with("NATS_")) {
+        if !env.nats_client {
             continue;
         }
         match env.get(PREFIX_VARIABLE).map(|var| &var.value) {
