@@ -549,3 +549,30 @@ fn no_input_panics_even_when_cut_anywhere() {
     assert!(!stderr(&output).contains("panicked"));
     serde_json::from_slice::<Value>(&output.stdout).expect("still valid JSON");
 }
+
+#[test]
+fn a_container_whose_only_nats_variable_is_a_secret_is_a_nats_client() {
+    // The lint context keeps only the variables its rules read; the token is not one of
+    // them, yet it still marks the container as a NATS client without a URL.
+    let manifest = b"apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: team}
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: example/app
+        env:
+        - name: NATS_TOKEN
+          valueFrom: {secretKeyRef: {name: creds, key: token}}
+";
+    let output = run_with_stdin(&["lint", "--format", "json", "-"], Some(manifest));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let codes: Vec<(String, u64, u64)> = codes_at(&report)
+        .into_iter()
+        .map(|(code, _, line, column)| (code, line, column))
+        .collect();
+    assert_eq!(codes, vec![("ND301".to_string(), 8, 15)], "{report}");
+    assert_eq!(output.status.code(), Some(1));
+}
