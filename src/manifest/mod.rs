@@ -89,7 +89,7 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions<'_>) -> Loaded {
             let Some(run) = runs.get(index) else {
                 break done;
             };
-            let mut result = FileResult::default();
+            let mut result = RunResult::default();
             for input in *run {
                 read_input(input, options, &mut result);
             }
@@ -204,7 +204,7 @@ fn walk(root: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
 }
 
 impl Loaded {
-    fn merge(&mut self, result: FileResult) {
+    fn merge(&mut self, result: RunResult) {
         self.inventory.append(result.inventory);
         self.errors.extend(result.errors);
         if result.stdin.is_some() {
@@ -213,15 +213,16 @@ impl Loaded {
     }
 }
 
+/// The facts and errors of one run of consecutive files.
 #[derive(Default)]
-struct FileResult {
+struct RunResult {
     inventory: Inventory,
     errors: Vec<InputError>,
     stdin: Option<String>,
 }
 
 /// Reads one input and adds its facts and errors to `result`.
-fn read_input(input: &Input, options: &LoadOptions<'_>, result: &mut FileResult) {
+fn read_input(input: &Input, options: &LoadOptions<'_>, result: &mut RunResult) {
     let (name, path, bytes) = match input {
         Input::Stdin => {
             let mut bytes = Vec::new();
