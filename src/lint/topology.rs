@@ -222,7 +222,8 @@ impl<'a> Topology<'a> {
                         self.resolving_clients.insert(consumer.workload);
                     }
                     let Some((service_name, service_namespace)) =
-                        self.service_of(context, server, &workload.object.namespace)
+                        service_of(context, &class, server, &workload.object.namespace)
+                            .map(|(name, namespace)| (name.to_string(), namespace.to_string()))
                     else {
                         continue;
                     };
@@ -286,32 +287,9 @@ impl<'a> Topology<'a> {
             return None;
         }
         let class = context.classify(&server.host);
-        let (service, namespace) = self.service_of(context, server, site.namespace)?;
+        let (service, namespace) = service_of(context, &class, server, site.namespace)?;
         let short = matches!(class, HostClass::Short { .. });
-        Some(self.target(&service, &namespace, short, context.options.strict_refs))
-    }
-
-    /// The Service a server URL names, resolved from `namespace`; `None` for hosts that
-    /// are not Service names, and for FQDNs in another cluster domain (which do not
-    /// resolve at all: `url-cluster-domain` reports those).
-    pub(crate) fn service_of(
-        &self,
-        context: &Context<'_>,
-        server: &ServerUrl,
-        namespace: &str,
-    ) -> Option<(String, String)> {
-        let class = context.classify(&server.host);
-        if let HostClass::ClusterFqdn { domain, .. } = &class {
-            if !domain.is_empty() && *domain != context.options.cluster_domain {
-                return None;
-            }
-        }
-        if matches!(server.port, Port::NotNumber(_)) {
-            return None;
-        }
-        class
-            .service(namespace)
-            .map(|(service, namespace)| (service.to_string(), namespace.to_string()))
+        Some(self.target(service, namespace, short, context.options.strict_refs))
     }
 
     /// Looks a Service up as a pod's resolver would.
@@ -688,6 +666,26 @@ impl<'a> Topology<'a> {
             })
         }))
     }
+}
+
+/// The Service a server URL names, given its host's class, resolved from `namespace`;
+/// `None` for hosts that are not Service names, and for FQDNs in another cluster domain
+/// (which do not resolve at all: `url-cluster-domain` reports those).
+fn service_of<'c>(
+    context: &Context<'_>,
+    class: &'c HostClass,
+    server: &ServerUrl,
+    namespace: &'c str,
+) -> Option<(&'c str, &'c str)> {
+    if let HostClass::ClusterFqdn { domain, .. } = class {
+        if !domain.is_empty() && *domain != context.options.cluster_domain {
+            return None;
+        }
+    }
+    if matches!(server.port, Port::NotNumber(_)) {
+        return None;
+    }
+    class.service(namespace)
 }
 
 /// Labels the input shows completely (a pod template's).
