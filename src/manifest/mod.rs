@@ -115,7 +115,6 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions<'_>) -> Loaded {
     for (_, result) in results {
         loaded.merge(result);
     }
-    loaded.inventory.shrink_to_fit();
     loaded
 }
 

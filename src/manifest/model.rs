@@ -523,7 +523,8 @@ impl Inventory {
         self.objects += other.objects;
     }
 
-    /// Makes room for the lists of `others`, to be appended next.
+    /// Makes room for the lists of `others`, to be appended next, so that the lists end
+    /// at their exact size with no spare capacity.
     pub fn reserve<'a>(&mut self, others: impl Iterator<Item = &'a Inventory> + Clone) {
         let total = |list: fn(&Inventory) -> usize| others.clone().map(list).sum::<usize>();
         self.workloads.reserve_exact(total(|i| i.workloads.len()));
@@ -533,15 +534,6 @@ impl Inventory {
         self.namespaces.reserve_exact(total(|i| i.namespaces.len()));
         self.network_policies
             .reserve_exact(total(|i| i.network_policies.len()));
-    }
-
-    /// Drops the spare capacity that growing the lists left, once every input is read.
-    pub fn shrink_to_fit(&mut self) {
-        self.workloads.shrink_to_fit();
-        self.config_data.shrink_to_fit();
-        self.services.shrink_to_fit();
-        self.namespaces.shrink_to_fit();
-        self.network_policies.shrink_to_fit();
     }
 }
 
