@@ -23,6 +23,8 @@ pub const ENABLED_VARIABLE: &str = "NATS_ENABLED";
 pub const PREFIX_VARIABLE: &str = "NATS_SUBJECT_PREFIX";
 pub const DEFAULT_ENABLED: &str = "true";
 pub const DEFAULT_PREFIX: &str = "binance.extraction";
+/// Credentials, keys and certificates are a few kilobytes; a larger file is not one.
+const SECRET_FILE_LIMIT: u64 = 1024 * 1024;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Connection flags, flattened into each command that talks to NATS.
@@ -345,10 +347,13 @@ pub fn process_environment(name: &str) -> Option<String> {
 }
 
 fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, ConnectionError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConnectionError::EnvFile {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        crate::files::read_to_string(path, crate::files::MAX_INPUT_BYTES).map_err(|error| {
+            ConnectionError::EnvFile {
+                path: path.to_path_buf(),
+                source: error.into(),
+            }
+        })?;
     let name: Arc<str> = Arc::from(path.display().to_string());
     let (vars, errors) = dotenv::parse(&name, &text);
     if let Some(error) = errors.into_iter().next() {
@@ -424,8 +429,13 @@ impl Connection {
                 .await
                 .map_err(|source| ConnectionError::CredsFile { path, source })?,
             Auth::NkeyFile(path) => {
-                let seed = std::fs::read_to_string(&path)
-                    .map_err(|source| ConnectionError::NkeyFile { path, source })?;
+                let seed =
+                    crate::files::read_to_string(&path, SECRET_FILE_LIMIT).map_err(|error| {
+                        ConnectionError::NkeyFile {
+                            path,
+                            source: error.into(),
+                        }
+                    })?;
                 async_nats::ConnectOptions::with_nkey(seed.trim().to_string())
             }
         };

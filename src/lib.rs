@@ -8,6 +8,7 @@ pub mod cli;
 pub mod connection;
 pub mod diagnostic;
 pub mod events;
+pub mod files;
 pub mod lint;
 pub mod manifest;
 pub mod messaging;

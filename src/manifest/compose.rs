@@ -56,7 +56,7 @@ pub fn extract(
                 || Path::new(relative).to_path_buf(),
                 |dir| dir.join(relative),
             );
-            match std::fs::read_to_string(&resolved) {
+            match crate::files::read_to_string(&resolved, crate::files::MAX_INPUT_BYTES) {
                 Ok(text) => {
                     let env_file: Arc<str> = Arc::from(resolved.display().to_string());
                     let (vars, problems) = dotenv::parse(&env_file, &text);

@@ -10,14 +10,14 @@ pub mod model;
 pub mod yaml;
 
 use crate::diagnostic::{InputError, Location};
+use crate::files;
 use crate::manifest::model::{EnvSource, EnvVar, Inventory, Platform, Value, Workload};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Largest file read. Bigger inputs are reported, not read.
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = files::MAX_INPUT_BYTES;
 
 /// Runs of consecutive files per thread on a large input, so that threads finishing at
 /// different speeds still end together.
@@ -195,7 +195,13 @@ fn walk(root: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
                 if !hidden {
                     pending.push(path);
                 }
-            } else if (file_type.is_file() || file_type.is_symlink()) && is_manifest_file(&path) {
+            } else if is_manifest_file(&path)
+                && (file_type.is_file()
+                    // A link is read when it leads to a regular file: never a device or
+                    // a FIFO, which would never end or never answer.
+                    || (file_type.is_symlink()
+                        && files::kind(&path) == files::FileKind::Regular))
+            {
                 found.push(path);
             }
         }
@@ -223,21 +229,16 @@ struct RunResult {
 /// Reads one input and adds its facts and errors to `result`.
 fn read_input(input: &Input, options: &LoadOptions<'_>, result: &mut RunResult) {
     let (name, path, bytes) = match input {
-        Input::Stdin => {
-            let mut bytes = Vec::new();
-            let read = std::io::stdin()
-                .lock()
-                .take(MAX_FILE_BYTES + 1)
-                .read_to_end(&mut bytes);
-            (STDIN_NAME.to_string(), None, read.map(|_| Some(bytes)))
-        }
-        Input::File(path) => {
-            let read = match std::fs::metadata(path) {
-                Ok(meta) if meta.len() > MAX_FILE_BYTES => Ok(None),
-                _ => std::fs::read(path).map(Some),
-            };
-            (path.display().to_string(), Some(path.as_path()), read)
-        }
+        Input::Stdin => (
+            STDIN_NAME.to_string(),
+            None,
+            files::read_stream(std::io::stdin().lock(), MAX_FILE_BYTES, 0),
+        ),
+        Input::File(path) => (
+            path.display().to_string(),
+            Some(path.as_path()),
+            files::read(path, MAX_FILE_BYTES),
+        ),
     };
     let file: Arc<str> = Arc::from(name);
     let error = |line: Option<u32>, column: Option<u32>, message: String| InputError {
@@ -246,17 +247,10 @@ fn read_input(input: &Input, options: &LoadOptions<'_>, result: &mut RunResult) 
         column,
         message,
     };
-    // `None`: the file is over the limit and was not read.
     let bytes = match bytes {
-        Ok(Some(bytes)) if bytes.len() as u64 <= MAX_FILE_BYTES => bytes,
-        Ok(_) => {
-            result.errors.push(error(None, None, too_large()));
-            return;
-        }
-        Err(io) => {
-            result
-                .errors
-                .push(error(None, None, format!("cannot read: {io}")));
+        Ok(bytes) => bytes,
+        Err(read) => {
+            result.errors.push(error(None, None, read.to_string()));
             return;
         }
     };
@@ -340,13 +334,6 @@ fn read_input(input: &Input, options: &LoadOptions<'_>, result: &mut RunResult) 
     if matches!(input, Input::Stdin) {
         result.stdin = Some(text);
     }
-}
-
-fn too_large() -> String {
-    format!(
-        "larger than the {} MiB input limit; not read",
-        MAX_FILE_BYTES / (1024 * 1024)
-    )
 }
 
 /// The first line holding a Helm action (`{{ ... }}`) outside a comment.

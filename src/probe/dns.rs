@@ -319,14 +319,19 @@ fn more_serious(current: Option<Answer>, next: Answer) -> Answer {
     }
 }
 
+/// resolv.conf is a few lines; anything larger is not one.
+const RESOLV_CONF_LIMIT: u64 = 1024 * 1024;
+
 fn build_resolver(
     options: &CheckOptions,
     timeout: Duration,
 ) -> Result<(TokioResolver, Resolv), ConfigError> {
     let path = options.resolv_conf.display().to_string();
-    let bytes = std::fs::read(&options.resolv_conf).map_err(|source| ConfigError::Read {
-        path: path.clone(),
-        source,
+    let bytes = crate::files::read(&options.resolv_conf, RESOLV_CONF_LIMIT).map_err(|error| {
+        ConfigError::Read {
+            path: path.clone(),
+            source: error.into(),
+        }
     })?;
     // A resolv.conf without a nameserver is still useful when --nameserver is given.
     let (config, file_options) = match hickory_resolver::system_conf::parse_resolv_conf(&bytes) {

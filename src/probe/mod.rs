@@ -20,7 +20,7 @@ use crate::natsurl::ServerUrl;
 use crate::runbook::{self, Step};
 use serde::Serialize;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The step names, in order. Permanent: they appear in JSON output.
@@ -208,8 +208,11 @@ pub fn pod_namespace(environment: &dyn Fn(&str) -> Option<String>) -> Option<Str
     if let Some(namespace) = environment("POD_NAMESPACE").filter(|ns| !ns.trim().is_empty()) {
         return Some(namespace.trim().to_string());
     }
-    std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-        .ok()
-        .map(|text| text.trim().to_string())
-        .filter(|ns| !ns.is_empty())
+    crate::files::read_to_string(
+        Path::new("/var/run/secrets/kubernetes.io/serviceaccount/namespace"),
+        256,
+    )
+    .ok()
+    .map(|text| text.trim().to_string())
+    .filter(|ns| !ns.is_empty())
 }

@@ -31,10 +31,12 @@ impl<'a> Sources<'a> {
             return text.lines().nth(index).map(clean);
         }
         let lines = self.files.entry(file.to_string()).or_insert_with(|| {
-            std::fs::read_to_string(file).ok().map(|text| {
-                let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
-                text.lines().map(str::to_string).collect()
-            })
+            crate::files::read_to_string(std::path::Path::new(file), crate::files::MAX_INPUT_BYTES)
+                .ok()
+                .map(|text| {
+                    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
+                    text.lines().map(str::to_string).collect()
+                })
         });
         lines.as_ref()?.get(index).map(|l| clean(l))
     }
