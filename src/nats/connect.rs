@@ -149,6 +149,27 @@ impl Dialer {
     }
 }
 
+/// A connection without credentials or TLS to `address` within `limit`: for the
+/// benchmark publisher and the tests, which talk to their own loopback servers.
+pub async fn connect_plain(address: SocketAddr, limit: Duration) -> Result<Client, ConnectError> {
+    let server = ServerUrl {
+        offset: 0,
+        scheme: crate::natsurl::SchemeSpec::Known(crate::natsurl::Scheme::Nats),
+        credentials: None,
+        host: crate::natsurl::Host::Ip(address.ip()),
+        port: crate::natsurl::Port::Explicit(address.port()),
+    };
+    let tls = TlsConfig::load(&crate::connection::TlsFiles::default())
+        .map_err(|error| Failure::settings(error.to_string()))?;
+    let dialer = Dialer::new(server, Secret::None, Arc::new(tls), false);
+    let attempt = Attempt {
+        deadline: Instant::now() + limit,
+        limit,
+        first_words: FirstWords::Wait,
+    };
+    dialer.connect(address, attempt).await
+}
+
 /// The read side of a connection that is being opened.
 struct Opening {
     parser: Parser,

@@ -113,7 +113,12 @@ impl Failure {
 
     /// An `-ERR` from the server, named.
     pub fn server(text: &str) -> Failure {
-        Failure::new(classify_error_text(text), format!("-ERR '{text}'"))
+        let message = if text.is_empty() {
+            "-ERR without a text".to_string()
+        } else {
+            format!("-ERR '{text}'")
+        };
+        Failure::new(classify_error_text(text), message)
     }
 
     /// The credentials or TLS files, or a URL this client cannot dial.
@@ -241,6 +246,8 @@ impl fmt::Display for ConnectError {
         self.failure.fmt(f)
     }
 }
+
+impl std::error::Error for ConnectError {}
 
 #[cfg(test)]
 mod tests {

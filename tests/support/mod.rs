@@ -2,6 +2,7 @@
 //! all on loopback. Nothing here sends a packet outside 127.0.0.0/8.
 #![allow(dead_code)]
 
+pub mod client;
 pub mod dns_server;
 pub mod nats_server;
 
