@@ -316,6 +316,79 @@ fn unreachable_server_fails_without_publishing() {
         text.contains("FAIL") && text.contains("nothing published"),
         "{text}"
     );
+    // The same words as check's tcp step, not the operating system's.
+    assert!(
+        text.contains(&format!(
+            "nats://127.0.0.1:{port}: connection refused (nothing listens there)"
+        )),
+        "{text}"
+    );
+    let output = run(&[
+        "watch",
+        "--url",
+        &format!("nats://127.0.0.1:{port}"),
+        "--timeout",
+        "1s",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("connection refused (nothing listens there)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("os error"), "{stderr}");
+}
+
+#[test]
+fn settings_no_client_could_use_exit_2() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["test-messaging", "--url", "foo://x"],
+            "the scheme `foo` is not one NATS clients accept",
+        ),
+        (
+            &["watch", "--url", "foo://x"],
+            "the scheme `foo` is not one NATS clients accept",
+        ),
+        (
+            &["test-messaging", "--url", "nats://a:4222,,nats://b:4222"],
+            "empty entry in the server list",
+        ),
+        (&["watch", "--url", "ws://127.0.0.1:1"], "not WebSocket"),
+        (
+            &["watch", "a b", "--url", "nats://127.0.0.1:1"],
+            "\"a b\" is not a subject",
+        ),
+        (
+            &[
+                "test-messaging",
+                "--url",
+                "nats://127.0.0.1:1",
+                "--creds",
+                "/nonexistent/user.creds",
+            ],
+            "cannot read credentials file /nonexistent/user.creds",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = run(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}: {output:?}");
+    }
+    for subcommand in ["test-messaging", "watch"] {
+        let output = command(&[subcommand, "--url", "nats://127.0.0.1:1"])
+            .env("NATS_SUBJECT_PREFIX", "binance..extraction")
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{subcommand}: {stderr}");
+        assert!(
+            stderr.contains("NATS_SUBJECT_PREFIX \"binance..extraction\" has an empty token"),
+            "{subcommand}: {stderr}"
+        );
+    }
 }
 
 /// A running `watch` whose subscription is live.

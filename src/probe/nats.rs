@@ -378,13 +378,15 @@ async fn probe_address(
             };
             client = match dialer.connect(address, quiet).await {
                 Ok(client) => client,
-                Err(error) if error.kind() == FailureKind::NoInfo => return Err(AddressFailure {
-                    diagnosis: Diagnosis::Timeout,
-                    message: format!(
+                Err(error) if error.kind() == FailureKind::NoInfo => {
+                    return Err(AddressFailure {
+                        diagnosis: Diagnosis::Timeout,
+                        message: format!(
                         "a client that waits for INFO, as NATS clients do, got none within {} ms",
                         connection.timeout.as_millis()
                     ),
-                }),
+                    })
+                }
                 Err(error) => return Err(AddressFailure::from(&error.failure)),
             };
         }
