@@ -9,7 +9,8 @@ use std::time::Duration;
 use support::hostile::{self, HostilePeer, Payload, Script, When};
 use support::{run_measured, Measured};
 
-/// Far above what any of these runs needs (a passing `check` peaks at about 10 MiB),
+/// Far above what any of these runs needs (a passing `check` peaks at about 11 MiB in
+/// the debug build),
 /// far below what buffering the hostile payloads would take (50 to 100 MB).
 const MEMORY_LIMIT_KIB: u64 = 40 * 1024;
 /// The whole output of a run, both streams.

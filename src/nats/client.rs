@@ -211,7 +211,7 @@ impl Client {
             .map_err(|error| Failure::io(&error))?;
         if read == 0 {
             return Err(Failure::closed(if self.input.is_empty() {
-                "(end of stream)"
+                ""
             } else {
                 "in the middle of an operation"
             }));

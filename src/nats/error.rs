@@ -104,11 +104,14 @@ impl Failure {
         )
     }
 
+    /// The server closed the connection; `when` (may be empty) says at what point.
     pub fn closed(when: &str) -> Failure {
-        Failure::new(
-            FailureKind::Closed,
-            format!("the server closed the connection {when}"),
-        )
+        let message = if when.is_empty() {
+            "the server closed the connection".to_string()
+        } else {
+            format!("the server closed the connection {when}")
+        };
+        Failure::new(FailureKind::Closed, message)
     }
 
     /// An `-ERR` from the server, named.
