@@ -27,6 +27,12 @@ pub const CASE_HEADER: &str = "Nats-Doctor-Case";
 /// The first token of every sandbox prefix.
 pub const SANDBOX_ROOT: &str = "_nats_doctor";
 
+/// Copies of one case on one subscription kept for judging; more are only counted, so
+/// that a server that floods copies cannot make the run hold them all.
+const KEPT_COPIES: usize = 8;
+/// Server errors kept for the report; more are only counted.
+const KEPT_SERVER_ERRORS: usize = 64;
+
 /// What went wrong with a case. The codes are permanent; validator problems keep their
 /// own codes (`timestamp-invalid`, …).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,7 +210,9 @@ struct Exchange {
     publish_errors: Vec<Option<String>>,
     published_at: Vec<Instant>,
     deliveries: Vec<Delivery>,
-    /// The server's `-ERR` texts, in order.
+    /// How many copies beyond [`KEPT_COPIES`] came, by case and subscription.
+    extra_copies: Vec<((usize, usize), usize)>,
+    /// The server's `-ERR` texts, in order, at most [`KEPT_SERVER_ERRORS`].
     server_errors: Vec<String>,
     end: RoundTrip,
     foreign: usize,
@@ -227,6 +235,7 @@ async fn exchange(
         publish_errors: vec![None; samples.len()],
         published_at: Vec::with_capacity(samples.len()),
         deliveries: Vec::new(),
+        extra_copies: Vec::new(),
         server_errors: Vec::new(),
         end: RoundTrip::TimedOut,
         foreign: 0,
@@ -277,7 +286,9 @@ async fn exchange(
                 }
                 Ok(Incoming::ServerError(error)) => {
                     let refusal = probe.as_ref().and_then(|probe| probe.refusal(&error.text));
-                    exchange.server_errors.push(error.to_string());
+                    if exchange.server_errors.len() < KEPT_SERVER_ERRORS {
+                        exchange.server_errors.push(error.to_string());
+                    }
                     if let Some(text) = refusal {
                         break RoundTrip::Refused(text);
                     }
@@ -336,6 +347,19 @@ fn record(
         exchange.foreign += 1;
         return;
     };
+    let kept = exchange
+        .deliveries
+        .iter()
+        .filter(|d| d.case == case && d.subscription == subscription)
+        .count();
+    if kept >= KEPT_COPIES {
+        let key = (case, subscription);
+        match exchange.extra_copies.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, count)) => *count += 1,
+            None => exchange.extra_copies.push((key, 1)),
+        }
+        return;
+    }
     exchange.deliveries.push(Delivery {
         subscription,
         case,
@@ -423,10 +447,16 @@ fn judge(
             ));
             continue;
         }
+        let extra = exchange
+            .extra_copies
+            .iter()
+            .find(|(key, _)| *key == (index, subscription))
+            .map_or(0, |(_, count)| *count);
         let copies = mine
             .iter()
             .filter(|d| d.subscription == subscription)
-            .count();
+            .count()
+            + extra;
         match copies {
             // A refusal already says why nothing arrived.
             0 if publish_denied || subscribe_denied.contains(&pattern.as_str()) => {}
@@ -563,6 +593,7 @@ mod tests {
             publish_errors: vec![None; samples.len()],
             published_at: vec![start; samples.len()],
             deliveries,
+            extra_copies: Vec::new(),
             server_errors: Vec::new(),
             end: RoundTrip::Completed,
             foreign: 0,
@@ -637,6 +668,36 @@ mod tests {
             verdicts[3].contains(&"subject-mismatch"),
             "{:?}",
             verdicts[3]
+        );
+    }
+
+    #[test]
+    fn a_flood_of_copies_is_counted_not_kept() {
+        let samples = samples();
+        let mut exchange = clean_exchange(&samples);
+        exchange.deliveries.clear();
+        let start = Instant::now();
+        for _ in 0..10_000 {
+            let message = Message {
+                subject: samples[0].subject.clone(),
+                sid: 1,
+                reply: None,
+                headers: None,
+                payload: Bytes::from(samples[0].payload.clone()),
+            };
+            record(&mut exchange, &samples, "run", 0, message, start);
+        }
+        assert_eq!(exchange.deliveries.len(), KEPT_COPIES);
+        let report = judge(0, &samples[0], PREFIX, &exchange, Duration::from_secs(3));
+        let duplicate = report
+            .problems
+            .iter()
+            .find(|problem| problem.code == "duplicate")
+            .expect("a duplicate");
+        assert!(
+            duplicate.message.contains("received 10000 times"),
+            "{}",
+            duplicate.message
         );
     }
 

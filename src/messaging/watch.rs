@@ -121,8 +121,11 @@ pub struct Summary {
     /// Time without a subscription, over all disconnections (to the end of the watch
     /// when the last one was not repaired).
     pub disconnected_for: Duration,
-    /// Other server errors and the reasons connections were lost, as reported.
+    /// Other server errors and the reasons connections were lost, as reported (the
+    /// first distinct ones).
     pub connection_errors: Vec<String>,
+    /// Distinct errors beyond those kept.
+    pub more_errors: u64,
 }
 
 impl Summary {
@@ -322,6 +325,7 @@ pub async fn run(
         disconnections: 0,
         disconnected_for: Duration::ZERO,
         connection_errors: Vec::new(),
+        more_errors: 0,
     };
     // Announce only once the server has the subscription, so that whoever waits for the
     // announcement (a benchmark, a test) cannot publish too early.
@@ -588,9 +592,17 @@ fn observe(
     })
 }
 
+/// Distinct errors kept for the summary; more are only counted.
+const KEPT_ERRORS: usize = 32;
+
 fn note_error(summary: &mut Summary, text: &str) {
-    if !summary.connection_errors.iter().any(|known| known == text) {
+    if summary.connection_errors.iter().any(|known| known == text) {
+        return;
+    }
+    if summary.connection_errors.len() < KEPT_ERRORS {
         summary.connection_errors.push(text.to_string());
+    } else {
+        summary.more_errors += 1;
     }
 }
 

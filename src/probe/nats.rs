@@ -18,7 +18,7 @@ use super::{Outcome, Status, Target};
 use crate::connection::Connection;
 use crate::nats::connect::{Attempt, FirstWords};
 use crate::nats::tls::TlsConfig;
-use crate::nats::{Client, ConnectError, Failure, FailureKind, Incoming};
+use crate::nats::{text, Client, ConnectError, Failure, FailureKind, Incoming};
 use crate::runbook::Step;
 use serde_json::{json, Map, Value};
 use std::net::SocketAddr;
@@ -217,10 +217,10 @@ pub async fn probe(targets: &[Target], connection: &Connection) -> (Outcome, Opt
                 if first_info.is_none() {
                     first_info = Some((address, info, rtt));
                 }
-                match kept {
-                    None => kept = Some(client),
-                    // Only one connection goes on to the round trip.
-                    Some(_) => client.close(Duration::from_millis(100)).await,
+                // Only one connection goes on to the round trip; dropping the others
+                // closes them without waiting.
+                if kept.is_none() {
+                    kept = Some(client);
                 }
             }
         }
@@ -307,12 +307,19 @@ fn facts(info: &Map<String, Value>, rtt: Option<f64>) -> String {
     facts.join(", ")
 }
 
-/// The INFO fields worth reporting.
+/// The INFO fields worth reporting, their texts capped like every server text.
 fn reported_fields(fields: &Map<String, Value>) -> Map<String, Value> {
+    fn capped(value: &Value) -> Value {
+        match value {
+            Value::String(text) => Value::String(text::cap(text, text::MAX_SERVER_TEXT)),
+            Value::Array(items) => Value::Array(items.iter().map(capped).collect()),
+            other => other.clone(),
+        }
+    }
     let mut info = Map::new();
     for key in INFO_FIELDS {
         if let Some(value) = fields.get(*key) {
-            info.insert((*key).to_string(), value.clone());
+            info.insert((*key).to_string(), capped(value));
         }
     }
     info
@@ -370,7 +377,7 @@ async fn probe_address(
         entry["info"] = Value::Object(reported_fields(&client.info().fields));
         if client.handshake().info_after_nudge {
             probed.sniffed = true;
-            client.close(Duration::from_millis(50)).await;
+            drop(client);
             // What the services would see: a client that waits for INFO in silence.
             let quiet = Attempt {
                 first_words: FirstWords::Wait,
@@ -392,7 +399,7 @@ async fn probe_address(
         }
         let rtt = ping_pong(&mut client, deadline).await;
         entry["rtt_ms"] = json!(rtt.map(super::millis));
-        let info = client.info().fields.clone();
+        let info = reported_fields(&client.info().fields);
         Ok(Passed {
             client,
             info,

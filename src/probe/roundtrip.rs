@@ -175,7 +175,9 @@ pub async fn probe(mut client: Client, timeout: Duration, options: &CheckOptions
             .await
             .unwrap_or(Ok(())),
     };
-    client.close(Duration::from_millis(100)).await;
+    // Closing (the UNSUB written) waits no longer than the step has left.
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    client.close(left.min(Duration::from_millis(100))).await;
     let received = rtts.len();
     if let Err(
         Problem::Permission(text) | Problem::Authorization(text) | Problem::ServerError(text),

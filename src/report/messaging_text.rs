@@ -284,6 +284,12 @@ pub fn warnings(summary: &Summary) -> Vec<String> {
     for error in &summary.connection_errors {
         warnings.push(error.clone());
     }
+    if summary.more_errors > 0 {
+        warnings.push(format!(
+            "{} more distinct error(s), not shown",
+            summary.more_errors
+        ));
+    }
     warnings
 }
 
