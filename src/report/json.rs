@@ -70,6 +70,6 @@ pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome) -> io::Result<()> 
             infos: counts.infos,
         },
     };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
+    crate::report::escape::write_json(&mut *out, &document, true)?;
     writeln!(out)
 }

@@ -7,6 +7,7 @@ pub mod check_nagios;
 pub mod check_prometheus;
 pub mod check_text;
 pub mod completions;
+pub mod escape;
 pub mod github;
 pub mod json;
 pub mod man;

@@ -209,7 +209,7 @@ pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome) -> io::Result<()> 
             "results": results,
         }]
     });
-    serde_json::to_writer_pretty(&mut *out, &document)?;
+    crate::report::escape::write_json(&mut *out, &document, true)?;
     writeln!(out)
 }
 
