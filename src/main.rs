@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     match nats_doctor::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("nats-doctor: {error:#}");
+            nats_doctor::report::print_error(&format!("{error:#}"));
             ExitCode::from(2)
         }
     }

@@ -23,6 +23,17 @@ use crate::diagnostic::Severity;
 use crate::lint::LintOutcome;
 use std::io::{self, Write};
 
+/// A message for standard error (an error, a note, a warning), as it may be printed:
+/// credentials in any URL masked, control characters escaped.
+pub fn safe_message(message: &str) -> String {
+    escape::text(&crate::natsurl::mask_credentials_in_text(message)).into_owned()
+}
+
+/// Writes `nats-doctor: MESSAGE` to standard error, made safe by [`safe_message`].
+pub fn print_error(message: &str) {
+    eprintln!("nats-doctor: {}", safe_message(message));
+}
+
 /// Counts by severity.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
