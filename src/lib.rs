@@ -18,6 +18,7 @@ pub mod report;
 pub mod rfc3339;
 pub mod rules;
 pub mod runbook;
+pub mod secret;
 
 use anyhow::{bail, Context as _};
 use cli::{CheckArgs, Cli, ColorChoice, Command, FailOn, LintArgs};

@@ -3,7 +3,7 @@
 use crate::diagnostic::{Finding, InputError, Severity};
 use crate::lint::LintOutcome;
 use crate::report::escape;
-use crate::report::source::Sources;
+use crate::report::source::{Focus, Sources};
 use crate::report::Counts;
 use colored::{ColoredString, Colorize};
 use std::io::{self, Write};
@@ -85,7 +85,14 @@ fn write_finding(
     let shown = if finding.hide_source {
         None
     } else {
-        sources.line(&finding.location.file, finding.location.line)
+        sources.line(
+            &finding.location.file,
+            finding.location.line,
+            Some(Focus {
+                column: finding.location.column,
+                variable: finding.variable.as_deref(),
+            }),
+        )
     };
     let bar = "|".blue().bold();
     if let Some(source) = shown {
@@ -112,7 +119,7 @@ fn write_finding(
         let source = if finding.hide_source && related.location.file == finding.location.file {
             None
         } else {
-            sources.line(&related.location.file, related.location.line)
+            sources.line(&related.location.file, related.location.line, None)
         };
         writeln!(
             out,
