@@ -137,6 +137,10 @@ Exit codes:
 #[derive(Debug, Args)]
 #[command(after_help = CHECK_EXIT_CODES)]
 pub struct CheckArgs {
+    /// Server URL(s), comma-separated: the same as --url (give one or the other).
+    #[arg(value_name = "URL", conflicts_with = "url")]
+    pub server: Option<String>,
+
     #[command(flatten)]
     pub connect: crate::connection::ConnectArgs,
 
@@ -185,7 +189,7 @@ fn parse_nameserver(text: &str) -> Result<std::net::SocketAddr, String> {
     }
     text.parse::<std::net::IpAddr>()
         .map(|ip| std::net::SocketAddr::new(ip, 53))
-        .map_err(|_| format!("`{text}` is not IP, IP:PORT or [IPv6]:PORT"))
+        .map_err(|_| "not IP, IP:PORT or [IPv6]:PORT".to_string())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -108,7 +108,12 @@ pub const EXIT_NAGIOS_UNKNOWN: u8 = 3;
 fn check_command(args: &CheckArgs, quiet: bool, out: &mut dyn Write) -> anyhow::Result<u8> {
     let environment = connection::process_environment;
     let prepared = (|| -> anyhow::Result<connection::Connection> {
-        let connection = connection::resolve(&args.connect, &environment)?;
+        // `check URL` is `check --url URL` (clap refuses both).
+        let mut connect = args.connect.clone();
+        if let Some(server) = &args.server {
+            connect.url = Some(server.clone());
+        }
+        let connection = connection::resolve(&connect, &environment)?;
         if let Some(subject) = &args.subject {
             if subject.is_empty()
                 || subject.contains([' ', '*', '>'])

@@ -6,6 +6,7 @@ pub mod check_measures;
 pub mod check_nagios;
 pub mod check_prometheus;
 pub mod check_text;
+pub mod command_line;
 pub mod completions;
 pub mod escape;
 pub mod github;
