@@ -448,14 +448,14 @@ impl Connection {
                 .await
                 .map_err(|error| ConnectionError::CredsFile {
                     file: shown_file(&path, &source),
-                    source: error,
+                    source: shown_error(error, &source),
                 })?,
             Auth::NkeyFile(path) => {
                 let seed =
                     crate::files::read_to_string(&path, SECRET_FILE_LIMIT).map_err(|error| {
                         ConnectionError::NkeyFile {
                             file: shown_file(&path, &source),
-                            source: error.into(),
+                            source: shown_error(error.into(), &source),
                         }
                     })?;
                 async_nats::ConnectOptions::with_nkey(seed.trim().to_string())
@@ -498,6 +498,15 @@ fn shown_file(path: &Path, source: &AuthSource) -> String {
     match source {
         AuthSource::Variable(name) => format!("(the path in {name})"),
         _ => path.display().to_string(),
+    }
+}
+
+/// An error reading such a file as it may be printed: the client library names the path
+/// in its message, so for a path from a variable only the kind of error is kept.
+fn shown_error(error: std::io::Error, source: &AuthSource) -> std::io::Error {
+    match source {
+        AuthSource::Variable(_) => std::io::Error::from(error.kind()),
+        _ => error,
     }
 }
 
