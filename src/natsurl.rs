@@ -730,16 +730,16 @@ pub fn mask_credentials_in_text(text: &str) -> String {
 /// `value` with every byte of every userinfo replaced by `*`: the same length and the
 /// same positions, so that the server list can be split and parsed from it without the
 /// parser ever holding a secret (`,` `/` `#` `@` in a password no longer split it).
-fn blank_userinfo(value: &str, spans: &[Userinfo]) -> String {
+fn blank_userinfo<'v>(value: &'v str, spans: &[Userinfo]) -> std::borrow::Cow<'v, str> {
     if spans.is_empty() {
-        return value.to_string();
+        return std::borrow::Cow::Borrowed(value);
     }
     let mut bytes = value.as_bytes().to_vec();
     for span in spans {
         bytes[span.start..span.end].fill(b'*');
     }
     // Spans start and end at ASCII characters, so whole characters were replaced.
-    String::from_utf8(bytes).unwrap_or_else(|_| "*".repeat(value.len()))
+    std::borrow::Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|_| "*".repeat(value.len())))
 }
 
 #[cfg(test)]
