@@ -192,13 +192,16 @@ impl<'a> Context<'a> {
                     container: env.container,
                 };
                 let key = (origin.location, kind);
-                let secret_name = crate::secret::is_secret_name(&var.name)
-                    || crate::secret::is_secret_name(origin.key);
                 if let Some(&at) = by_location.get(&key) {
-                    sites[at].1.consumers.push(consumer);
-                    sites[at].1.hidden |= secret_name;
+                    let site = &mut sites[at].1;
+                    site.consumers.push(consumer);
+                    if !site.hidden {
+                        site.hidden = crate::secret::is_secret_name(&var.name);
+                    }
                     continue;
                 }
+                let secret_name = crate::secret::is_secret_name(&var.name)
+                    || crate::secret::is_secret_name(origin.key);
                 let site = match origin.config {
                     Some(config) => {
                         let data = &inventory.config_data[config];

@@ -53,10 +53,19 @@ fn push_escaped(out: &mut String, character: char) {
     }
 }
 
+/// The byte offset of the first character that [`needs_escape`]. Printable ASCII, nearly
+/// all of what is printed, is passed over a byte at a time (a loop the compiler
+/// vectorises); only from a control or non-ASCII byte on are characters decoded.
+fn first_to_escape(value: &str) -> Option<usize> {
+    let bytes = value.as_bytes();
+    let start = bytes.iter().position(|&b| !(0x20..0x7f).contains(&b))?;
+    value[start..].find(needs_escape).map(|at| start + at)
+}
+
 /// `value` as a text printer may write it: every character that [`needs_escape`] in its
 /// escaped form, everything else unchanged. Borrows when there is nothing to escape.
 pub fn text(value: &str) -> Cow<'_, str> {
-    let Some(first) = value.find(needs_escape) else {
+    let Some(first) = first_to_escape(value) else {
         return Cow::Borrowed(value);
     };
     let mut out = String::with_capacity(value.len() + 8);
@@ -105,8 +114,15 @@ pub fn write_json_string_fragment<W: io::Write + ?Sized>(
     writer: &mut W,
     fragment: &str,
 ) -> io::Result<()> {
-    let mut written = 0;
-    for (at, character) in fragment.char_indices() {
+    let Some(first) = first_to_escape(fragment) else {
+        return writer.write_all(fragment.as_bytes());
+    };
+    writer.write_all(&fragment.as_bytes()[..first])?;
+    let mut written = first;
+    for (at, character) in fragment[first..]
+        .char_indices()
+        .map(|(at, character)| (first + at, character))
+    {
         if needs_escape(character) {
             writer.write_all(&fragment.as_bytes()[written..at])?;
             let mut units = [0u16; 2];
