@@ -5,6 +5,10 @@
 //! A value is a comma-separated list of servers (`nats://a:4222,nats://b:4222`); each
 //! entry has an optional scheme, optional credentials (`user:pass@` or `token@`), a
 //! host (name, IPv4 or bracketed IPv6) and an optional port.
+//!
+//! It also owns where credentials are in a URL, in a configured value and in free
+//! text (`find_userinfo`, `mask_credentials`, `mask_credentials_in_text`): the userinfo
+//! is found before anything else is parsed, so nothing but `Credentials` ever holds it.
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::fmt;
