@@ -178,6 +178,12 @@ spec:
         yaml_double(password)
     );
     std::fs::write(dir.join("app.env"), env_file).expect("write .env");
+    // No scheme: the userinfo starts at the start of the value.
+    std::fs::write(
+        dir.join("schemeless.env"),
+        format!("NATS_URL=app:{password}@10.3.0.2:8222\n"),
+    )
+    .expect("write .env");
 }
 
 #[test]
@@ -236,6 +242,7 @@ fn lint_shows_masked_source_lines() {
         "MULTI_NATS_URL: \"nats://app:***",
         "- {name: NATS_TOKEN, value: ***}",
         "NATS_URL=\"nats://app:***@10.3.0.1:8222\"",
+        "NATS_URL=app:***@10.3.0.2:8222",
         "the user name or password contains `#`",
         "percent-encode `#` as %23",
     ] {
