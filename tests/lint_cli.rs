@@ -219,7 +219,9 @@ fn bad_inputs_are_reported_with_their_location_and_the_rest_is_linted() {
     assert_eq!(output.status.code(), Some(2));
     let errors = stderr(&output);
     assert!(
-        errors.contains("fixtures/inputs/malformed.yaml:6:13: invalid YAML"),
+        errors.contains(
+            "fixtures/inputs/malformed.yaml:7:18: invalid YAML: did not find expected key"
+        ),
         "{errors}"
     );
     assert!(
