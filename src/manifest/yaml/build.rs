@@ -9,6 +9,10 @@ use super::{
 use compact_str::CompactString;
 use rustc_hash::FxHashMap;
 
+/// Repeated keys reported for one file at most: a file of a million repeated keys is
+/// reported in bounded memory, and its first hundred say enough.
+const MAX_DUPLICATE_KEYS: usize = 100;
+
 /// Mappings with more keys than this look for repeated keys with a hash map; smaller
 /// ones compare each key with those before it, which is faster at their size.
 const SMALL_MAPPING: usize = 16;
@@ -100,6 +104,8 @@ struct Builder {
     anchor_nodes: usize,
     /// Nodes copied by aliases.
     alias_nodes: usize,
+    /// Repeated keys found in the file so far.
+    duplicates_found: usize,
 }
 
 impl Builder {
@@ -265,6 +271,9 @@ impl Builder {
     /// Records every key of the mapping whose children start at `first` that an earlier
     /// key of the same mapping already has.
     fn find_duplicate_keys(&mut self, first: usize) {
+        if self.duplicates_found >= MAX_DUPLICATE_KEYS {
+            return;
+        }
         let keys = || {
             self.children[first..]
                 .iter()
@@ -288,6 +297,7 @@ impl Builder {
                 }
             }
         } else {
+            let room = MAX_DUPLICATE_KEYS - self.duplicates_found;
             let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
             for (index, key) in keys() {
                 match seen.get(key) {
@@ -296,11 +306,16 @@ impl Builder {
                         seen.insert(key, index);
                     }
                 }
+                if repeated.len() == room {
+                    break;
+                }
             }
         }
+        repeated.truncate(MAX_DUPLICATE_KEYS - self.duplicates_found);
         if repeated.is_empty() {
             return;
         }
+        self.duplicates_found += repeated.len();
         let path = self.path_to(first);
         for (earlier, index) in repeated {
             let first_key = &self.children[first + 2 * earlier];
