@@ -192,12 +192,21 @@ fn read_one(input: &Input, options: &LoadOptions<'_>, result: &mut RunResult) {
         }
         return;
     }
+    // A walked file with template actions may turn out to be a template further down:
+    // its facts are kept aside until the whole file has parsed.
+    let template = judge::template_action(&text);
+    let mut aside = RunResult::default();
+    let target = if origin == Origin::Walked && template.is_some() {
+        &mut aside
+    } else {
+        &mut *result
+    };
     let mut documents = Documents {
         file: &file,
         path,
         origin,
         options,
-        result,
+        result: target,
         judged: 0,
     };
     let parsed = yaml::parse(&text);
@@ -207,16 +216,15 @@ fn read_one(input: &Input, options: &LoadOptions<'_>, result: &mut RunResult) {
     let judged = documents.judged;
     match parsed.error {
         Some(problem) => {
-            let template = judge::template_action(&text);
             if origin == Origin::Named {
                 result.errors.push(match template {
                     Some((line, column)) => unrendered(&file, line, column),
                     None => invalid_yaml(&file, &problem),
                 });
-            } else if judged > 0 || (template.is_none() && judge::looks_like_manifest(&text)) {
-                result.errors.push(invalid_yaml(&file, &problem));
             } else if template.is_some() {
                 skip(result, SkipReason::Template, None);
+            } else if judged > 0 || judge::looks_like_manifest(&text) {
+                result.errors.push(invalid_yaml(&file, &problem));
             } else {
                 skip(
                     result,
@@ -231,7 +239,11 @@ fn read_one(input: &Input, options: &LoadOptions<'_>, result: &mut RunResult) {
         None if judged == 0 && origin == Origin::Walked => {
             skip(result, SkipReason::NotAManifest, None);
         }
-        None => {}
+        None => {
+            result.inventory.append(aside.inventory);
+            result.errors.append(&mut aside.errors);
+            result.notes.append(&mut aside.notes);
+        }
     }
     if matches!(input, Input::Stdin) {
         result.stdin = Some(text);

@@ -31,12 +31,11 @@ impl<'a> Sources<'a> {
             return text.lines().nth(index).map(clean);
         }
         let lines = self.files.entry(file.to_string()).or_insert_with(|| {
-            crate::files::read_to_string(std::path::Path::new(file), crate::files::MAX_INPUT_BYTES)
+            // Decoded as the input was (UTF-16 and UTF-32 with a byte order mark too).
+            crate::files::read(std::path::Path::new(file), crate::files::MAX_INPUT_BYTES)
                 .ok()
-                .map(|text| {
-                    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
-                    text.lines().map(str::to_string).collect()
-                })
+                .and_then(|bytes| crate::manifest::decode::decode(bytes).ok())
+                .map(|text| text.lines().map(str::to_string).collect())
         });
         lines.as_ref()?.get(index).map(|l| clean(l))
     }
