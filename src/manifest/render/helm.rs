@@ -34,6 +34,8 @@ pub(crate) struct Chart {
     pub directory: PathBuf,
     /// `CHART/Chart.yaml`, where what cannot be placed goes.
     pub chart_file: Arc<str>,
+    /// `--helm-values` files, the one that wins (the last) first.
+    pub values: Vec<PathBuf>,
 }
 
 /// The release name `helm template` is given: the chart's name when it is a valid
@@ -113,6 +115,7 @@ pub(crate) fn render(
         let chart = Chart {
             directory: directory.to_path_buf(),
             chart_file: Arc::clone(&chart_file),
+            values: Vec::new(),
         };
         chart.render_error(&error)
     })?;
@@ -122,6 +125,7 @@ pub(crate) fn render(
         source: Source::Helm(Chart {
             directory: directory.to_path_buf(),
             chart_file,
+            values: options.values.iter().rev().cloned().collect(),
         }),
     })
 }
@@ -137,15 +141,17 @@ impl Chart {
     }
 
     /// An input error for a failed render, at the template line helm names when it
-    /// names one (`template: CHART/templates/x.yaml:12:5: executing …`).
+    /// names one (`template: CHART/templates/x.yaml:12:5: executing …`, or without the
+    /// `template:` in Helm 4).
     fn render_error(&self, error: &ToolError) -> InputError {
         let message = error.to_string();
-        let located = message.find("template: ").and_then(|at| {
-            let rest = &message[at + "template: ".len()..];
-            let mut parts = rest.splitn(4, ':');
+        let located = message.split_whitespace().find_map(|token| {
+            let token = token.trim_end_matches(':').trim_start_matches('(');
+            let token = token.trim_end_matches(')');
+            let mut parts = token.splitn(3, ':');
             let source = parts.next()?;
-            let line = parts.next()?.trim().parse::<u32>().ok()?;
-            let column = parts.next().and_then(|c| c.trim().parse::<u32>().ok());
+            let line = parts.next()?.parse::<u32>().ok()?;
+            let column = parts.next().and_then(|c| c.parse::<u32>().ok());
             Some((self.source_file(source)?, line, column))
         });
         match located {
@@ -204,7 +210,7 @@ impl Chart {
             index = end;
         }
         entries.sort_by_key(|entry| (entry.line, entry.column));
-        let mut values_files: Vec<PathBuf> = Vec::new();
+        let mut values_files: Vec<PathBuf> = self.values.clone();
         let own = self.directory.join("values.yaml");
         if files::kind(&own) == files::FileKind::Regular {
             values_files.push(own);
