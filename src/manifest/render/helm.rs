@@ -480,7 +480,7 @@ impl TemplateLine {
         match self.kind {
             LineKind::Silent | LineKind::Expansion => None,
             LineKind::Literal => (self.text.trim_end() == rendered.trim_end()).then(Vec::new),
-            LineKind::Pattern => self.match_pattern(rendered.trim_end()),
+            LineKind::Pattern => self.match_pattern(rendered),
         }
     }
 
@@ -501,18 +501,28 @@ impl TemplateLine {
                 piece.text.as_str()
             };
             if index == 0 {
-                if !rendered.starts_with(text) {
+                if !rendered.starts_with(text)
+                    && !(index + 1 < last
+                        && text.trim_end() == rendered.trim_end()
+                        && !text.trim().is_empty())
+                {
                     return None;
                 }
                 if !text.is_empty() {
                     spans.push((index, 1));
                 }
-                position = text.len();
+                position = text.len().min(rendered.len());
             } else if index == last {
-                if !rendered[position..].ends_with(text) {
+                // Trailing white space is not compared: an action that wrote nothing
+                // leaves the space before it at the end of the line.
+                let trimmed = rendered.trim_end();
+                let rest = trimmed
+                    .get(position.min(trimmed.len())..)
+                    .unwrap_or_default();
+                if !rest.ends_with(text) {
                     return None;
                 }
-                let start = rendered.len() - text.len();
+                let start = trimmed.len() - text.len();
                 if !text.is_empty() {
                     spans.push((index, column_of(start)));
                 }
@@ -631,6 +641,15 @@ mod tests {
             .expect("matches");
         assert_eq!(spans, [(0, 1), (1, 18)]);
         assert!(line.matches("          name: x").is_none());
+        // The action wrote nothing, and the space before it may have been trimmed.
+        assert_eq!(
+            line.matches("          value: "),
+            Some(vec![(0, 1), (1, 18)])
+        );
+        assert_eq!(
+            line.matches("          value:"),
+            Some(vec![(0, 1), (1, 17)])
+        );
         assert_eq!(
             TemplateLine::parse("{{- if .Values.x }}").kind,
             LineKind::Silent
