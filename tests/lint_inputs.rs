@@ -103,7 +103,7 @@ fn a_repository_reports_input_errors_only_for_broken_manifests() {
     let error_lines: Vec<&str> = errors.lines().filter(|l| l.starts_with("error")).collect();
     assert_eq!(
         error_lines,
-        ["error: ./deploy/broken.yaml:14:5: invalid YAML: while parsing a block mapping, did not find expected key"],
+        ["error: ./deploy/broken.yaml:14:5: invalid YAML: did not find expected key (while parsing a block mapping at line 7, column 3)"],
         "{errors}"
     );
     // The missing env_file is a note, once for the two services that name it.
@@ -176,7 +176,7 @@ fn verbose_lists_skipped_files_and_the_text_summary_counts_them() {
             "skipped: ./dashboards/nats.json: no Kubernetes object or compose file in it",
             "skipped: ./helm/values-prod.yaml: no Kubernetes object or compose file in it",
             "skipped: ./jobs/broker.yaml: a template (`{{ ... }}`), not a manifest",
-            "skipped: ./tsconfig.json: not valid YAML, and not a manifest (5:24: invalid trailing content after double-quoted scalar)",
+            "skipped: ./tsconfig.json: not valid YAML, and not a manifest (4:21: did not find expected ',' or '}' (while parsing a flow mapping at line 2, column 22))",
         ],
         "{errors}"
     );
@@ -215,7 +215,7 @@ fn named_files_are_always_judged() {
         "{errors}"
     );
     assert!(
-        errors.contains("error: tsconfig.json:5:24: invalid YAML: invalid trailing content"),
+        errors.contains("error: tsconfig.json:4:21: invalid YAML: did not find expected ',' or '}'"),
         "{errors}"
     );
     assert!(!errors.contains("nats.json"), "{errors}");

@@ -180,8 +180,11 @@ mod tests {
     #[test]
     fn manifests_are_told_from_other_documents() {
         let kind = |text: &str| {
-            let parsed = crate::manifest::yaml::parse(text);
-            document_kind(&parsed.documents[0])
+            let document = crate::manifest::yaml::documents(text)
+                .next()
+                .expect("a document")
+                .expect("valid YAML");
+            document_kind(&document.root)
         };
         assert_eq!(
             kind("apiVersion: v1\nkind: ConfigMap\n"),

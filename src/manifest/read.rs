@@ -209,12 +209,16 @@ fn read_one(input: &Input, options: &LoadOptions<'_>, result: &mut RunResult) {
         result: target,
         judged: 0,
     };
-    let parsed = yaml::parse(&text);
-    for document in &parsed.documents {
-        documents.document(document);
+    // One document at a time: each is dropped before the next is built.
+    let mut error = None;
+    for document in yaml::documents(&text) {
+        match document {
+            Ok(document) => documents.document(&document),
+            Err(problem) => error = Some(problem),
+        }
     }
     let judged = documents.judged;
-    match parsed.error {
+    match error {
         Some(problem) => {
             if origin == Origin::Named {
                 result.errors.push(match template {
@@ -281,13 +285,14 @@ fn read_rendered(rendered: &Rendered, options: &LoadOptions<'_>, result: &mut Ru
         result,
         judged: 0,
     };
-    let parsed = yaml::parse(&rendered.text);
-    for document in &parsed.documents {
-        documents.document(document);
-        placement.document(document);
-    }
-    if let Some(problem) = parsed.error {
-        result.errors.push(invalid_yaml(&file, &problem));
+    for document in yaml::documents(&rendered.text) {
+        match document {
+            Ok(document) => {
+                documents.document(&document);
+                placement.document(&document.root);
+            }
+            Err(problem) => documents.result.errors.push(invalid_yaml(&file, &problem)),
+        }
     }
     result.placements.push(placement.finish());
 }
@@ -305,8 +310,8 @@ struct Documents<'a, 'r> {
 }
 
 impl Documents<'_, '_> {
-    fn document(&mut self, document: &yaml::Node) {
-        let kind = judge::document_kind(document);
+    fn document(&mut self, document: &yaml::Document) {
+        let kind = judge::document_kind(&document.root);
         match kind {
             DocumentKind::Compose => {
                 self.judged += 1;

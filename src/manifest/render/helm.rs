@@ -13,7 +13,6 @@ use crate::diagnostic::{InputError, Location};
 use crate::files;
 use crate::manifest::decode;
 use crate::manifest::render::{self, display_join, Entry, Placement, Rendered, Source, ToolError};
-use crate::manifest::yaml;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -60,9 +59,7 @@ pub fn release_name(chart_name: Option<&str>) -> String {
 pub fn chart_name(directory: &Path) -> Option<String> {
     let bytes = files::read(&directory.join("Chart.yaml"), files::MAX_INPUT_BYTES).ok()?;
     let text = decode::decode(bytes).ok()?;
-    let parsed = yaml::parse(&text);
-    parsed
-        .documents
+    render::parse_all(&text)
         .first()
         .and_then(|document| document.str_at("name"))
         .map(str::to_string)
@@ -592,8 +589,8 @@ pub(crate) fn values_location(
         .collect();
     if let Some(path) = path {
         for (name, content) in &texts {
-            let parsed = yaml::parse(content);
-            let Some(document) = parsed.documents.first() else {
+            let documents = render::parse_all(content);
+            let Some(document) = documents.first() else {
                 continue;
             };
             let keys: Vec<&str> = path.split('.').collect();

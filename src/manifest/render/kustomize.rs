@@ -14,9 +14,9 @@
 use crate::diagnostic::Location;
 use crate::files;
 use crate::manifest::decode;
-use crate::manifest::render::{Entry, Placement, Rendered};
+use crate::manifest::render::{parse_all, Entry, Placement, Rendered};
 use crate::manifest::walk::KUSTOMIZATION_NAMES;
-use crate::manifest::yaml::{self, Node, NodeKind};
+use crate::manifest::yaml::{Node, NodeKind};
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -78,8 +78,8 @@ impl Kustomization {
             return kustomization;
         };
         let directory = file.parent().unwrap_or(Path::new("."));
-        let parsed = yaml::parse(&text);
-        let Some(document) = parsed.documents.first() else {
+        let documents = parse_all(&text);
+        let Some(document) = documents.first() else {
             return kustomization;
         };
         let local = |node: &Node| -> Option<PathBuf> {
@@ -260,8 +260,8 @@ enum Step<'a> {
 /// Places the objects of one build, document by document.
 pub(crate) struct Matcher<'a> {
     overlay: &'a Overlay,
-    resources: Vec<(Arc<str>, yaml::Parsed<'a>)>,
-    others: Vec<(Arc<str>, yaml::Parsed<'a>)>,
+    resources: Vec<(Arc<str>, Vec<Node>)>,
+    others: Vec<(Arc<str>, Vec<Node>)>,
     fallback: Location,
     entries: Vec<Entry>,
 }
@@ -270,7 +270,7 @@ impl<'a> Matcher<'a> {
     pub fn new(overlay: &'a Overlay) -> Matcher<'a> {
         let parse = |list: &'a [(Arc<str>, String)]| {
             list.iter()
-                .map(|(name, text)| (Arc::clone(name), yaml::parse(text)))
+                .map(|(name, text)| (Arc::clone(name), parse_all(text)))
                 .collect()
         };
         Matcher {
@@ -291,7 +291,7 @@ impl<'a> Matcher<'a> {
             Some(kind) => self
                 .others
                 .iter()
-                .flat_map(|(file, parsed)| parsed.documents.iter().map(move |doc| (file, doc)))
+                .flat_map(|(file, documents)| documents.iter().map(move |doc| (file, doc)))
                 .filter(|(_, doc)| doc.str_at("kind") == Some(kind))
                 .collect(),
             None => Vec::new(),
@@ -408,15 +408,15 @@ impl<'a> Matcher<'a> {
 
 /// The resource document of `kind` named `name`, or whose name the rendered name holds
 /// (a `namePrefix` or `nameSuffix` was added): the longest such name.
-fn find_object<'p, 'a>(
-    resources: &'p [(Arc<str>, yaml::Parsed<'a>)],
+fn find_object<'p>(
+    resources: &'p [(Arc<str>, Vec<Node>)],
     kind: &str,
     name: Option<&str>,
-) -> Option<(&'p Arc<str>, &'p Node<'a>)> {
+) -> Option<(&'p Arc<str>, &'p Node)> {
     let name = name?;
     let mut best: Option<(usize, &Arc<str>, &Node)> = None;
-    for (file, parsed) in resources {
-        for document in &parsed.documents {
+    for (file, documents) in resources {
+        for document in documents {
             let objects: Vec<&Node> =
                 if document.str_at("kind").is_some_and(|k| k.ends_with("List")) {
                     document
@@ -448,11 +448,7 @@ fn find_object<'p, 'a>(
 }
 
 /// Calls `each` for every node of `node`, with its path.
-fn visit<'n, 'a>(
-    node: &'n Node<'a>,
-    path: &mut Vec<Step<'n>>,
-    each: &mut dyn FnMut(&Node<'a>, &[Step<'n>]),
-) {
+fn visit<'n>(node: &'n Node, path: &mut Vec<Step<'n>>, each: &mut dyn FnMut(&Node, &[Step<'n>])) {
     each(node, path);
     match &node.kind {
         NodeKind::Scalar(_) => {}
@@ -479,7 +475,7 @@ fn visit<'n, 'a>(
 }
 
 /// The node at `path` in `node`, and the deepest node reached on the way.
-fn lookup<'n, 'a>(node: &'n Node<'a>, path: &[Step<'_>]) -> (Option<&'n Node<'a>>, &'n Node<'a>) {
+fn lookup<'n>(node: &'n Node, path: &[Step<'_>]) -> (Option<&'n Node>, &'n Node) {
     let mut current = node;
     for step in path {
         let next = match step {

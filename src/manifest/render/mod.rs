@@ -319,6 +319,15 @@ pub fn run_tool(program: &Path, args: &[OsString]) -> Result<String, ToolError> 
     })
 }
 
+/// The documents of a small file (a kustomization, a values file, `Chart.yaml`) up to
+/// the first error.
+pub(crate) fn parse_all(text: &str) -> Vec<Node> {
+    crate::manifest::yaml::documents(text)
+        .map_while(Result::ok)
+        .map(|document| document.root)
+        .collect()
+}
+
 /// A path shown relative to where lint runs, as the walk shows them: `dir/file`.
 pub(crate) fn display_join(directory: &Path, relative: &str) -> String {
     directory.join(relative).display().to_string()
