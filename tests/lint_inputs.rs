@@ -215,7 +215,8 @@ fn named_files_are_always_judged() {
         "{errors}"
     );
     assert!(
-        errors.contains("error: tsconfig.json:4:21: invalid YAML: did not find expected ',' or '}'"),
+        errors
+            .contains("error: tsconfig.json:4:21: invalid YAML: did not find expected ',' or '}'"),
         "{errors}"
     );
     assert!(!errors.contains("nats.json"), "{errors}");

@@ -307,7 +307,7 @@ fn render_all(
         results
     });
     // The same order on every run, whichever thread finished first.
-    results.sort_by(|a, b| render_key(a).cmp(&render_key(b)));
+    results.sort_by_key(render_key);
     for result in results {
         match result {
             Ok(rendered) => inputs.push(Input::Rendered(Box::new(rendered))),

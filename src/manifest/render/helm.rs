@@ -394,10 +394,7 @@ impl TemplateLine {
         let mut silent_only = true;
         let mut has_action = false;
         let column_of = |byte: usize| u32::try_from(text[..byte].chars().count() + 1).unwrap_or(1);
-        loop {
-            let Some(open) = rest.find("{{") else {
-                break;
-            };
+        while let Some(open) = rest.find("{{") {
             let Some(close) = rest[open..].find("}}") else {
                 // An action that goes on over the next lines: nothing here can be matched.
                 return TemplateLine {
@@ -498,11 +495,11 @@ impl TemplateLine {
                 piece.text.as_str()
             };
             if index == 0 {
-                if !rendered.starts_with(text)
-                    && !(index + 1 < last
-                        && text.trim_end() == rendered.trim_end()
-                        && !text.trim().is_empty())
-                {
+                // The line may end where the first action wrote nothing.
+                let cut_short = index + 1 < last
+                    && text.trim_end() == rendered.trim_end()
+                    && !text.trim().is_empty();
+                if !(rendered.starts_with(text) || cut_short) {
                     return None;
                 }
                 if !text.is_empty() {

@@ -113,7 +113,7 @@ impl Kustomization {
         {
             kustomization
                 .patches
-                .extend(node.get("path").and_then(|path| local(path)));
+                .extend(node.get("path").and_then(&local));
         }
         for generator in strings("configMapGenerator")
             .iter()
