@@ -212,15 +212,29 @@ fn write_atomically(path: &std::path::Path, contents: &[u8]) -> std::io::Result<
 fn lint_command(args: &LintArgs, quiet: bool, out: &mut dyn Write) -> anyhow::Result<u8> {
     let selection = selection(args)?;
     let options = LintOptions {
-        default_namespace: args.namespace.clone(),
+        default_namespace: args
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_string()),
         cluster_domain: args.cluster_domain.trim_end_matches('.').to_string(),
         known_namespaces: args.known_namespaces.clone(),
         url_vars: args.url_vars.clone(),
         strict_refs: args.strict_refs,
     };
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let outcome = lint::run(&args.paths, args.env, &options, &selection, threads);
-    let result = report::write_lint(out, &outcome, args.format, quiet);
+    let load = manifest::LoadOptions {
+        default_namespace: &options.default_namespace,
+        threads: std::thread::available_parallelism().map_or(1, usize::from),
+        honour_ignore_files: !args.no_ignore,
+        require_render: args.require_render,
+        helm: manifest::render::helm::HelmOptions {
+            values: args.helm_values.clone(),
+            set: args.helm_set.clone(),
+            release_name: args.release_name.clone(),
+            namespace: args.namespace.clone(),
+        },
+    };
+    let outcome = lint::run(&args.paths, args.env, &options, &load, &selection);
+    let result = report::write_lint(out, &outcome, args.format, quiet, args.verbose);
     match result {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
         other => other.context("writing the report")?,

@@ -74,7 +74,7 @@ fn json_output_has_exactly_the_documented_keys() {
     assert_eq!(report["version"], 1);
     assert_eq!(
         keys(&report["summary"]),
-        ["errors", "files", "infos", "objects", "warnings"]
+        ["errors", "files", "infos", "objects", "skipped", "warnings"]
     );
     assert_eq!(report["summary"]["files"], 1);
     assert_eq!(report["summary"]["objects"], 4);
@@ -225,12 +225,12 @@ fn bad_inputs_are_reported_with_their_location_and_the_rest_is_linted() {
         "{errors}"
     );
     assert!(
-        errors.contains("fixtures/inputs/helm-template.yaml:4: unrendered Helm template"),
+        errors.contains("fixtures/inputs/helm-template.yaml:4:9: unrendered template"),
         "{errors}"
     );
     assert!(errors.contains("helm template"), "{errors}");
     assert!(
-        errors.contains("fixtures/inputs/latin1.yaml:6: not UTF-8"),
+        errors.contains("fixtures/inputs/latin1.yaml:6:13: not UTF-8"),
         "{errors}"
     );
     assert!(
@@ -259,7 +259,7 @@ fn binary_empty_and_oversized_inputs() {
     ]);
     assert_eq!(output.status.code(), Some(2));
     let errors = stderr(&output);
-    assert!(errors.contains("image.yaml: binary file"), "{errors}");
+    assert!(errors.contains("image.yaml:1:5: binary file"), "{errors}");
     assert!(
         errors.contains("big.yaml: larger than the 16 MiB input limit"),
         "{errors}"

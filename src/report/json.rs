@@ -36,6 +36,8 @@ struct Summary {
     errors: usize,
     warnings: usize,
     infos: usize,
+    /// Walked files that were not judged, counted by reason.
+    skipped: std::collections::BTreeMap<&'static str, usize>,
 }
 
 impl<'a> From<&'a Finding> for JsonFinding<'a> {
@@ -68,6 +70,10 @@ pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome) -> io::Result<()> 
             errors: counts.errors,
             warnings: counts.warnings,
             infos: counts.infos,
+            skipped: crate::report::skipped_counts(outcome)
+                .into_iter()
+                .map(|(reason, count)| (reason.as_str(), count))
+                .collect(),
         },
     };
     crate::report::escape::write_json(&mut *out, &document, true)?;

@@ -90,12 +90,12 @@ impl<'a> Sources<'a> {
             self.files
                 .entry(file.to_string())
                 .or_insert_with(|| {
-                    crate::files::read_to_string(
-                        std::path::Path::new(file),
-                        crate::files::MAX_INPUT_BYTES,
-                    )
-                    .ok()
-                    .map(|text| Text::new(&text))
+                    // Decoded as the input was (UTF-16 and UTF-32 with a byte order
+                    // mark too).
+                    crate::files::read(std::path::Path::new(file), crate::files::MAX_INPUT_BYTES)
+                        .ok()
+                        .and_then(|bytes| crate::manifest::decode::decode(bytes).ok())
+                        .map(|text| Text::new(&text))
                 })
                 .as_ref()?
         };

@@ -1,7 +1,8 @@
 //! The human format: one compiler-style block per finding, then a summary line.
 
-use crate::diagnostic::{Finding, InputError, Severity};
+use crate::diagnostic::{Finding, InputError, Note, Severity};
 use crate::lint::LintOutcome;
+use crate::manifest::judge::Skipped;
 use crate::report::escape;
 use crate::report::source::{Focus, Sources};
 use crate::report::Counts;
@@ -19,6 +20,26 @@ fn severity_label(severity: Severity) -> ColoredString {
 pub fn write_input_error(out: &mut dyn Write, error: &InputError) -> io::Result<()> {
     let message = crate::natsurl::mask_credentials_in_text(&error.to_string());
     writeln!(out, "{}: {}", "error".red().bold(), escape::text(&message))
+}
+
+pub fn write_note(out: &mut dyn Write, note: &Note) -> io::Result<()> {
+    let message = crate::natsurl::mask_credentials_in_text(&note.to_string());
+    writeln!(out, "{}: {}", "note".cyan().bold(), escape::text(&message))
+}
+
+/// One skipped file, with `--verbose`.
+pub fn write_skipped(out: &mut dyn Write, skipped: &Skipped) -> io::Result<()> {
+    write!(
+        out,
+        "{}: {}: {}",
+        "skipped".dimmed(),
+        escape::text(&skipped.file),
+        skipped.reason.describe()
+    )?;
+    match &skipped.detail {
+        Some(detail) => writeln!(out, " ({})", escape::text(detail)),
+        None => writeln!(out),
+    }
 }
 
 pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome, quiet: bool) -> io::Result<()> {
@@ -43,6 +64,17 @@ pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome, quiet: bool) -> io
         summary.push_str(&format!(
             "; {} could not be read",
             plural(outcome.errors.len(), "input")
+        ));
+    }
+    if !outcome.skipped.is_empty() {
+        let reasons: Vec<&str> = crate::report::skipped_counts(outcome)
+            .into_iter()
+            .map(|(reason, _)| reason.as_str())
+            .collect();
+        summary.push_str(&format!(
+            "; {} skipped ({}; -v lists them)",
+            plural(outcome.skipped.len(), "file"),
+            reasons.join(", ")
         ));
     }
     let summary = if counts.errors > 0 || !outcome.errors.is_empty() {
