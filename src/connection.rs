@@ -371,6 +371,24 @@ fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, ConnectionError> 
 }
 
 impl Connection {
+    /// What may be printed of the credentials for `server`: as [`Auth::describe`], but a
+    /// file named by a variable (NATS_CREDS, NATS_NKEY) is named by the variable, whose
+    /// value is never printed (it may hold the credentials themselves by mistake).
+    pub fn describe_auth(&self, server: &ServerUrl) -> String {
+        let (auth, source) = self.auth_for(server);
+        match (&auth, &source) {
+            (Auth::CredsFile(path) | Auth::NkeyFile(path), _) => {
+                let what = if matches!(auth, Auth::CredsFile(_)) {
+                    "credentials file"
+                } else {
+                    "nkey seed file"
+                };
+                format!("{what} {}", shown_file(path, &source))
+            }
+            _ => auth.describe(),
+        }
+    }
+
     /// The credentials used for `server`, and where they came from.
     pub fn auth_for(&self, server: &ServerUrl) -> (Auth, AuthSource) {
         if let Some(auth) = &self.flag_auth {
@@ -418,14 +436,23 @@ impl Connection {
         server: &ServerUrl,
         tls: &Arc<TlsConfig>,
     ) -> Result<Dialer, ConnectionError> {
-        let (auth, _) = self.auth_for(server);
-        let secret = Secret::load(&auth)?;
+        let (auth, source) = self.auth_for(server);
+        let secret = Secret::load(&auth, &|path| shown_file(path, &source))?;
         Ok(Dialer::new(
             server.clone(),
             secret,
             Arc::clone(tls),
             self.tls_required(server),
         ))
+    }
+}
+
+/// A credentials or seed file as it may be printed: its path when it was given with a
+/// flag, the variable's name when a variable names it.
+fn shown_file(path: &Path, source: &AuthSource) -> String {
+    match source {
+        AuthSource::Variable(name) => format!("(the path in {name})"),
+        _ => path.display().to_string(),
     }
 }
 
@@ -436,21 +463,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         Some(at) => (&text[..at], &text[at..]),
         None => (text, "s"),
     };
+    // The messages do not repeat the text: the command-line parser shows it (escaped).
     let value: f64 = number
         .parse()
-        .map_err(|_| format!("`{text}` is not a duration (examples: 3s, 500ms)"))?;
+        .map_err(|_| "not a duration (examples: 3s, 500ms)".to_string())?;
     let seconds = match unit {
         "ms" => value / 1000.0,
         "s" => value,
         "m" => value * 60.0,
-        _ => {
-            return Err(format!(
-                "unknown unit `{unit}` in `{text}` (use ms, s or m)"
-            ))
-        }
+        _ => return Err("unknown unit (use ms, s or m)".to_string()),
     };
     if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
-        return Err(format!("`{text}` must be more than 0 and at most 1 hour"));
+        return Err("must be more than 0 and at most 1 hour".to_string());
     }
     Ok(Duration::from_secs_f64(seconds))
 }

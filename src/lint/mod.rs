@@ -7,7 +7,8 @@ pub mod refs;
 pub mod resolve;
 pub(crate) mod topology;
 
-use crate::diagnostic::{Finding, InputError};
+use crate::diagnostic::{Finding, InputError, Note};
+use crate::manifest::judge::Skipped;
 use crate::manifest::{self, LoadOptions};
 use crate::rules::{Rule, RULES};
 use context::{Context, LintOptions};
@@ -18,6 +19,10 @@ use std::sync::{Mutex, PoisonError};
 pub struct LintOutcome {
     pub findings: Vec<Finding>,
     pub errors: Vec<InputError>,
+    /// What the user should know that is not an error (a chart that was not rendered).
+    pub notes: Vec<Note>,
+    /// Walked files that were not judged, and why.
+    pub skipped: Vec<Skipped>,
     pub files: usize,
     pub objects: usize,
     /// Standard input as read, for showing source lines.
@@ -42,20 +47,16 @@ pub fn run(
     paths: &[PathBuf],
     environment: bool,
     options: &LintOptions,
+    load: &LoadOptions<'_>,
     selection: &Selection,
-    threads: usize,
 ) -> LintOutcome {
-    let mut loaded = manifest::load(
-        paths,
-        &LoadOptions {
-            default_namespace: &options.default_namespace,
-            threads,
-        },
-    );
+    let mut loaded = manifest::load(paths, load);
     if environment {
         manifest::load_environment(&mut loaded);
     }
-    let findings = check(&loaded.inventory, options, selection);
+    let mut findings = check(&loaded.inventory, options, selection);
+    // Findings in rendered charts and overlays, moved to the files that wrote them.
+    loaded.place(&mut findings);
     let objects = loaded.inventory.objects;
     // Freeing the facts of a large input takes tens of milliseconds: a thread of its own
     // does it while the report is written. Should no thread be available, the inventory
@@ -65,6 +66,8 @@ pub fn run(
     LintOutcome {
         findings,
         errors: loaded.errors,
+        notes: loaded.notes,
+        skipped: loaded.skipped,
         files: loaded.files,
         objects,
         stdin: loaded.stdin,

@@ -6,7 +6,7 @@ use crate::connection::{self, Connection};
 use crate::messaging::session::SessionError;
 use crate::messaging::test_messaging;
 use crate::messaging::watch::{self, WatchError, WatchOptions, WatchSink};
-use crate::report::{messaging_json, messaging_text};
+use crate::report::{messaging_json, messaging_text, print_error};
 use crate::{EXIT_FINDINGS, EXIT_OK};
 use anyhow::Context as _;
 use std::io::{self, Write};
@@ -45,10 +45,12 @@ pub fn test_messaging(
         MessagingFormat::Json => {
             // Machine-readable output has cases only; say why there are none.
             if let test_messaging::Outcome::Disabled { value } = &report.outcome {
-                eprintln!("nats-doctor: messaging is disabled (NATS_ENABLED={value:?}): nothing published");
+                print_error(&format!(
+                    "messaging is disabled (NATS_ENABLED=\"{value}\"): nothing published"
+                ));
             }
             if let test_messaging::Outcome::NotConnected { error } = &report.outcome {
-                eprintln!("nats-doctor: {error}");
+                print_error(error);
             }
             messaging_json::write_test_messaging(out, &report)
         }
@@ -63,10 +65,10 @@ pub fn test_messaging(
 pub fn watch(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
     let connection = settings(&args.connect)?;
     if !connection.settings.messaging_enabled() && !quiet {
-        eprintln!(
-            "nats-doctor: note: NATS_ENABLED={:?}, so the services publish nothing; watching anyway",
+        print_error(&format!(
+            "note: NATS_ENABLED=\"{}\", so the services publish nothing; watching anyway",
             connection.settings.enabled.value
-        );
+        ));
     }
     let options = WatchOptions {
         subject: args.subject.clone(),
@@ -93,14 +95,14 @@ pub fn watch(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
     match result {
         Ok(summary) => Ok(if summary.ok() { EXIT_OK } else { EXIT_FINDINGS }),
         Err(WatchError::Session(SessionError::Connect { attempts })) => {
-            eprintln!("nats-doctor: {}", attempts.join("; "));
-            eprintln!("nats-doctor: `nats-doctor check` diagnoses the connection");
+            print_error(&attempts.join("; "));
+            print_error("`nats-doctor check` diagnoses the connection");
             Ok(EXIT_FINDINGS)
         }
         // Settings no client could use exit 2, as usage errors do.
         Err(error) if error.is_settings() => Err(error.into()),
         Err(error @ WatchError::SubscribeDenied { .. }) => {
-            eprintln!("nats-doctor: {error}");
+            print_error(&error.to_string());
             Ok(EXIT_FINDINGS)
         }
         Err(WatchError::Output(error)) if error.kind() == io::ErrorKind::BrokenPipe => Ok(EXIT_OK),

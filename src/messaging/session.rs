@@ -70,7 +70,7 @@ pub fn prepare(connection: &Connection) -> Result<Servers, SessionError> {
         let server = match entry {
             Entry::Server(server) => server,
             Entry::Invalid { offset, error } => {
-                let masked = crate::probe::masked_list(&url.value);
+                let masked = natsurl::mask_credentials(&url.value);
                 return Err(SessionError::Settings(format!(
                     "{name} {masked:?}: entry {} (at byte {offset}): {error}",
                     index + 1

@@ -8,24 +8,25 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use nkeys::KeyPair;
 use serde_json::{json, Map, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Credentials, keys and seeds are a few kilobytes; a larger file is not one.
 const SECRET_FILE_LIMIT: u64 = 1024 * 1024;
 
-/// Why a credentials or seed file cannot be used. The messages never contain a secret.
+/// Why a credentials or seed file cannot be used. The messages never contain a secret;
+/// `file` is what may be printed of the file (see [`Secret::load`]).
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
-    #[error("cannot read {what} {path}: {message}")]
+    #[error("cannot read {what} {file}: {message}")]
     Unreadable {
         what: &'static str,
-        path: PathBuf,
+        file: String,
         message: String,
     },
-    #[error("{what} {path}: {message}")]
+    #[error("{what} {file}: {message}")]
     Invalid {
         what: &'static str,
-        path: PathBuf,
+        file: String,
         message: &'static str,
     },
 }
@@ -53,8 +54,9 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Secret {
-    /// Reads the files `auth` names.
-    pub fn load(auth: &Auth) -> Result<Secret, CredentialsError> {
+    /// Reads the files `auth` names. `shown` says how a file may appear in a message:
+    /// its path, or, for a path taken from a variable, the variable's name.
+    pub fn load(auth: &Auth, shown: &dyn Fn(&Path) -> String) -> Result<Secret, CredentialsError> {
         Ok(match auth {
             Auth::None => Secret::None,
             Auth::Token(token) => Secret::Token(token.clone()),
@@ -64,19 +66,19 @@ impl Secret {
             },
             Auth::NkeyFile(path) => {
                 let what = "nkey seed file";
-                let text = read(what, path)?;
-                Secret::Nkey(seed_file(&text).ok_or(CredentialsError::Invalid {
+                let text = read(what, path, shown)?;
+                Secret::Nkey(seed_file(&text).ok_or_else(|| CredentialsError::Invalid {
                     what,
-                    path: path.clone(),
+                    file: shown(path),
                     message: "no valid user seed (a line starting with SU) in it",
                 })?)
             }
             Auth::CredsFile(path) => {
                 let what = "credentials file";
-                let text = read(what, path)?;
+                let text = read(what, path, shown)?;
                 let invalid = |message| CredentialsError::Invalid {
                     what,
-                    path: path.clone(),
+                    file: shown(path),
                     message,
                 };
                 let (jwt, seed) = creds_file(&text)
@@ -123,12 +125,17 @@ impl Secret {
     }
 }
 
-fn read(what: &'static str, path: &Path) -> Result<String, CredentialsError> {
+fn read(
+    what: &'static str,
+    path: &Path,
+    shown: &dyn Fn(&Path) -> String,
+) -> Result<String, CredentialsError> {
     crate::files::read_to_string(path, SECRET_FILE_LIMIT).map_err(|error| {
         CredentialsError::Unreadable {
             what,
-            path: path.to_path_buf(),
-            message: error.to_string(),
+            file: shown(path),
+            // The kind of error only: the operating system's words, never the contents.
+            message: std::io::Error::from(error).to_string(),
         }
     })
 }

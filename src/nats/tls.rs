@@ -133,7 +133,7 @@ fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, TlsFileError> {
     crate::files::read(path, PEM_FILE_LIMIT).map_err(|error| TlsFileError::Unreadable {
         what,
         path: path.to_path_buf(),
-        message: error.to_string(),
+        message: std::io::Error::from(error).to_string(),
     })
 }
 

@@ -176,21 +176,27 @@ pub async fn run(connection: &Connection, options: &CheckOptions) -> CheckReport
     }
 }
 
-/// The server list as it may be printed: each parsable entry masked, the rest with any
-/// credentials-looking part masked.
+/// The server list as it may be printed: each parsable entry masked and normalised, the
+/// others as written with their credentials masked.
 pub fn masked_list(value: &str) -> String {
-    crate::natsurl::parse_server_list(value)
+    let entries = crate::natsurl::parse_server_list(value);
+    let starts: Vec<usize> = entries
         .iter()
         .map(|entry| match entry {
+            crate::natsurl::Entry::Server(server) => server.offset,
+            crate::natsurl::Entry::Invalid { offset, .. } => *offset,
+        })
+        .collect();
+    entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| match entry {
             crate::natsurl::Entry::Server(server) => server.masked(),
             crate::natsurl::Entry::Invalid { offset, .. } => {
-                let rest = value.get(*offset..).unwrap_or_default();
-                let part = rest.split(',').next().unwrap_or_default();
-                match (part.contains("://"), part.rfind('@')) {
-                    // Userinfo without a scheme is not recognised by the text masker.
-                    (false, Some(at)) => format!("***{}", &part[at..]),
-                    _ => crate::natsurl::mask_credentials_in_text(part),
-                }
+                let end = starts
+                    .get(index + 1)
+                    .map_or(value.len(), |next| next.saturating_sub(1));
+                crate::natsurl::mask_credentials(value.get(*offset..end).unwrap_or_default())
             }
         })
         .collect::<Vec<_>>()

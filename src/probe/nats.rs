@@ -333,10 +333,10 @@ async fn probe_address(
     deadline: tokio::time::Instant,
 ) -> Probed {
     let attempt_started = Instant::now();
-    let (auth, auth_source) = connection.auth_for(&target.server);
+    let (_, auth_source) = connection.auth_for(&target.server);
     let mut entry = json!({
         "address": address.to_string(),
-        "auth": auth.describe(),
+        "auth": connection.describe_auth(&target.server),
         "auth_source": auth_source.to_string(),
     });
     let mut probed = Probed {

@@ -48,10 +48,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             };
             let message = format!("malformed NATS URL{position}: {error}");
             if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
-                finding.help = Some(
+                finding.help = Some(error.help().unwrap_or_else(|| {
                     "write one or more nats://host:port entries separated by commas, without spaces or quotes"
-                        .to_string(),
-                );
+                        .to_string()
+                }));
                 finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, None, None));
                 out.push(finding);
             }
