@@ -296,6 +296,7 @@ async fn over_udp(
         .await
         .map_err(|error| Fault::new(Answer::Error, format!("cannot open a UDP socket: {error}")))?;
     // A connected socket hears the ICMP errors about its destination.
+    hear_icmp_errors(&socket, server.is_ipv4());
     socket
         .connect(server)
         .await
@@ -351,6 +352,34 @@ async fn over_udp(
         ),
     })
 }
+
+/// Linux tells a UDP socket of an ICMP port unreachable, and of host and network
+/// unreachable only with IP_RECVERR; glibc's resolver sets it, so a pod hears them all.
+#[cfg(target_os = "linux")]
+fn hear_icmp_errors(socket: &UdpSocket, ipv4: bool) {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    let (level, option) = if ipv4 {
+        (libc::IPPROTO_IP, libc::IP_RECVERR)
+    } else {
+        (libc::IPPROTO_IPV6, libc::IPV6_RECVERR)
+    };
+    // SAFETY: the descriptor is the open socket borrowed for the call; the value points
+    // at a c_int that outlives the call, and its size is the one given. Failing leaves
+    // the socket as it was (only port unreachable is heard), so the result is not needed.
+    let _ = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            option,
+            std::ptr::from_ref(&on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn hear_icmp_errors(_socket: &UdpSocket, _ipv4: bool) {}
 
 async fn over_tcp(
     server: SocketAddr,
