@@ -4,6 +4,7 @@
 
 pub mod dns_server;
 pub mod nats_server;
+pub mod raw_dns;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
