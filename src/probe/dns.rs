@@ -420,6 +420,8 @@ const RESOLV_CONF_LIMIT: u64 = 1024 * 1024;
 /// glibc's bounds on resolv.conf `attempts` (RES_MAXRETRY) and `timeout`
 /// (RES_MAXRETRANS, seconds; 0 counts as 1).
 const ATTEMPTS_LIMIT: usize = 5;
+/// glibc's MAXNS: the nameservers of resolv.conf that are ever asked.
+const NAMESERVERS_LIMIT: usize = 3;
 const TRY_TIMEOUT_LIMIT: Duration = Duration::from_secs(30);
 
 fn read_resolv_conf(options: &CheckOptions, timeout: Duration) -> Result<Resolv, ConfigError> {
@@ -453,6 +455,8 @@ fn read_resolv_conf(options: &CheckOptions, timeout: Duration) -> Result<Resolv,
             file_nameservers.push(ip);
         }
     }
+    // glibc never asks a fourth nameserver (and Kubernetes allows no more than three).
+    file_nameservers.truncate(NAMESERVERS_LIMIT);
     // A resolv.conf without a nameserver is still useful when --nameserver is given.
     let (nameservers, addresses) = match options.nameserver {
         Some(address) => (vec![address.to_string()], vec![address]),
