@@ -533,6 +533,16 @@ async fn resolve_candidates(
             });
             continue;
         };
+        if let Some((records, addresses)) = loopback_name(&name) {
+            tried.push(Candidate {
+                name: candidate.clone(),
+                result: Answer::Answered,
+                records,
+                error: None,
+                duration_ms: super::millis(started.elapsed()),
+            });
+            return (tried, Some(candidate.clone()), addresses);
+        }
         // As glibc does for an unspecified address family: A and AAAA at once.
         let lookups = async {
             tokio::join!(
@@ -566,6 +576,25 @@ async fn resolve_candidates(
         }
     }
     (tried, None, Vec::new())
+}
+
+/// `localhost.` and the names under it are the loopback addresses without a query
+/// (RFC 6761, as resolvers that follow it answer them), so that a check of a local
+/// server never waits on a nameserver for them.
+fn loopback_name(name: &Name) -> Option<(Vec<String>, Vec<IpAddr>)> {
+    let localhost = Name::from_ascii("localhost.").ok()?;
+    if !localhost.zone_of(name) {
+        return None;
+    }
+    let addresses = vec![
+        IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+    ];
+    let records = vec![
+        format!("{name} A {}", addresses[0]),
+        format!("{name} AAAA {}", addresses[1]),
+    ];
+    Some((records, addresses))
 }
 
 /// One record type for one name: the records of the answer as text, and its
@@ -780,7 +809,19 @@ async fn system_resolve(
 
 #[cfg(test)]
 mod tests {
-    use super::candidate_names;
+    use super::{candidate_names, loopback_name};
+    use hickory_proto::rr::Name;
+
+    #[test]
+    fn localhost_names_are_loopback_without_a_query() {
+        let name = |text: &str| Name::from_ascii(text).expect("a name");
+        let (records, addresses) = loopback_name(&name("localhost.")).expect("loopback");
+        assert_eq!(records, ["localhost. A 127.0.0.1", "localhost. AAAA ::1"]);
+        assert_eq!(addresses.len(), 2);
+        assert!(loopback_name(&name("nats.LocalHost.")).is_some());
+        assert!(loopback_name(&name("localhost.petrosa-apps.svc.cluster.local.")).is_none());
+        assert!(loopback_name(&name("notlocalhost.")).is_none());
+    }
 
     fn pod_search() -> Vec<String> {
         [
