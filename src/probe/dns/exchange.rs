@@ -7,7 +7,7 @@
 //! would have seen, told apart from what merely looks the same to it.
 
 use super::Answer;
-use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
+use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::DecodeError;
 use std::io::ErrorKind;
@@ -194,12 +194,6 @@ fn read_reply(
         Ok(message) => message,
         Err(error) => return Reading::Broken(decode_fault(&error, server, bytes.len())),
     };
-    if message.metadata.message_type != MessageType::Response {
-        return Reading::Stray(Fault::new(
-            Answer::Malformed,
-            format!("{server} sent a query, not a reply"),
-        ));
-    }
     let matches = match message.queries.as_slice() {
         [asked] => asked.name() == question.name && asked.query_type() == question.kind,
         _ => false,
@@ -417,7 +411,7 @@ async fn over_tcp(
             Ok(Err(error)) => return Err(io_fault(server, &error, "TCP")),
             Ok(Ok(0)) if got == 0 => {
                 return Err(Fault::new(
-                    Answer::Unreachable,
+                    Answer::Error,
                     format!("{server} closed the TCP connection without a reply"),
                 ))
             }
