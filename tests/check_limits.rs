@@ -182,3 +182,52 @@ fn run_ends_within_four_timeouts_whatever_the_peers_do() {
     stop.store(true, Ordering::SeqCst);
     holder.join().unwrap();
 }
+
+#[test]
+fn long_server_list_with_a_silent_nameserver_ends_within_the_step() {
+    // A nameserver that never answers, and twenty Service names.
+    let dns = support::raw_dns::RawDns::start(false, |_| Vec::new());
+    let url = (0..20)
+        .map(|n| format!("nats://nats-{n}.nats:4222"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let dir = tempfile::tempdir().unwrap();
+    let resolv = pod_resolv_conf(dir.path(), "petrosa-apps");
+    let run = check(
+        &[
+            "--format",
+            "json",
+            "--timeout",
+            "1s",
+            "--resolv-conf",
+            resolv.to_str().unwrap(),
+            "--nameserver",
+            &dns.nameserver(),
+            "--no-system-resolver",
+        ],
+        &[("NATS_URL", &url), ("POD_NAMESPACE", "petrosa-apps")],
+    );
+    assert_eq!(run.status("dns"), "fail", "{}", run.stdout);
+    let hosts = run.step("dns")["detail"]["hosts"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(hosts.len(), 20);
+    assert!(
+        hosts.iter().all(|host| host["result"] == "timeout"),
+        "{}",
+        run.stdout
+    );
+    // Sixteen at a time were asked and waited for; the rest found the time used up.
+    let asked = hosts
+        .iter()
+        .filter(|host| {
+            host["candidates"][0]["error"]
+                .as_str()
+                .is_some_and(|error| error.starts_with("no answer from"))
+        })
+        .count();
+    assert_eq!(asked, 16, "{}", run.stdout);
+    assert_eq!(dns.queries(), 16 * 2, "A and AAAA for each host asked");
+    assert_within(&run, Duration::from_secs(1) + MARGIN);
+}

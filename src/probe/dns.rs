@@ -210,16 +210,35 @@ pub async fn probe(
         }
     };
 
-    // Every host at once: a host whose nameserver is silent must not use up the time
-    // of the hosts after it.
+    // Every host at once (up to a bound): a host whose nameserver is silent must not
+    // use up the time of the hosts after it.
+    let slots = tokio::sync::Semaphore::new(HOSTS_AT_ONCE);
     let lookups = servers.iter().enumerate().filter_map(|(index, server)| {
         let Host::Name { name, absolute } = &server.host else {
             return None;
         };
         let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
         let candidates = candidate_names(name, *absolute, &resolv.search, resolv.ndots);
-        let resolv = &resolv;
+        let (resolv, slots) = (&resolv, &slots);
         Some(async move {
+            let Ok(Ok(_slot)) = timeout_at(deadline, slots.acquire()).await else {
+                return Resolution {
+                    index,
+                    name: name.clone(),
+                    tried: vec![Candidate {
+                        name: candidates.first().cloned().unwrap_or_default(),
+                        result: Answer::Timeout,
+                        records: Vec::new(),
+                        error: Some(format!(
+                            "not tried: the step's time limit ran out with {HOSTS_AT_ONCE} hosts being resolved"
+                        )),
+                        duration_ms: 0.0,
+                    }],
+                    answered_by: None,
+                    addresses: Vec::new(),
+                    system: None,
+                };
+            };
             let system_lookup = async {
                 if options.system_resolver {
                     Some(system_resolve(name, port, deadline, timeout).await)
@@ -414,6 +433,10 @@ fn more_serious(current: Option<Answer>, next: Answer) -> Answer {
         _ => next,
     }
 }
+
+/// Hosts resolved at once: each has two queries and a getaddrinfo thread in flight, and
+/// a server list can be long.
+const HOSTS_AT_ONCE: usize = 16;
 
 /// resolv.conf is a few lines; anything larger is not one.
 const RESOLV_CONF_LIMIT: u64 = 1024 * 1024;
