@@ -4,9 +4,9 @@
 use crate::diagnostic::{InputError, Location};
 use crate::manifest::dotenv;
 use crate::manifest::model::{
-    Container, EnvSource, EnvVar, Inventory, Object, Platform, Value, Workload,
+    Container, DuplicateKey, EnvSource, EnvVar, Inventory, Object, Platform, Value, Workload,
 };
-use crate::manifest::yaml::Node;
+use crate::manifest::yaml::{Document, Node, PathSegment};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,11 +19,44 @@ pub fn is_compose(document: &Node) -> bool {
 pub fn extract(
     file: &Arc<str>,
     path: Option<&Path>,
-    document: &Node,
+    document: &Document,
     inventory: &mut Inventory,
     errors: &mut Vec<InputError>,
 ) {
     let location = |node: &Node| Location::new(file, node.line, node.column);
+    let service_object = |name: &Node| {
+        Some(Object {
+            kind: "compose service".into(),
+            name: name.as_str()?.into(),
+            namespace: Default::default(),
+            location: location(name),
+            ignore: Vec::new(),
+        })
+    };
+    for duplicate in &document.duplicate_keys {
+        let object = match duplicate.path.as_slice() {
+            [PathSegment::Key(services), PathSegment::Key(service), ..]
+                if services == "services" =>
+            {
+                document
+                    .root
+                    .get("services")
+                    .and_then(|services| services.entry(service))
+                    .and_then(|(name, _)| service_object(name))
+            }
+            _ => None,
+        };
+        inventory.duplicate_keys.push(DuplicateKey {
+            object,
+            platform: Platform::Compose,
+            key: duplicate.key.as_str().into(),
+            location: Location::new(file, duplicate.line, duplicate.column),
+            width: duplicate.width,
+            first: Location::new(file, duplicate.first_line, duplicate.first_column),
+            secret_data: false,
+        });
+    }
+    let document = &document.root;
     for (name, service) in document
         .get("services")
         .map(Node::entries)
@@ -145,14 +178,11 @@ pub fn extract(
             None => {}
         }
         inventory.objects += 1;
+        let Some(object) = service_object(name) else {
+            continue;
+        };
         inventory.workloads.push(Workload {
-            object: Object {
-                kind: "compose service".into(),
-                name: service_name.into(),
-                namespace: Default::default(),
-                location: location(name),
-                ignore: Vec::new(),
-            },
+            object,
             platform: Platform::Compose,
             pod_labels: Default::default(),
             pod_ignore: Vec::new(),

@@ -305,20 +305,24 @@ fn read_input(input: &Input, options: &LoadOptions<'_>, result: &mut RunResult) 
         ));
         return;
     }
-    let parsed = yaml::parse(&text);
-    if let Some(problem) = parsed.error {
-        result.errors.push(error(
-            Some(problem.line),
-            Some(problem.column),
-            format!("invalid YAML: {}", problem.message),
-        ));
-    }
-    for document in &parsed.documents {
-        if compose::is_compose(document) {
+    // One document at a time: each is dropped before the next is built.
+    for document in yaml::documents(&text) {
+        let document = match document {
+            Ok(document) => document,
+            Err(problem) => {
+                result.errors.push(error(
+                    Some(problem.line),
+                    Some(problem.column),
+                    format!("invalid YAML: {}", problem.message),
+                ));
+                break;
+            }
+        };
+        if compose::is_compose(&document.root) {
             compose::extract(
                 &file,
                 path,
-                document,
+                &document,
                 &mut result.inventory,
                 &mut result.errors,
             );
@@ -328,7 +332,7 @@ fn read_input(input: &Input, options: &LoadOptions<'_>, result: &mut RunResult) 
                 default_namespace: options.default_namespace,
                 inventory: &mut result.inventory,
             }
-            .document(document);
+            .document(&document);
         }
     }
     if matches!(input, Input::Stdin) {

@@ -29,6 +29,7 @@ macro_rules! declare_rule {
     };
 }
 
+mod duplicate_key;
 mod egress_blocks_dns;
 mod egress_blocks_nats;
 mod env_duplicate;
@@ -117,6 +118,7 @@ pub static RULES: &[&Rule] = &[
     &ref_other_namespace::RULE,
     &env_duplicate::RULE,
     &env_expansion_undefined::RULE,
+    &duplicate_key::RULE,
     &egress_blocks_nats::RULE,
     &egress_blocks_dns::RULE,
     &policy_selects_nothing::RULE,
