@@ -149,6 +149,10 @@ fn check_command(args: &CheckArgs, quiet: bool, out: &mut dyn Write) -> anyhow::
         .build()
         .context("starting the async runtime")?;
     let report = runtime.block_on(probe::run(&connection, &options));
+    // A blocking task still running (a name lookup that never returns) would otherwise
+    // keep the process alive after the report: the runtime waits for its blocking pool
+    // when dropped.
+    runtime.shutdown_background();
     let verdict = report::check_measures::verdict(&report, &args.thresholds);
     let mut file_contents = Vec::new();
     let target: &mut dyn Write = match &args.output {

@@ -127,9 +127,13 @@ spec:
 fn lint_escapes_input_in_every_format() {
     let dir = tempfile::tempdir().expect("temporary directory");
     std::fs::write(dir.path().join("objects.yaml"), hostile_manifests()).expect("write");
-    // A file whose name holds the escapes and whose YAML is broken: its name is shown
-    // in the input error on standard error, and its line in the text format.
-    std::fs::write(dir.path().join(format!("{HOSTILE}.yaml")), "a: [\n").expect("write");
+    // A manifest whose name holds the escapes and whose YAML is broken: its name is
+    // shown in the input error on standard error, and its line in the text format.
+    std::fs::write(
+        dir.path().join(format!("{HOSTILE}.yaml")),
+        "apiVersion: v1\nkind: ConfigMap\ndata: [\n",
+    )
+    .expect("write");
     std::fs::write(
         dir.path().join("tab.env"),
         format!("NATS_URL=nats://10.0.0.9:8222\t#{HOSTILE}\n"),

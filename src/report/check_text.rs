@@ -133,7 +133,10 @@ fn write_dns_tries(out: &mut dyn Write, step: &Outcome) -> io::Result<()> {
             let records = escape::text(&records);
             let result = match result {
                 "answered" => result.green(),
-                "nxdomain" | "nodata" | "servfail" => result.to_uppercase().yellow(),
+                // Response codes, spelt as DNS tools print them.
+                "nxdomain" | "nodata" | "servfail" | "refused" | "notimp" | "formerr" => {
+                    result.to_uppercase().yellow()
+                }
                 _ => escape::text(result).yellow(),
             };
             if records.is_empty() {
