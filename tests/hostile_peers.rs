@@ -479,3 +479,24 @@ fn ten_silent_servers_take_one_time_limit() {
         measured.run.elapsed
     );
 }
+
+#[test]
+fn test_messaging_says_when_the_server_takes_no_headers() {
+    let info = String::from_utf8(hostile::info(1024 * 1024))
+        .expect("text")
+        .replace("\"headers\":true,", "");
+    let peer = HostilePeer::start(Script {
+        info: info.into_bytes(),
+        when: When::Subscribed,
+        payload: Payload::Bytes(Vec::new()),
+    });
+    let measured = test_messaging(&peer.url(), "2s");
+    assert_eq!(measured.run.code, 1, "{}", measured.run.stdout);
+    assert!(
+        measured.run.stdout.contains(
+            "publish-failed: the client could not publish: the server does not take headers"
+        ),
+        "{}",
+        measured.run.stdout
+    );
+}

@@ -111,6 +111,10 @@ impl Client {
         headers: &[(&str, &str)],
         payload: &[u8],
     ) -> Result<(), EncodeError> {
+        // HPUB to a server without header support is a protocol error it closes on.
+        if !headers.is_empty() && !self.handshake.info.flag("headers") {
+            return Err(EncodeError::HeadersUnsupported);
+        }
         wire::publish(
             &mut self.output,
             subject,

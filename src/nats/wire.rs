@@ -538,6 +538,8 @@ pub enum EncodeError {
     Header { name: String, reason: &'static str },
     #[error("a message of {size} bytes is more than the server's max_payload of {limit} bytes")]
     TooLarge { size: usize, limit: usize },
+    #[error("the server does not take headers (its INFO has no \"headers\": true)")]
+    HeadersUnsupported,
 }
 
 /// Subjects go on the wire between spaces: whitespace or control characters in one
