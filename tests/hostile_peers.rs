@@ -103,7 +103,7 @@ fn check_names_a_malformed_msg() {
     assert_eq!(measured.run.code, 1, "{}", measured.run.stdout);
     assert_eq!(measured.run.status("nats"), "pass");
     let roundtrip = measured.run.step("roundtrip");
-    assert_eq!(roundtrip["detail"]["problem"], "protocol_error");
+    assert_eq!(roundtrip["detail"]["problem"], "malformed_protocol");
     let summary = step_summary(&measured, "roundtrip");
     assert!(
         summary.starts_with(

@@ -34,7 +34,7 @@ impl Problem {
             Problem::Authorization(_) => "authorization_violation",
             Problem::ServerError(_) => "server_error",
             Problem::Disconnected(_) => "disconnected",
-            Problem::Protocol(_) => "protocol_error",
+            Problem::Protocol(_) => "malformed_protocol",
             Problem::Timeout => "timeout",
             Problem::Mismatch { .. } => "mismatch",
             Problem::Client(_) => "client_error",
