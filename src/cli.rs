@@ -1,7 +1,7 @@
-//! The command line, as the user types it. Values are validated here; the objects the
-//! commands work with are built from them in `lib.rs`.
+//! The command line, as the user types it. Values are validated here (durations,
+//! addresses, ranges); the objects the commands work with are built from them in
+//! `crate::commands`.
 
-use crate::connection::{parse_duration, ConnectArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -169,7 +169,7 @@ pub struct CheckArgs {
     pub server: Option<String>,
 
     #[command(flatten)]
-    pub connect: crate::connection::ConnectArgs,
+    pub connect: ConnectArgs,
 
     /// Cluster domain that Service FQDNs end in.
     #[arg(long, default_value = "cluster.local", value_name = "DOMAIN")]
@@ -207,7 +207,7 @@ pub struct CheckArgs {
 
     // Last: the help heading of the thresholds would apply to flags after them.
     #[command(flatten)]
-    pub thresholds: Thresholds,
+    pub thresholds: ThresholdArgs,
 }
 
 fn parse_nameserver(text: &str) -> Result<std::net::SocketAddr, String> {
@@ -231,22 +231,94 @@ pub enum CheckFormat {
 /// connection`): a value at or above the limit gives that status.
 #[derive(Clone, Copy, Debug, Args)]
 #[command(next_help_heading = "Thresholds (--format nagios)")]
-pub struct Thresholds {
+pub struct ThresholdArgs {
     /// Connect time (DNS, TCP, NATS handshake) that gives CRITICAL.
-    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = crate::connection::parse_duration)]
+    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = parse_duration)]
     pub connect_critical: std::time::Duration,
 
     /// Connect time that gives WARNING.
-    #[arg(long, default_value = "500ms", value_name = "DURATION", value_parser = crate::connection::parse_duration)]
+    #[arg(long, default_value = "500ms", value_name = "DURATION", value_parser = parse_duration)]
     pub connect_warn: std::time::Duration,
 
     /// PING/PONG round-trip time that gives CRITICAL.
-    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = crate::connection::parse_duration)]
+    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = parse_duration)]
     pub rtt_critical: std::time::Duration,
 
     /// PING/PONG round-trip time that gives WARNING.
-    #[arg(long, default_value = "500ms", value_name = "DURATION", value_parser = crate::connection::parse_duration)]
+    #[arg(long, default_value = "500ms", value_name = "DURATION", value_parser = parse_duration)]
     pub rtt_warn: std::time::Duration,
+}
+
+/// Connection flags, flattened into each command that talks to NATS.
+#[derive(Clone, Debug, Default, Args)]
+pub struct ConnectArgs {
+    /// Server URL(s), comma-separated; overrides NATS_URL.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Read NATS_URL, NATS_ENABLED and NATS_SUBJECT_PREFIX (and NATS_USER, ...) from
+    /// this .env file; its values override the process environment.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
+    /// User name (also NATS_USER).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Password (also NATS_PASSWORD). Never printed.
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+
+    /// Authentication token (also NATS_TOKEN). Never printed.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// Credentials file with a user JWT and nkey seed (also NATS_CREDS).
+    #[arg(long, value_name = "FILE")]
+    pub creds: Option<PathBuf>,
+
+    /// File holding an nkey seed (also NATS_NKEY).
+    #[arg(long, value_name = "FILE")]
+    pub nkey: Option<PathBuf>,
+
+    /// CA certificate(s) to verify the server with (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// Client certificate for mutual TLS (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Client key for mutual TLS (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Time limit of each network step (e.g. 3s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+/// Parses `3s`, `500ms`, `1.5s`, `2m`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(at) => (&text[..at], &text[at..]),
+        None => (text, "s"),
+    };
+    // The messages do not repeat the text: the command-line parser shows it (escaped).
+    let value: f64 = number
+        .parse()
+        .map_err(|_| "not a duration (examples: 3s, 500ms)".to_string())?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err("unknown unit (use ms, s or m)".to_string()),
+    };
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
+        return Err("must be more than 0 and at most 1 hour".to_string());
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -350,4 +422,18 @@ pub struct WatchArgs {
     /// after that the watch ends with exit code 1.
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub reconnect_window: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("3s"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("3h").is_err());
+    }
 }

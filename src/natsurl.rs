@@ -16,8 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The port a NATS client dials when the URL names none.
 pub const DEFAULT_PORT: u16 = 4222;
-/// What the services use when `NATS_URL` is unset.
-pub const DEFAULT_URL: &str = "nats://localhost:4222";
+pub use crate::settings::DEFAULT_URL;
 
 /// Well-known NATS ports that are not the client port, with what listens there.
 pub const NON_CLIENT_PORTS: &[(u16, &str)] = &[

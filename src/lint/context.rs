@@ -37,10 +37,7 @@ impl Default for LintOptions {
 }
 
 /// The variables with a meaning of their own.
-pub const URL_VARIABLE: &str = "NATS_URL";
-pub const ENABLED_VARIABLE: &str = "NATS_ENABLED";
-pub const PREFIX_VARIABLE: &str = "NATS_SUBJECT_PREFIX";
-pub const DEFAULT_PREFIX: &str = "binance.extraction";
+pub use crate::settings::{DEFAULT_PREFIX, ENABLED_VARIABLE, PREFIX_VARIABLE, URL_VARIABLE};
 
 /// Inputs with fewer workloads are resolved on one thread: starting a second costs more
 /// than it saves.

@@ -8,7 +8,7 @@
 //! private inbox returns only after every delivery (and every permission error) caused by
 //! the publications has been read.
 
-use crate::connection::Connection;
+use crate::connection::ConnectionSettings;
 use crate::events::{self, SampleEvent};
 use crate::messaging::session::{self, Probe, SessionError, Violation};
 use crate::nats::{Client, Incoming, Message};
@@ -66,9 +66,9 @@ impl CaseReport {
     }
 }
 
-/// How the run ended before or after publishing.
+/// Whether the cases were published, and why not.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Publishing {
     /// NATS_ENABLED is not `true`: the services publish nothing, neither do we.
     Disabled { value: String },
     /// No server accepted the connection; the cases were not run.
@@ -86,7 +86,7 @@ pub struct Report {
     pub live: bool,
     /// The server, credentials masked.
     pub server: Option<String>,
-    pub outcome: Outcome,
+    pub publishing: Publishing,
     pub cases: Vec<CaseReport>,
     /// The subscriptions made before publishing.
     pub subscriptions: Vec<String>,
@@ -99,10 +99,10 @@ pub struct Report {
 
 impl Report {
     pub fn ok(&self) -> bool {
-        match self.outcome {
-            Outcome::Disabled { .. } => true,
-            Outcome::NotConnected { .. } => false,
-            Outcome::Ran => self.cases.iter().all(CaseReport::passed),
+        match self.publishing {
+            Publishing::Disabled { .. } => true,
+            Publishing::NotConnected { .. } => false,
+            Publishing::Ran => self.cases.iter().all(CaseReport::passed),
         }
     }
 }
@@ -133,7 +133,7 @@ pub enum RoundTrip {
 /// Runs the four cases. Only settings errors (an invalid prefix or URL, an unreadable
 /// credentials file, …) are returned as errors; connection and delivery failures are
 /// part of the report.
-pub async fn run(connection: &Connection, live: bool) -> Result<Report, SessionError> {
+pub async fn run(connection: &ConnectionSettings, live: bool) -> Result<Report, SessionError> {
     let started = Instant::now();
     let configured = connection.settings.subject_prefix.value.clone();
     let prefix = if live {
@@ -146,7 +146,7 @@ pub async fn run(connection: &Connection, live: bool) -> Result<Report, SessionE
         configured_prefix: configured.clone(),
         live,
         server: None,
-        outcome: Outcome::Ran,
+        publishing: Publishing::Ran,
         cases: Vec::new(),
         subscriptions: Vec::new(),
         server_errors: Vec::new(),
@@ -154,7 +154,7 @@ pub async fn run(connection: &Connection, live: bool) -> Result<Report, SessionE
         elapsed: Duration::ZERO,
     };
     if !connection.settings.messaging_enabled() {
-        report.outcome = Outcome::Disabled {
+        report.publishing = Publishing::Disabled {
             value: connection.settings.enabled.value.clone(),
         };
         return Ok(finish(report, started));
@@ -164,7 +164,7 @@ pub async fn run(connection: &Connection, live: bool) -> Result<Report, SessionE
         match events::sample_events(&prefix, &rfc3339::format_utc_millis(SystemTime::now())) {
             Ok(samples) => samples,
             Err(error) => {
-                report.outcome = Outcome::NotConnected {
+                report.publishing = Publishing::NotConnected {
                     error: format!("cannot build the sample events: {error}"),
                 };
                 return Ok(finish(report, started));
@@ -173,7 +173,7 @@ pub async fn run(connection: &Connection, live: bool) -> Result<Report, SessionE
     let mut session = match servers.open().await {
         Ok(session) => session,
         Err(SessionError::Connect { attempts }) => {
-            report.outcome = Outcome::NotConnected {
+            report.publishing = Publishing::NotConnected {
                 error: attempts.join("; "),
             };
             return Ok(finish(report, started));
@@ -370,21 +370,6 @@ fn record(
     });
 }
 
-/// Whether a NATS subject matches a subscription pattern (`*` one token, `>` the rest).
-pub fn subject_matches(pattern: &str, subject: &str) -> bool {
-    let mut subject_tokens = subject.split('.');
-    for token in pattern.split('.') {
-        if token == ">" {
-            return subject_tokens.next().is_some();
-        }
-        match subject_tokens.next() {
-            Some(actual) if token == "*" || token == actual => {}
-            _ => return false,
-        }
-    }
-    subject_tokens.next().is_none()
-}
-
 fn judge(
     index: usize,
     sample: &SampleEvent,
@@ -412,7 +397,7 @@ fn judge(
             }
             Violation::Subscribe(pattern)
                 if exchange.patterns.contains(&pattern)
-                    && subject_matches(&pattern, &sample.subject) =>
+                    && crate::subject::matches(&pattern, &sample.subject) =>
             {
                 if let Some(known) = exchange.patterns.iter().find(|p| **p == pattern) {
                     subscribe_denied.push(known.as_str());
@@ -437,7 +422,7 @@ fn judge(
         .filter(|d| d.case == index)
         .collect();
     for (subscription, pattern) in exchange.patterns.iter().enumerate() {
-        if !subject_matches(pattern, &sample.subject) {
+        if !crate::subject::matches(pattern, &sample.subject) {
             continue;
         }
         if let Some(error) = &exchange.subscribe_errors[subscription] {
@@ -547,21 +532,6 @@ fn judge(
 mod tests {
     use super::*;
 
-    #[test]
-    fn wildcard_matching() {
-        assert!(subject_matches("a.klines.*.*", "a.klines.BTCUSDT.15m"));
-        assert!(subject_matches("a.klines.*.*", "a.klines.batch.15m"));
-        assert!(subject_matches("a.klines.batch.*", "a.klines.batch.15m"));
-        assert!(subject_matches("a.>", "a.klines.batch.15m"));
-        assert!(!subject_matches("a.>", "a"));
-        assert!(!subject_matches("a.klines.*", "a.klines.BTCUSDT.15m"));
-        assert!(!subject_matches(
-            "a.klines.*.*",
-            "a.klines_gap_filling.BTCUSDT.15m"
-        ));
-        assert!(!subject_matches("a.klines.batch.*", "a.klines.BTCUSDT.15m"));
-    }
-
     const PREFIX: &str = "_nats_doctor.test.binance.extraction";
 
     fn samples() -> Vec<SampleEvent> {
@@ -575,7 +545,7 @@ mod tests {
         let mut deliveries = Vec::new();
         for (case, sample) in samples.iter().enumerate() {
             for (subscription, pattern) in patterns.iter().enumerate() {
-                if subject_matches(pattern, &sample.subject) {
+                if crate::subject::matches(pattern, &sample.subject) {
                     deliveries.push(Delivery {
                         subscription,
                         case,

@@ -542,19 +542,10 @@ pub enum EncodeError {
     HeadersUnsupported,
 }
 
-/// Subjects go on the wire between spaces: whitespace or control characters in one
-/// would split it, or start another operation.
+/// A subject that cannot go on the wire, as an encoding error (see
+/// [`crate::subject::wire_problem`]).
 pub fn check_subject(subject: &str) -> Result<(), EncodeError> {
-    let reason = if subject.is_empty() {
-        Some("it is empty")
-    } else if subject.len() > MAX_CONTROL_LINE / 2 {
-        Some("it is longer than 32 KiB")
-    } else if subject.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Some("it contains whitespace or a control character")
-    } else {
-        None
-    };
-    match reason {
+    match crate::subject::wire_problem(subject) {
         Some(reason) => Err(EncodeError::Subject {
             subject: text::cap(subject, 64),
             reason,

@@ -45,15 +45,15 @@ mod service_not_found;
 mod service_other_namespace;
 mod service_port_mismatch;
 mod subject_prefix_inconsistent;
-pub(crate) mod subject_prefix_invalid;
-mod url_cluster_domain;
-mod url_credentials_exposed;
-mod url_external_host;
-mod url_ip_literal;
-mod url_localhost;
-mod url_malformed;
-mod url_port;
-mod url_scheme;
+mod subject_prefix_invalid;
+pub(crate) mod url_cluster_domain;
+pub(crate) mod url_credentials_exposed;
+pub(crate) mod url_external_host;
+pub(crate) mod url_ip_literal;
+pub(crate) mod url_localhost;
+pub(crate) mod url_malformed;
+pub(crate) mod url_port;
+pub(crate) mod url_scheme;
 
 /// A lint rule.
 pub struct Rule {

@@ -57,9 +57,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
     }
     for site in &ctx.prefix_sites {
-        if site.text == DEFAULT_PREFIX
-            || super::subject_prefix_invalid::problem(&site.text).is_some()
-        {
+        if site.text == DEFAULT_PREFIX || crate::subject::prefix_problem(&site.text).is_some() {
             continue;
         }
         let others: Vec<&str> = in_use

@@ -9,7 +9,8 @@
 use crate::events::Problem;
 use crate::messaging::test_messaging::Report;
 use crate::messaging::watch::{Disconnection, Observed, Reconnection, Summary, WatchSink};
-use crate::report::{escape, messaging_text};
+use crate::report::messaging::text as messaging_text;
+use crate::report::{escape, Output};
 use crate::rfc3339;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -74,7 +75,7 @@ pub fn write_test_messaging(out: &mut dyn Write, report: &Report) -> io::Result<
 
 /// `watch` as JSON lines.
 pub struct WatchJson<W: Write> {
-    out: W,
+    out: Output<W>,
     quiet: bool,
     /// Reused between messages: the one-line copy of a payload that had line breaks.
     scratch: Vec<u8>,
@@ -85,7 +86,7 @@ impl<W: Write> WatchJson<W> {
     /// `quiet` leaves out the announcement on standard error.
     pub fn new(out: W, quiet: bool) -> Self {
         WatchJson {
-            out,
+            out: Output::new(out),
             quiet,
             scratch: Vec::new(),
             clock: rfc3339::MillisFormatter::default(),
@@ -94,6 +95,10 @@ impl<W: Write> WatchJson<W> {
 }
 
 impl<W: Write> WatchSink for WatchJson<W> {
+    fn closed(&self) -> bool {
+        self.out.is_closed()
+    }
+
     fn started(&mut self, subject: &str, server: &str) -> io::Result<()> {
         // Standard output carries only the documented objects; the announcement that the
         // subscription is live (scripts wait for it) goes to standard error.

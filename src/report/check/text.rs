@@ -2,10 +2,10 @@
 //! names DNS tried, the verdict, then the runbook commands for what failed or warned.
 //! Every value from the settings, DNS or a server is escaped for the terminal.
 
-use crate::probe::{millis, CheckReport, Outcome, Status};
+use crate::probe::dns::DnsDetail;
+use crate::probe::{millis, CheckReport, Status};
 use crate::report::escape;
 use colored::{ColoredString, Colorize};
-use serde_json::Value;
 use std::io::{self, Write};
 
 fn label(status: Status) -> ColoredString {
@@ -22,10 +22,11 @@ pub fn write(out: &mut dyn Write, report: &CheckReport, quiet: bool) -> io::Resu
         writeln!(
             out,
             "nats-doctor check {}",
-            escape::text(&report.url).bold()
+            escape::text(&report.masked_url).bold()
         )?;
     }
-    for step in &report.steps {
+    let steps = report.steps();
+    for step in steps {
         let shown = !quiet || matches!(step.status, Status::Fail | Status::Warn);
         if !shown {
             continue;
@@ -36,19 +37,21 @@ pub fn write(out: &mut dyn Write, report: &CheckReport, quiet: bool) -> io::Resu
             label(step.status),
             step.name,
             format!("{:.1} ms", millis(step.duration)),
-            escape::text(&step.summary)
+            escape::text(step.summary)
         )?;
-        if step.name == "dns" && step.status != Status::Skip {
-            write_dns_tries(out, step)?;
+        if step.name == report.dns.name && step.status != Status::Skip {
+            if let Some(dns) = report.dns.detail.found() {
+                write_dns_tries(out, dns)?;
+            }
         }
     }
-    let failed = report.steps.iter().find(|s| s.status == Status::Fail);
+    let failed = steps.iter().find(|s| s.status == Status::Fail);
     if report.disabled {
         writeln!(out, "{}", "messaging is disabled; nothing to check".bold())?;
     } else if !quiet {
         let verdict = match failed {
             Some(step) => format!("FAIL at {}", step.name).red().bold(),
-            None if report.steps.iter().any(|s| s.status == Status::Warn) => {
+            None if steps.iter().any(|s| s.status == Status::Warn) => {
                 "OK with warnings".yellow().bold()
             }
             None => "OK: this service reaches NATS".green().bold(),
@@ -78,66 +81,34 @@ pub fn write(out: &mut dyn Write, report: &CheckReport, quiet: bool) -> io::Resu
 }
 
 /// The names tried for each host, as a pod tries them.
-fn write_dns_tries(out: &mut dyn Write, step: &Outcome) -> io::Result<()> {
-    let Some(hosts) = step.detail.get("hosts").and_then(Value::as_array) else {
+fn write_dns_tries(out: &mut dyn Write, dns: &DnsDetail) -> io::Result<()> {
+    let DnsDetail::Resolved {
+        resolver, hosts, ..
+    } = dns
+    else {
         return Ok(());
     };
-    if let Some(resolver) = step.detail.get("resolver") {
-        let list = |key: &str| {
-            resolver
-                .get(key)
-                .and_then(Value::as_array)
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default()
-        };
-        writeln!(
-            out,
-            "               resolv.conf {}: nameservers {}, search {}, ndots {}",
-            escape::text(
-                resolver
-                    .get("resolv_conf")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?")
-            ),
-            escape::text(&list("nameservers")),
-            escape::text(&list("search")),
-            resolver.get("ndots").and_then(Value::as_u64).unwrap_or(0)
-        )?;
-    }
+    writeln!(
+        out,
+        "               resolv.conf {}: nameservers {}, search {}, ndots {}",
+        escape::text(&resolver.resolv_conf),
+        escape::text(&resolver.nameservers.join(" ")),
+        escape::text(&resolver.search.join(" ")),
+        resolver.ndots
+    )?;
     for host in hosts {
-        let Some(candidates) = host.get("candidates").and_then(Value::as_array) else {
-            continue;
-        };
-        for candidate in candidates {
-            let name = escape::text(candidate.get("name").and_then(Value::as_str).unwrap_or("?"));
-            let result = candidate
-                .get("result")
-                .and_then(Value::as_str)
-                .unwrap_or("?");
-            let records = candidate
-                .get("records")
-                .and_then(Value::as_array)
-                .map(|r| {
-                    r.iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
+        for candidate in &host.candidates {
+            let name = escape::text(&candidate.name);
+            let records = candidate.records.join(", ");
             let records = escape::text(&records);
-            let result = match result {
-                "answered" => result.green(),
+            let result = candidate.result.name();
+            let result = if candidate.result == crate::probe::dns::Answer::Answered {
+                result.green()
+            } else if candidate.result.is_response_code() {
                 // Response codes, spelt as DNS tools print them.
-                "nxdomain" | "nodata" | "servfail" | "refused" | "notimp" | "formerr" => {
-                    result.to_uppercase().yellow()
-                }
-                _ => escape::text(result).yellow(),
+                result.to_uppercase().yellow()
+            } else {
+                escape::text(result).yellow()
             };
             if records.is_empty() {
                 writeln!(out, "               {name} {result}")?;

@@ -2,7 +2,7 @@
 //! prints, `STATUS nats-doctor Crit:… Warn:… OK:… | connect_time=0.0012s;0.5000;1.0000
 //! rtt=… request_time=…`. The exit code (0/1/2/3) is the verdict's.
 
-use super::check_measures::{PerfItem, Verdict};
+use crate::probe::verdict::{PerfItem, Verdict};
 use std::io::{self, Write};
 
 /// The plugin name at the start of the line.

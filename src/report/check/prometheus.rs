@@ -4,7 +4,7 @@
 //! current one 1), so that `nats_doctor_check_step_status{status="fail"} == 1` is the
 //! alert. Measures a run did not reach are left out rather than written as 0.
 
-use super::check_measures::{Measures, Verdict};
+use crate::probe::verdict::{Measures, Verdict};
 use crate::probe::{CheckReport, Status};
 use std::io::{self, Write};
 use std::time::Duration;
@@ -86,7 +86,10 @@ pub fn write(out: &mut dyn Write, report: &CheckReport, verdict: &Verdict) -> io
     )?;
     family.sample(
         "info",
-        &[("url", &report.url), ("version", env!("CARGO_PKG_VERSION"))],
+        &[
+            ("url", &report.masked_url),
+            ("version", env!("CARGO_PKG_VERSION")),
+        ],
         1.0,
     )?;
     family.single(
@@ -114,7 +117,7 @@ pub fn write(out: &mut dyn Write, report: &CheckReport, verdict: &Verdict) -> io
         "step_status",
         "Status of each step (config, url, dns, tcp, nats, roundtrip): 1 for the current status, 0 for the others.",
     )?;
-    for step in &report.steps {
+    for step in report.steps() {
         for status in STATUSES {
             let value = if step.status == status { 1.0 } else { 0.0 };
             family.sample(
@@ -128,7 +131,7 @@ pub fn write(out: &mut dyn Write, report: &CheckReport, verdict: &Verdict) -> io
         "step_duration_seconds",
         "Time each step took (0 for skipped steps).",
     )?;
-    for step in &report.steps {
+    for step in report.steps() {
         family.sample(
             "step_duration_seconds",
             &[("step", step.name)],

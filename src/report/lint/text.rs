@@ -4,8 +4,8 @@ use crate::diagnostic::{Finding, InputError, Note, Severity};
 use crate::lint::LintOutcome;
 use crate::manifest::judge::Skipped;
 use crate::report::escape;
-use crate::report::source::{Focus, Sources};
-use crate::report::Counts;
+use crate::report::lint::source::{Focus, Sources};
+use crate::report::lint::Counts;
 use colored::{ColoredString, Colorize};
 use std::io::{self, Write};
 
@@ -67,7 +67,7 @@ pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome, quiet: bool) -> io
         ));
     }
     if !outcome.skipped.is_empty() {
-        let reasons: Vec<&str> = crate::report::skipped_counts(outcome)
+        let reasons: Vec<&str> = crate::report::lint::skipped_counts(outcome)
             .into_iter()
             .map(|(reason, _)| reason.as_str())
             .collect();

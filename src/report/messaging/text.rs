@@ -4,9 +4,9 @@
 
 use crate::events::EventDigest;
 use crate::messaging::session::humanize;
-use crate::messaging::test_messaging::{self, Outcome, Report};
+use crate::messaging::test_messaging::{self, Publishing, Report};
 use crate::messaging::watch::{Disconnection, End, Observed, Reconnection, Summary, WatchSink};
-use crate::report::escape;
+use crate::report::{escape, Output};
 use crate::rfc3339;
 use colored::Colorize;
 use std::io::{self, Write};
@@ -14,8 +14,8 @@ use std::time::Duration;
 
 /// Writes a `test-messaging` report. `quiet` leaves out passing cases and the preamble.
 pub fn write_test_messaging(out: &mut dyn Write, report: &Report, quiet: bool) -> io::Result<()> {
-    match &report.outcome {
-        Outcome::Disabled { value } => {
+    match &report.publishing {
+        Publishing::Disabled { value } => {
             if !quiet {
                 writeln!(
                     out,
@@ -26,7 +26,7 @@ pub fn write_test_messaging(out: &mut dyn Write, report: &Report, quiet: bool) -
             }
             return Ok(());
         }
-        Outcome::NotConnected { error } => {
+        Publishing::NotConnected { error } => {
             return writeln!(
                 out,
                 "{} {}\n     nothing published; `nats-doctor check` diagnoses the connection",
@@ -34,7 +34,7 @@ pub fn write_test_messaging(out: &mut dyn Write, report: &Report, quiet: bool) -
                 escape::text(error)
             );
         }
-        Outcome::Ran => {}
+        Publishing::Ran => {}
     }
     if !quiet {
         if report.live {
@@ -136,18 +136,25 @@ fn format_latency(duration: Duration) -> String {
 
 /// `watch` in the human format.
 pub struct WatchText<W: Write> {
-    out: W,
+    out: Output<W>,
     quiet: bool,
 }
 
 impl<W: Write> WatchText<W> {
     /// `quiet` prints invalid messages only.
     pub fn new(out: W, quiet: bool) -> Self {
-        WatchText { out, quiet }
+        WatchText {
+            out: Output::new(out),
+            quiet,
+        }
     }
 }
 
 impl<W: Write> WatchSink for WatchText<W> {
+    fn closed(&self) -> bool {
+        self.out.is_closed()
+    }
+
     fn started(&mut self, subject: &str, server: &str) -> io::Result<()> {
         // On standard error, like the JSON format: standard output is the events, and
         // scripts can wait for this line to know the subscription is live.

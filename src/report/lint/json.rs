@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Finding, ObjectRef};
 use crate::lint::LintOutcome;
-use crate::report::Counts;
+use crate::report::lint::Counts;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -70,7 +70,7 @@ pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome) -> io::Result<()> 
             errors: counts.errors,
             warnings: counts.warnings,
             infos: counts.infos,
-            skipped: crate::report::skipped_counts(outcome)
+            skipped: crate::report::lint::skipped_counts(outcome)
                 .into_iter()
                 .map(|(reason, count)| (reason.as_str(), count))
                 .collect(),

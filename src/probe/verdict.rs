@@ -1,14 +1,24 @@
-//! The numbers that monitoring formats (`nagios`, `prometheus`) take from a check
-//! report, and the Nagios-style verdict built from them and the step statuses.
+//! The verdict of a check: the numbers that monitoring formats (`nagios`, `prometheus`)
+//! take from a report, and the Nagios-style status built from them, the step statuses
+//! and the warning and critical limits.
 //!
 //! The measures follow `nats server check connection`: `connect_time` is what it took
 //! to get a NATS connection (the dns, tcp and nats steps), `rtt` one PING/PONG, and
 //! `request_time` one message through the server and back (the round trip's median).
 
-use crate::cli::Thresholds;
-use crate::probe::{CheckReport, Outcome, Status};
-use serde_json::Value;
+use crate::probe::nats::AddressResult;
+use crate::probe::{CheckReport, Status, StepHeader};
 use std::time::Duration;
+
+/// Warning and critical limits (as `nats server check connection`): a value at or
+/// above the limit gives that status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    pub connect_warn: Duration,
+    pub connect_critical: Duration,
+    pub rtt_warn: Duration,
+    pub rtt_critical: Duration,
+}
 
 /// Nagios plugin states, in order of severity; the exit code is the discriminant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -49,13 +59,8 @@ pub struct Measures {
     pub messages_received: Option<u64>,
 }
 
-fn step<'a>(report: &'a CheckReport, name: &str) -> Option<&'a Outcome> {
-    report.steps.iter().find(|step| step.name == name)
-}
-
-fn milliseconds(value: &Value) -> Option<Duration> {
+fn milliseconds(value: Option<f64>) -> Option<Duration> {
     value
-        .as_f64()
         .filter(|ms| ms.is_finite() && *ms >= 0.0)
         .map(|ms| Duration::from_secs_f64(ms / 1000.0))
 }
@@ -63,34 +68,30 @@ fn milliseconds(value: &Value) -> Option<Duration> {
 impl Measures {
     pub fn of(report: &CheckReport) -> Measures {
         let mut measures = Measures::default();
-        let reached = |name: &str| {
-            step(report, name).is_some_and(|s| matches!(s.status, Status::Pass | Status::Warn))
-        };
-        if reached("nats") {
-            measures.connect = Some(
-                ["dns", "tcp", "nats"]
+        let reached = |step: StepHeader<'_>| matches!(step.status, Status::Pass | Status::Warn);
+        if reached(report.nats.header()) {
+            measures.connect =
+                Some(report.dns.duration + report.tcp.duration + report.nats.duration);
+            measures.rtt = report.nats.detail.found().and_then(|nats| {
+                nats.addresses
                     .iter()
-                    .filter_map(|name| step(report, name))
-                    .map(|s| s.duration)
-                    .sum(),
-            );
-            measures.rtt = step(report, "nats").and_then(|nats| {
-                nats.detail["addresses"]
-                    .as_array()?
-                    .iter()
-                    .filter(|address| address["result"] == "pass")
-                    .find_map(|address| milliseconds(&address["rtt_ms"]))
+                    .find_map(|address| match address.result {
+                        AddressResult::Pass { rtt_ms } => milliseconds(rtt_ms),
+                        AddressResult::Fail { .. } => None,
+                    })
             });
         }
-        if let Some(roundtrip) = step(report, "roundtrip").filter(|s| s.status != Status::Skip) {
-            let rtt = &roundtrip.detail["rtt_ms"];
-            measures.roundtrip_min = milliseconds(&rtt["min"]);
-            measures.roundtrip_p50 = milliseconds(&rtt["p50"]);
-            measures.roundtrip_p99 = milliseconds(&rtt["p99"]);
-            measures.roundtrip_max = milliseconds(&rtt["max"]);
-            measures.messages_sent = roundtrip.detail["count"].as_u64();
-            measures.messages_received = roundtrip.detail["received"].as_u64();
-            if roundtrip.status == Status::Pass {
+        if report.roundtrip.status != Status::Skip {
+            if let Some(roundtrip) = report.roundtrip.detail.found() {
+                let rtt = &roundtrip.rtt_ms;
+                measures.roundtrip_min = milliseconds(rtt.min);
+                measures.roundtrip_p50 = milliseconds(rtt.p50);
+                measures.roundtrip_p99 = milliseconds(rtt.p99);
+                measures.roundtrip_max = milliseconds(rtt.max);
+                measures.messages_sent = u64::try_from(roundtrip.count).ok();
+                measures.messages_received = u64::try_from(roundtrip.received).ok();
+            }
+            if report.roundtrip.status == Status::Pass {
                 measures.request = measures.roundtrip_p50;
             }
             // The PING could not be timed on its own (TLS, nkey or creds handshake):
@@ -134,7 +135,7 @@ pub fn verdict(report: &CheckReport, thresholds: &Thresholds) -> Verdict {
     let mut warnings = Vec::new();
     let mut oks = Vec::new();
     let mut perf = Vec::new();
-    for step in &report.steps {
+    for step in report.steps() {
         match step.status {
             Status::Fail => criticals.push(format!("{}: {}", step.name, step.summary)),
             Status::Warn => warnings.push(format!("{}: {}", step.name, step.summary)),
@@ -192,7 +193,7 @@ pub fn verdict(report: &CheckReport, thresholds: &Thresholds) -> Verdict {
         if report.disabled {
             oks.push("messaging is disabled (NATS_ENABLED), nothing to check".to_string());
         } else {
-            let mut text = format!("{} reached", report.url);
+            let mut text = format!("{} reached", report.masked_url);
             if let (Some(received), Some(sent)) =
                 (measures.messages_received, measures.messages_sent)
             {
@@ -213,45 +214,82 @@ pub fn verdict(report: &CheckReport, thresholds: &Thresholds) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::probe::nats::{NatsAddress, NatsDetail};
+    use crate::probe::roundtrip::{RoundtripDetail, RttStatistics};
+    use crate::probe::{Detail, StepOutcome};
 
-    fn outcome(name: &'static str, status: Status, ms: u64, detail: Value) -> Outcome {
-        Outcome {
+    fn outcome<D>(
+        name: &'static str,
+        status: Status,
+        ms: u64,
+        detail: Detail<D>,
+    ) -> StepOutcome<D> {
+        StepOutcome {
             name,
             status,
             duration: Duration::from_millis(ms),
             summary: format!("{name} summary"),
             detail,
-            runbook: Vec::new(),
+        }
+    }
+
+    fn address(result: AddressResult) -> NatsAddress {
+        NatsAddress {
+            address: "10.0.0.1:4222".to_string(),
+            auth: "none".to_string(),
+            auth_source: "none".to_string(),
+            info: None,
+            result,
+            duration_ms: 1.0,
+            sniffed: false,
         }
     }
 
     fn healthy(rtt_ms: f64) -> CheckReport {
         CheckReport {
-            url: "nats://nats-server.nats:4222".to_string(),
+            masked_url: "nats://nats-server.nats:4222".to_string(),
             disabled: false,
-            steps: vec![
-                outcome("config", Status::Pass, 0, json!({})),
-                outcome("url", Status::Pass, 0, json!({})),
-                outcome("dns", Status::Pass, 100, json!({})),
-                outcome("tcp", Status::Pass, 200, json!({})),
-                outcome(
-                    "nats",
-                    Status::Pass,
-                    300,
-                    json!({"addresses": [
-                        {"result": "fail", "rtt_ms": 0.5},
-                        {"result": "pass", "rtt_ms": rtt_ms},
-                    ]}),
-                ),
-                outcome(
-                    "roundtrip",
-                    Status::Pass,
-                    5,
-                    json!({"count": 10, "received": 10,
-                        "rtt_ms": {"min": 0.1, "p50": 0.2, "p99": 0.9, "max": 1.0}}),
-                ),
-            ],
+            config: outcome("config", Status::Pass, 0, Detail::NotRun),
+            url: outcome("url", Status::Pass, 0, Detail::NotRun),
+            dns: outcome("dns", Status::Pass, 100, Detail::NotRun),
+            tcp: outcome("tcp", Status::Pass, 200, Detail::NotRun),
+            nats: outcome(
+                "nats",
+                Status::Pass,
+                300,
+                Detail::Found(NatsDetail {
+                    addresses: vec![
+                        address(AddressResult::Fail {
+                            diagnosis: crate::probe::nats::Diagnosis::Timeout,
+                            error: "timed out".to_string(),
+                        }),
+                        address(AddressResult::Pass {
+                            rtt_ms: Some(rtt_ms),
+                        }),
+                    ],
+                    diagnoses: Vec::new(),
+                }),
+            ),
+            roundtrip: outcome(
+                "roundtrip",
+                Status::Pass,
+                5,
+                Detail::Found(RoundtripDetail {
+                    address: "10.0.0.1:4222".to_string(),
+                    subject: "_nats_doctor.x".to_string(),
+                    count: 10,
+                    received: 10,
+                    payload_bytes: 64,
+                    rtt_ms: RttStatistics {
+                        min: Some(0.1),
+                        p50: Some(0.2),
+                        p99: Some(0.9),
+                        max: Some(1.0),
+                    },
+                    problem: None,
+                    server_errors: Vec::new(),
+                }),
+            ),
             runbook: Vec::new(),
             duration: Duration::from_millis(605),
         }
@@ -295,12 +333,12 @@ mod tests {
     #[test]
     fn a_failed_step_is_critical_and_a_warning_step_a_warning() {
         let mut report = healthy(1.0);
-        report.steps[2].status = Status::Warn;
+        report.dns.status = Status::Warn;
         let warned = verdict(&report, &limits(5000, 10000));
         assert_eq!(warned.status, NagiosStatus::Warning);
         assert_eq!(warned.warnings, ["dns: dns summary"]);
         assert!(warned.oks.is_empty());
-        report.steps[5].status = Status::Fail;
+        report.roundtrip.status = Status::Fail;
         let failed = verdict(&report, &limits(5000, 10000));
         assert_eq!(failed.status, NagiosStatus::Critical);
         assert_eq!(failed.criticals, ["roundtrip: roundtrip summary"]);
@@ -311,16 +349,19 @@ mod tests {
     #[test]
     fn the_rtt_falls_back_to_the_fastest_message() {
         let mut report = healthy(1.0);
-        report.steps[4].detail = json!({"addresses": [{"result": "pass", "rtt_ms": null}]});
+        report.nats.detail = Detail::Found(NatsDetail {
+            addresses: vec![address(AddressResult::Pass { rtt_ms: None })],
+            diagnoses: Vec::new(),
+        });
         assert_eq!(Measures::of(&report).rtt, Some(Duration::from_micros(100)));
     }
 
     #[test]
     fn nothing_reached_means_no_measures() {
         let mut report = healthy(1.0);
-        report.steps[3].status = Status::Fail;
-        report.steps[4] = Outcome::skipped("nats", "no address");
-        report.steps[5] = Outcome::skipped("roundtrip", "no connection");
+        report.tcp.status = Status::Fail;
+        report.nats = StepOutcome::skipped("nats", "no address");
+        report.roundtrip = StepOutcome::skipped("roundtrip", "no connection");
         let verdict = verdict(&report, &limits(1, 2));
         assert_eq!(verdict.status, NagiosStatus::Critical);
         assert!(verdict.perf.is_empty());
