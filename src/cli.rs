@@ -113,9 +113,10 @@ pub struct LintArgs {
     #[arg(long = "known-namespace", value_name = "NS")]
     pub known_namespaces: Vec<String>,
 
-    /// Namespace of objects that name none.
-    #[arg(long, default_value = "default", value_name = "NS")]
-    pub namespace: String,
+    /// Namespace of objects that name none. Without it they are one group deployed into
+    /// a namespace chosen at deploy time, which the input does not name.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
 
     /// Report refs to ConfigMaps/Secrets in namespaces the input does not cover.
     #[arg(long)]

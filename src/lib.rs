@@ -206,7 +206,7 @@ fn write_atomically(path: &std::path::Path, contents: &[u8]) -> std::io::Result<
 fn lint_command(args: &LintArgs, quiet: bool, out: &mut dyn Write) -> anyhow::Result<u8> {
     let selection = selection(args)?;
     let options = LintOptions {
-        default_namespace: args.namespace.clone(),
+        default_namespace: args.namespace.clone().filter(|ns| !ns.is_empty()),
         cluster_domain: args.cluster_domain.trim_end_matches('.').to_string(),
         known_namespaces: args.known_namespaces.clone(),
         url_vars: args.url_vars.clone(),

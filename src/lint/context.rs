@@ -4,6 +4,7 @@
 //! reported once, at the ConfigMap line.
 
 use crate::diagnostic::{Finding, Location, ObjectRef};
+use crate::lint::namespaces;
 use crate::lint::resolve::{self, ConfigIndex, ContainerEnv, Origin, Resolved};
 use crate::lint::topology::Topology;
 use crate::manifest::model::{Inventory, Platform, RefKind};
@@ -17,7 +18,9 @@ use std::collections::BTreeSet;
 /// Settings of a lint run that change what rules conclude.
 #[derive(Clone, Debug)]
 pub struct LintOptions {
-    pub default_namespace: String,
+    /// `--namespace`: the namespace of objects that name none. `None` leaves them one
+    /// group in a namespace the input does not name.
+    pub default_namespace: Option<String>,
     pub cluster_domain: String,
     pub known_namespaces: Vec<String>,
     pub url_vars: Vec<String>,
@@ -27,7 +30,7 @@ pub struct LintOptions {
 impl Default for LintOptions {
     fn default() -> Self {
         LintOptions {
-            default_namespace: "default".to_string(),
+            default_namespace: None,
             cluster_domain: "cluster.local".to_string(),
             known_namespaces: Vec::new(),
             url_vars: Vec::new(),
@@ -101,8 +104,9 @@ pub struct Context<'a> {
     pub prefix_sites: Vec<Site<'a>>,
     /// Services, policies and connections; built on first use by a cross-object rule.
     topology: std::sync::OnceLock<Topology<'a>>,
-    /// `name.namespace` of a Service per port, built on first use.
-    services_by_port: std::sync::OnceLock<FxHashMap<u16, String>>,
+    /// The Service to suggest per port (index into `Inventory::services`), built on
+    /// first use.
+    services_by_port: std::sync::OnceLock<FxHashMap<u16, usize>>,
 }
 
 impl<'a> Context<'a> {
@@ -380,9 +384,9 @@ impl<'a> Context<'a> {
             .filter(|data| data.kind == crate::manifest::model::RefKind::ConfigMap)
             .map(|data| data.object.name.clone());
         let names = runbook::Names {
-            namespace: (!site.namespace.is_empty()).then(|| site.namespace.to_string()),
+            namespace: namespaces::named(site.namespace),
             service: service.map(|(s, _)| s.to_string()),
-            service_namespace: service.map(|(_, ns)| ns.to_string()),
+            service_namespace: service.and_then(|(_, ns)| namespaces::named(ns)),
             host: None,
             port,
             config_map: config_map.map(String::from),
@@ -405,6 +409,11 @@ impl<'a> Context<'a> {
         })
     }
 
+    /// The namespace of the Kubernetes pods that read a site, for [`Context::suggested_url`].
+    pub fn pods_namespace<'s>(&self, site: &'s Site) -> Option<&'s str> {
+        (site.platform == Platform::Kubernetes).then_some(site.namespace)
+    }
+
     /// Text from a site as it may be printed: nothing of a Secret's value is shown.
     pub fn shown<'s>(&self, site: &Site, text: &'s str) -> std::borrow::Cow<'s, str> {
         if site.hidden {
@@ -415,30 +424,36 @@ impl<'a> Context<'a> {
     }
 
     /// The URL to use instead: a Service of the input that exposes `port` (preferring
-    /// one named like NATS), written as its cluster FQDN.
-    pub fn suggested_url(&self, port: u16) -> String {
+    /// one named like NATS), written as its cluster FQDN. `from` is the namespace of the
+    /// Kubernetes pods that read the URL (`None` for compose and env files): a Service of
+    /// the group is named by its short name from the group, and with a `<namespace>`
+    /// placeholder from anywhere else.
+    pub fn suggested_url(&self, port: u16, from: Option<&str>) -> String {
         let domain = &self.options.cluster_domain;
         let services = self.services_by_port.get_or_init(|| {
-            let mut best: FxHashMap<u16, (bool, String)> = FxHashMap::default();
-            for service in &self.inventory.services {
+            let mut best: FxHashMap<u16, (bool, usize)> = FxHashMap::default();
+            for (index, service) in self.inventory.services.iter().enumerate() {
                 let nats = service.object.name.contains("nats");
-                let fqdn = format!("{}.{}", service.object.name, service.object.namespace);
                 for service_port in &service.ports {
-                    let slot = best
-                        .entry(service_port.port)
-                        .or_insert((nats, fqdn.clone()));
+                    let slot = best.entry(service_port.port).or_insert((nats, index));
                     if nats && !slot.0 {
-                        *slot = (nats, fqdn.clone());
+                        *slot = (nats, index);
                     }
                 }
             }
             best.into_iter()
-                .map(|(port, (_, fqdn))| (port, fqdn))
+                .map(|(port, (_, index))| (port, index))
                 .collect()
         });
-        match services.get(&port) {
-            Some(fqdn) => format!("nats://{fqdn}.svc.{domain}:{port}"),
-            None => format!("nats://nats-server.nats.svc.{domain}:{port}"),
+        let Some(&index) = services.get(&port) else {
+            return format!("nats://nats-server.nats.svc.{domain}:{port}");
+        };
+        let service = &self.inventory.services[index].object;
+        if namespaces::is_group(&service.namespace) && from.is_some_and(namespaces::is_group) {
+            format!("nats://{}:{port}", service.name)
+        } else {
+            let address = namespaces::qualified(&service.name, &service.namespace);
+            format!("nats://{address}.svc.{domain}:{port}")
         }
     }
 }

@@ -3,11 +3,13 @@
 
 pub mod context;
 pub(crate) mod grouped;
+pub(crate) mod namespaces;
 pub mod refs;
 pub mod resolve;
 pub(crate) mod topology;
 
 use crate::diagnostic::{Finding, InputError};
+use crate::manifest::model::GROUP_NAMESPACE;
 use crate::manifest::{self, LoadOptions};
 use crate::rules::{Rule, RULES};
 use context::{Context, LintOptions};
@@ -48,7 +50,10 @@ pub fn run(
     let mut loaded = manifest::load(
         paths,
         &LoadOptions {
-            default_namespace: &options.default_namespace,
+            default_namespace: options
+                .default_namespace
+                .as_deref()
+                .unwrap_or(GROUP_NAMESPACE),
             threads,
         },
     );

@@ -3,6 +3,7 @@
 
 use crate::diagnostic::{Finding, Location};
 use crate::lint::context::Context;
+use crate::lint::namespaces;
 use crate::manifest::model::{EnvSource, Platform, RefKind};
 use crate::rules::Rule;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -14,7 +15,9 @@ pub enum RefOutcome {
     MissingKey,
     /// The object exists, but only in these other namespaces.
     OtherNamespace(Vec<String>),
-    /// The input holds no object of that kind in the namespace: it cannot tell.
+    /// The input holds no object of that kind in the namespace, or the object exists on
+    /// the other side of the group's boundary (the group may be deployed there): it
+    /// cannot tell.
     Undecidable,
 }
 
@@ -68,7 +71,16 @@ pub fn broken<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
                 .collect();
             elsewhere.sort();
             elsewhere.dedup();
-            if !elsewhere.is_empty() {
+            // The group may be deployed into a named namespace that has the object, and
+            // a named namespace may receive the group's: either way the ref may resolve.
+            let across_group = if namespaces::is_group(namespace) {
+                !elsewhere.is_empty()
+            } else {
+                elsewhere.iter().any(|ns| namespaces::is_group(ns))
+            };
+            if across_group {
+                RefOutcome::Undecidable
+            } else if !elsewhere.is_empty() {
                 RefOutcome::OtherNamespace(elsewhere)
             } else if optional {
                 RefOutcome::Found

@@ -5,6 +5,7 @@
 
 use crate::lint::context::{Context, Site};
 use crate::lint::grouped::Grouped;
+use crate::lint::namespaces;
 use crate::manifest::model::Labels;
 use crate::manifest::model::{
     Decision, Inventory, KnownLabels, NetworkPolicy, Platform, PolicyPeer, PolicyPort, PolicyRule,
@@ -31,7 +32,8 @@ pub(crate) enum Target {
     OtherNamespace(Vec<usize>),
     /// The input covers the namespace (or `--strict-refs`) and has no such Service.
     Missing,
-    /// The input does not cover the namespace: it cannot tell.
+    /// The input does not cover the namespace, or a Service of that name is on the
+    /// other side of the group's boundary: it cannot tell.
     Unknown,
 }
 
@@ -119,6 +121,18 @@ pub(crate) struct Topology<'a> {
     /// For each of `Context::servers()` in order, where its Service name leads, when it
     /// names one.
     targets: OnceLock<Vec<Option<Target>>>,
+    /// The named namespaces' policies and workloads, for the group's pods and policies,
+    /// which may be deployed among them. Built only when the input has a group.
+    across: Option<AcrossGroup<'a>>,
+}
+
+/// The policies and Kubernetes workloads of the named namespaces, by the first
+/// `matchLabels` pair of a policy's pod selector and by every pod label.
+struct AcrossGroup<'a> {
+    policies_by_label: Grouped<(&'a str, &'a str)>,
+    policies_without_labels: Vec<usize>,
+    workloads_by_label: Grouped<(&'a str, &'a str)>,
+    workloads: Vec<usize>,
 }
 
 impl<'a> Topology<'a> {
@@ -192,7 +206,48 @@ impl<'a> Topology<'a> {
             connections: Vec::new(),
             resolving_clients: BTreeSet::new(),
             targets: OnceLock::new(),
+            across: None,
         };
+        let in_group = |namespace: &str| namespaces::is_group(namespace);
+        let has_group = inventory
+            .workloads
+            .iter()
+            .any(|w| w.platform == Platform::Kubernetes && in_group(&w.object.namespace))
+            || services.iter().any(|s| in_group(&s.object.namespace))
+            || policies.iter().any(|p| in_group(&p.object.namespace));
+        if has_group {
+            let named_policies = || {
+                policies
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| !in_group(&p.object.namespace))
+            };
+            let named_workloads = || kubernetes().filter(|(_, w)| !in_group(&w.object.namespace));
+            topology.across = Some(AcrossGroup {
+                policies_by_label: Grouped::new(
+                    named_policies()
+                        .filter_map(|(index, p)| {
+                            let (key, value) = first_label(p)?;
+                            Some(((key.as_str(), value.as_str()), index))
+                        })
+                        .collect(),
+                ),
+                policies_without_labels: named_policies()
+                    .filter(|(_, p)| first_label(p).is_none())
+                    .map(|(index, _)| index)
+                    .collect(),
+                workloads_by_label: Grouped::new(
+                    named_workloads()
+                        .flat_map(|(index, w)| {
+                            w.pod_labels
+                                .iter()
+                                .map(move |(k, v)| ((k.as_str(), v.as_str()), index))
+                        })
+                        .collect(),
+                ),
+                workloads: named_workloads().map(|(index, _)| index).collect(),
+            });
+        }
         for namespace in &inventory.namespaces {
             topology
                 .namespace_labels
@@ -303,17 +358,27 @@ impl<'a> Topology<'a> {
         if let Some(&found) = self.services.get(&(namespace, name)).first() {
             return Target::Found(found);
         }
-        if short_name {
-            let elsewhere: Vec<usize> = self
-                .services_by_name
-                .get(&name)
+        let elsewhere: Vec<usize> = self
+            .services_by_name
+            .get(&name)
+            .iter()
+            .copied()
+            .filter(|&i| self.inventory.services[i].object.namespace != namespace)
+            .collect();
+        // The group may be deployed into a named namespace that has the Service, and a
+        // named namespace may receive the group's Service: the name may resolve.
+        let across_group = if namespaces::is_group(namespace) {
+            !elsewhere.is_empty()
+        } else {
+            elsewhere
                 .iter()
-                .copied()
-                .filter(|&i| self.inventory.services[i].object.namespace != namespace)
-                .collect();
-            if !elsewhere.is_empty() {
-                return Target::OtherNamespace(elsewhere);
-            }
+                .any(|&i| namespaces::is_group(&self.inventory.services[i].object.namespace))
+        };
+        if across_group {
+            return Target::Unknown;
+        }
+        if short_name && !elsewhere.is_empty() {
+            return Target::OtherNamespace(elsewhere);
         }
         if strict || self.services_by_namespace.contains_key(&namespace) {
             Target::Missing
@@ -429,7 +494,15 @@ impl<'a> Topology<'a> {
     }
 
     /// A namespace's labels: its name always, the rest when a Namespace object shows them.
+    /// Of the group's namespace, chosen at deploy time, not even the name is known.
     pub(crate) fn namespace_labels<'s>(&'s self, namespace: &'s str) -> KnownLabels<'s> {
+        if namespaces::is_group(namespace) {
+            return KnownLabels {
+                labels: &self.empty,
+                complete: false,
+                extra: None,
+            };
+        }
         match self.namespace_labels.get(namespace) {
             Some(labels) => KnownLabels {
                 labels,
@@ -570,6 +643,76 @@ impl<'a> Topology<'a> {
                     .get(&(namespace, key.as_str(), value.as_str()))
             }
             None => self.workloads_in(namespace),
+        };
+        candidates.iter().any(|&w| {
+            selector.matches(complete_labels(&self.workload(w).pod_labels)) != Decision::No
+        })
+    }
+
+    /// The policies across the group's boundary that may select a pod of `namespace` with
+    /// these labels and have rules in one direction: for a pod of the group, the named
+    /// namespaces' (the group may be deployed into one of them); for a pod of a named
+    /// namespace, the group's (they may be deployed into it). Their rules may let
+    /// through what the pod's own policies block.
+    pub(crate) fn policies_across_group(
+        &self,
+        namespace: &str,
+        labels: KnownLabels<'_>,
+        egress: bool,
+    ) -> Vec<usize> {
+        let Some(across) = &self.across else {
+            return Vec::new();
+        };
+        let mut found = if !namespaces::is_group(namespace) {
+            self.policies_that_may_select(crate::manifest::model::GROUP_NAMESPACE, labels)
+        } else if !labels.complete {
+            (0..self.inventory.network_policies.len())
+                .filter(|&index| !namespaces::is_group(&self.policy(index).object.namespace))
+                .collect()
+        } else {
+            let mut found = across.policies_without_labels.clone();
+            let pairs = labels
+                .labels
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_str()))
+                .chain(labels.extra);
+            for pair in pairs {
+                found.extend_from_slice(across.policies_by_label.get(&pair));
+            }
+            found.sort_unstable();
+            found.dedup();
+            found
+        };
+        found.retain(|&index| {
+            let policy = self.policy(index);
+            let direction = if egress {
+                &policy.egress
+            } else {
+                &policy.ingress
+            };
+            direction.is_some() && policy.pod_selector.matches(labels) != Decision::No
+        });
+        found
+    }
+
+    /// Whether `selector`, of a policy in `namespace`, may select a workload across the
+    /// group's boundary (see [`Topology::policies_across_group`]).
+    pub(crate) fn may_select_across_group(
+        &self,
+        namespace: &str,
+        selector: &crate::manifest::model::LabelSelector,
+    ) -> bool {
+        let Some(across) = &self.across else {
+            return false;
+        };
+        if !namespaces::is_group(namespace) {
+            return self.selects_some_workload(crate::manifest::model::GROUP_NAMESPACE, selector);
+        }
+        let candidates = match selector.match_labels.iter().next() {
+            Some((key, value)) => across
+                .workloads_by_label
+                .get(&(key.as_str(), value.as_str())),
+            None => &across.workloads[..],
         };
         candidates.iter().any(|&w| {
             selector.matches(complete_labels(&self.workload(w).pod_labels)) != Decision::No
@@ -789,8 +932,7 @@ fn peer_matches(
         return Decision::Unknown;
     }
     let in_namespace = match &peer.namespace_selector {
-        None if namespace == policy_namespace => Decision::Yes,
-        None => Decision::No,
+        None => namespaces::same(namespace, policy_namespace),
         Some(selector) => selector.matches(namespace_labels),
     };
     let pod = match &peer.pod_selector {
@@ -814,20 +956,32 @@ pub(crate) fn describe_labels(labels: &Labels) -> String {
 
 /// The egress rule that lets a pod reach `namespace` (its pods picked by `selector`)
 /// on `port`, as one line of YAML flow style.
+/// For the group's namespace, whose name the input does not give, the peer is a pod
+/// selector alone: the policy that needs the rule is the group's too, and a pod
+/// selector alone means the policy's own namespace.
 pub(crate) fn egress_rule_text(
     namespace: &str,
     selector: Option<&Labels>,
     port: u16,
     protocol: &str,
 ) -> String {
-    let mut peer =
-        format!("namespaceSelector: {{matchLabels: {{{NAMESPACE_NAME_LABEL}: {namespace}}}}}");
-    if let Some(selector) = selector.filter(|s| !s.is_empty()) {
-        peer.push_str(&format!(
-            ", podSelector: {{matchLabels: {}}}",
-            flow_map(selector)
-        ));
-    }
+    let selector = selector.filter(|s| !s.is_empty());
+    let peer = match (namespaces::is_group(namespace), selector) {
+        (true, Some(selector)) => format!("podSelector: {{matchLabels: {}}}", flow_map(selector)),
+        (true, None) => "podSelector: {}".to_string(),
+        (false, selector) => {
+            let mut peer = format!(
+                "namespaceSelector: {{matchLabels: {{{NAMESPACE_NAME_LABEL}: {namespace}}}}}"
+            );
+            if let Some(selector) = selector {
+                peer.push_str(&format!(
+                    ", podSelector: {{matchLabels: {}}}",
+                    flow_map(selector)
+                ));
+            }
+            peer
+        }
+    };
     format!("{{to: [{{{peer}}}], ports: [{{protocol: {protocol}, port: {port}}}]}}")
 }
 

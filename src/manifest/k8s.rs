@@ -7,7 +7,7 @@ use crate::manifest::model::{
     Container, ContainerPort, DataEntry, Direction, EnvFrom, EnvSource, EnvVar, Inventory, IpBlock,
     KeyRef, LabelSelector, Labels, Namespace, NetworkPolicy, Object, Platform, PolicyPeer,
     PolicyPort, PolicyRule, PortSpec, RefKind, SelectorOperator, SelectorRequirement, Service,
-    ServicePort, Text, Value, Workload,
+    ServicePort, Text, Value, Workload, GROUP_NAMESPACE,
 };
 use crate::manifest::yaml::{Node, NodeKind};
 use base64::Engine;
@@ -18,6 +18,7 @@ pub const IGNORE_ANNOTATION: &str = "nats-doctor/ignore";
 
 pub struct Extractor<'a> {
     pub file: &'a Arc<str>,
+    /// The namespace of objects that name none: `--namespace`, else [`GROUP_NAMESPACE`].
     pub default_namespace: &'a str,
     pub inventory: &'a mut Inventory,
 }
@@ -72,17 +73,18 @@ impl Extractor<'_> {
             .and_then(|m| m.get("namespace"))
             .and_then(Node::as_str)
             .filter(|ns| !ns.is_empty());
-        if let Some(namespace) = explicit_namespace {
-            if !self.inventory.object_namespaces.contains(namespace) {
-                self.inventory
-                    .object_namespaces
-                    .insert(namespace.to_string());
-            }
+        // `--namespace` names the namespace of objects that name none exactly as if they
+        // named it; without it they belong to the group.
+        let namespace = explicit_namespace.unwrap_or(self.default_namespace);
+        if namespace != GROUP_NAMESPACE && !self.inventory.object_namespaces.contains(namespace) {
+            self.inventory
+                .object_namespaces
+                .insert(namespace.to_string());
         }
         let object = Object {
             kind: kind.into(),
             name: name.into(),
-            namespace: explicit_namespace.unwrap_or(self.default_namespace).into(),
+            namespace: namespace.into(),
             location: self.location(name_node.unwrap_or(node)),
             ignore: ignore_list(metadata),
         };

@@ -1,5 +1,6 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
+use crate::lint::namespaces;
 use crate::lint::topology::{self, complete_labels, list_workloads, DNS_NAMESPACE};
 use crate::manifest::model::{Decision, NAMESPACE_NAME_LABEL};
 use crate::runbook::{self, Step};
@@ -12,7 +13,9 @@ declare_rule! {
     /// cluster DNS server, while the client's URL uses a host name. The DNS server is
     /// taken to be pods labelled `k8s-app: kube-dns` in `kube-system`; a rule with
     /// port 53 and no `to`, or `to` everything, allows it; an `ipBlock` other than
-    /// `0.0.0.0/0` (a node-local DNS cache) is left alone.
+    /// `0.0.0.0/0` (a node-local DNS cache) is left alone. For pods and policies of
+    /// objects that name no namespace, policies across that boundary count as for
+    /// `egress-blocks-nats`.
     ///
     /// ## Why is this bad?
     /// The client cannot resolve `nats-server.nats.svc.cluster.local`: every connection
@@ -54,14 +57,18 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if workload.ignores(RULE.code, RULE.name) {
             continue;
         }
-        let (isolated, policies) = topology.isolating(
-            &workload.object.namespace,
-            complete_labels(&workload.pod_labels),
-            true,
-        );
+        let labels = complete_labels(&workload.pod_labels);
+        let namespace = &workload.object.namespace;
+        let (isolated, policies) = topology.isolating(namespace, labels, true);
         if isolated != Decision::Yes
             || topology.egress_allows(&policies, &dns, &["UDP", "TCP"]) != Decision::No
         {
+            continue;
+        }
+        // Policies across the group's boundary may select the pods where they are
+        // deployed, and allow DNS.
+        let across = topology.policies_across_group(namespace, labels, true);
+        if topology.egress_allows(&across, &dns, &["UDP", "TCP"]) != Decision::No {
             continue;
         }
         groups.entry(policies[0]).or_default().push(w);
@@ -91,7 +98,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         finding.runbook = Some(runbook::one_line(
             Step::NetworkPolicy,
             &runbook::Names {
-                namespace: Some(policy.object.namespace.to_string()),
+                namespace: namespaces::named(&policy.object.namespace),
                 ..runbook::Names::default()
             },
         ));

@@ -1,5 +1,6 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
+use crate::lint::namespaces;
 use crate::lint::topology::{
     self, complete_labels, egress_rule_text, list_workloads, PortCheck, Target,
 };
@@ -21,6 +22,13 @@ declare_rule! {
     /// and `::/0` can be decided; other CIDRs are left alone); ports by number, range
     /// (`endPort`) or container port name. When the input cannot decide, nothing is
     /// reported.
+    ///
+    /// Objects that name no namespace are deployed together into one namespace chosen
+    /// at deploy time. Their policies and their pods meet for certain; a policy of a
+    /// named namespace may also select them there (and theirs may select the pods of a
+    /// named namespace), so a finding needs such policies, too, to let nothing through.
+    /// A `namespaceSelector` cannot tell whether it selects the group's namespace, except
+    /// `{}`, which selects every namespace.
     ///
     /// ## Why is this bad?
     /// The packets are dropped: the client's connection attempts time out and the
@@ -91,14 +99,16 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             // `service-other-namespace` say so.
             Target::Missing | Target::OtherNamespace(_) => continue,
         };
-        let (isolated, policies) = topology.isolating(
-            &workload.object.namespace,
-            complete_labels(&workload.pod_labels),
-            true,
-        );
+        let labels = complete_labels(&workload.pod_labels);
+        let namespace = &workload.object.namespace;
+        let (isolated, policies) = topology.isolating(namespace, labels, true);
         if isolated != Decision::Yes
             || topology.egress_allows(&policies, &endpoint, &["TCP"]) != Decision::No
         {
+            continue;
+        }
+        let across = topology.policies_across_group(namespace, labels, true);
+        if topology.egress_allows(&across, &endpoint, &["TCP"]) != Decision::No {
             continue;
         }
         let container_port = endpoint
@@ -134,8 +144,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let Some(egress) = &policy.egress else {
             continue;
         };
+        // A Service of the group is named as its clients in the group name it.
+        let address = if namespaces::is_group(&namespace) {
+            format!("{name}:{port}")
+        } else {
+            format!("{name}.{namespace}:{port}")
+        };
         let message = format!(
-            "NetworkPolicy `{}` isolates egress of {}; no egress rule allows TCP to NATS at `{name}.{namespace}:{port}`",
+            "NetworkPolicy `{}` isolates egress of {}; no egress rule allows TCP to NATS at `{address}`",
             policy.object.name,
             list_workloads(topology, &blocked.workloads)
         );
@@ -152,9 +168,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         finding.runbook = Some(runbook::one_line(
             Step::NetworkPolicy,
             &runbook::Names {
-                namespace: Some(policy.object.namespace.to_string()),
+                namespace: namespaces::named(&policy.object.namespace),
                 service: Some(name.clone()),
-                service_namespace: Some(namespace.clone()),
+                service_namespace: namespaces::named(&namespace),
                 port: Some(port),
                 ..runbook::Names::default()
             },

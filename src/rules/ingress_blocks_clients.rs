@@ -1,5 +1,6 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
+use crate::lint::namespaces;
 use crate::lint::topology::{self, complete_labels, list_workloads, PortCheck, Target};
 use crate::manifest::model::{Decision, NAMESPACE_NAME_LABEL};
 use crate::runbook::{self, Step};
@@ -12,6 +13,11 @@ declare_rule! {
     /// client workload of the input (by its namespace and pod labels) on the NATS port.
     /// The NATS pods are the workloads the Service's selector picks, or, when the input
     /// does not hold them, pods known to carry the selector's labels.
+    ///
+    /// Objects that name no namespace are deployed together into one namespace chosen
+    /// at deploy time: a policy that admits only named namespaces may or may not admit
+    /// a client among them, and is not reported for it; policies across that boundary
+    /// count as for `egress-blocks-nats`.
     ///
     /// ## Why is this bad?
     /// The server never sees the connection: clients time out while NATS itself looks
@@ -67,16 +73,27 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let endpoint = topology.service_endpoint(service, &service.ports[port]);
         let mut blamed = None;
         let mut admitted = false;
+        let client_labels = complete_labels(&client.pod_labels);
         for candidate in &endpoint.candidates {
             let (isolated, policies) =
                 topology.isolating(endpoint.namespace, candidate.labels, false);
-            if isolated != Decision::Yes
-                || topology.ingress_allows(
-                    &policies,
+            let admits = |policies: &[usize]| {
+                topology.ingress_allows(
+                    policies,
                     &client.object.namespace,
-                    complete_labels(&client.pod_labels),
+                    client_labels,
                     candidate,
                 ) != Decision::No
+            };
+            // Policies across the group's boundary may select the NATS pods where they
+            // are deployed, and admit the client.
+            if isolated != Decision::Yes
+                || admits(&policies)
+                || admits(&topology.policies_across_group(
+                    endpoint.namespace,
+                    candidate.labels,
+                    false,
+                ))
             {
                 admitted = true;
                 break;
@@ -108,10 +125,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         let message = format!(
-            "NetworkPolicy `{}` isolates ingress of the NATS pods behind Service `{}/{}` and admits none of its clients on port {port}: {}",
+            "NetworkPolicy `{}` isolates ingress of the NATS pods behind Service `{}` and admits none of its clients on port {port}: {}",
             policy.object.name,
-            service.object.namespace,
-            service.object.name,
+            namespaces::path(&service.object.namespace, &service.object.name),
             list_workloads(topology, &blocked.clients)
         );
         let Some(mut finding) = topology::policy_finding(
@@ -123,15 +139,21 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         ) else {
             continue;
         };
-        let namespaces: BTreeSet<&str> = blocked
+        let client_namespaces: BTreeSet<&str> = blocked
             .clients
             .iter()
             .map(|&w| topology.workload(w).object.namespace.as_str())
             .collect();
-        let peers: Vec<String> = namespaces
+        let peers: Vec<String> = client_namespaces
             .iter()
             .map(|ns| {
-                format!("{{namespaceSelector: {{matchLabels: {{{NAMESPACE_NAME_LABEL}: {ns}}}}}}}")
+                if namespaces::is_group(ns) && namespaces::is_group(&policy.object.namespace) {
+                    // The policy's own namespace, whose name the input does not give.
+                    "{podSelector: {}}".to_string()
+                } else {
+                    let name = if namespaces::is_group(ns) { "<namespace>" } else { ns };
+                    format!("{{namespaceSelector: {{matchLabels: {{{NAMESPACE_NAME_LABEL}: {name}}}}}}}")
+                }
             })
             .collect();
         finding.help = Some(format!(
@@ -142,9 +164,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         finding.runbook = Some(runbook::one_line(
             Step::NetworkPolicy,
             &runbook::Names {
-                namespace: Some(service.object.namespace.to_string()),
+                namespace: namespaces::named(&service.object.namespace),
                 service: Some(service.object.name.to_string()),
-                service_namespace: Some(service.object.namespace.to_string()),
+                service_namespace: namespaces::named(&service.object.namespace),
                 port: Some(port),
                 ..runbook::Names::default()
             },

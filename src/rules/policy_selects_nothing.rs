@@ -1,5 +1,6 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
+use crate::lint::namespaces;
 use crate::lint::topology::{self, describe_labels, describe_selector};
 use std::collections::BTreeSet;
 
@@ -11,6 +12,11 @@ declare_rule! {
     /// Flags a NetworkPolicy whose `podSelector` matches no workload of its namespace in
     /// the input (pod labels come from the pod templates). Namespaces without any
     /// workload in the input are left alone.
+    ///
+    /// Objects that name no namespace are deployed together into one namespace chosen
+    /// at deploy time, which may be a named one: a policy among them is reported only
+    /// when no workload of the input matches it, and a policy of a named namespace only
+    /// when no workload without a namespace matches it either.
     ///
     /// ## Why is this bad?
     /// A policy that selects nothing does nothing: the egress or ingress rules someone
@@ -48,19 +54,30 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if workloads.is_empty() || policy.pod_selector.unreadable {
             continue;
         }
-        if topology.selects_some_workload(&policy.object.namespace, &policy.pod_selector) {
+        // Workloads across the group's boundary may be deployed beside the policy.
+        if topology.selects_some_workload(&policy.object.namespace, &policy.pod_selector)
+            || topology.may_select_across_group(&policy.object.namespace, &policy.pod_selector)
+        {
             continue;
         }
         let label_sets: BTreeSet<_> = workloads
             .iter()
             .map(|&w| &topology.workload(w).pod_labels)
             .collect();
-        let message = format!(
-            "NetworkPolicy `{}` selects no pod: no workload in namespace `{}` has pod labels matching `{}`",
-            policy.object.name,
-            policy.object.namespace,
-            describe_selector(&policy.pod_selector)
-        );
+        let message = if namespaces::is_group(&policy.object.namespace) {
+            format!(
+                "NetworkPolicy `{}` selects no pod: no workload of the input, with or without a namespace, has pod labels matching `{}`",
+                policy.object.name,
+                describe_selector(&policy.pod_selector)
+            )
+        } else {
+            format!(
+                "NetworkPolicy `{}` selects no pod: no workload in namespace `{}` has pod labels matching `{}`",
+                policy.object.name,
+                policy.object.namespace,
+                describe_selector(&policy.pod_selector)
+            )
+        };
         let Some(mut finding) = topology::policy_finding(
             &RULE,
             topology.policy(index),
@@ -76,9 +93,13 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .map(|labels| describe_labels(labels))
             .collect();
         let more = label_sets.len().saturating_sub(SHOWN_LABEL_SETS);
+        let pods = if namespaces::is_group(&policy.object.namespace) {
+            "pods of the workloads without a namespace".to_string()
+        } else {
+            format!("pods in `{}`", policy.object.namespace)
+        };
         finding.help = Some(format!(
-            "pods in `{}` carry {}{}; select one of these (labels of spec.template.metadata, not of the workload)",
-            policy.object.namespace,
+            "{pods} carry {}{}; select one of these (labels of spec.template.metadata, not of the workload)",
             shown.join("; "),
             if more > 0 { format!(" and {more} more") } else { String::new() }
         ));

@@ -7,6 +7,13 @@ declare_rule! {
     /// Flags a `configMapKeyRef`, `secretKeyRef` or `envFrom` whose ConfigMap or Secret
     /// exists in the input, but only in other namespaces than the workload's.
     ///
+    /// Objects that name no namespace are deployed together into one namespace chosen
+    /// at deploy time, which may be any namespace. A ref between them and a named
+    /// namespace is therefore not reported: a workload without a namespace whose Secret
+    /// is only in namespace `keptn` works when it is deployed into `keptn`, and a
+    /// workload in `keptn` whose ConfigMap names no namespace works when that ConfigMap
+    /// is applied into `keptn`.
+    ///
     /// ## Why is this bad?
     /// References resolve only within the pod's own namespace. The object in the other
     /// namespace is invisible to the pod, which fails with `CreateContainerConfigError`
