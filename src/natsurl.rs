@@ -223,6 +223,9 @@ pub enum UrlError {
     BadHostCharacter(char),
     #[error("the scheme is empty before `://`")]
     EmptyScheme,
+    /// The list has more entries than [`MAX_SERVERS`]; the count is of all of them.
+    #[error("the list has {0} servers; nats-doctor reads the first 1,024 (a NATS client needs a few seed servers), and does not check the rest")]
+    TooManyServers(usize),
 }
 
 /// One parsed entry, or why it failed, with its byte offset in the value.
@@ -232,7 +235,16 @@ pub enum Entry {
     Invalid { offset: usize, error: UrlError },
 }
 
-/// Splits a configured value on commas and parses every entry.
+/// The most servers read from one value. A NATS client is given a few seed servers and
+/// learns the rest of its cluster from them; 1,024 is far above any real list (a
+/// cluster of 1,024 seeds in one variable would be some 25 KiB of text), and it keeps
+/// what one value costs to a few hundred kilobytes, where a 16 MiB value of two million
+/// servers took gigabytes.
+pub const MAX_SERVERS: usize = 1024;
+
+/// Splits a configured value on commas and parses every entry, up to [`MAX_SERVERS`]:
+/// the rest of a longer list is one [`UrlError::TooManyServers`] entry, at the first
+/// server not read.
 pub fn parse_server_list(value: &str) -> Vec<Entry> {
     if value.is_empty() {
         return vec![Entry::Invalid {
@@ -243,6 +255,14 @@ pub fn parse_server_list(value: &str) -> Vec<Entry> {
     let mut entries = Vec::new();
     let mut offset = 0;
     for part in value.split(',') {
+        if entries.len() == MAX_SERVERS {
+            let servers = MAX_SERVERS + 1 + value[offset..].bytes().filter(|b| *b == b',').count();
+            entries.push(Entry::Invalid {
+                offset,
+                error: UrlError::TooManyServers(servers),
+            });
+            break;
+        }
         entries.push(match parse_server(part, offset) {
             Ok(server) => Entry::Server(server),
             Err(error) => Entry::Invalid { offset, error },
@@ -630,6 +650,25 @@ mod tests {
                 UrlError::Quote,
             ]
         );
+    }
+
+    #[test]
+    fn a_list_is_read_up_to_its_first_1024_servers() {
+        let value = vec!["nats://a:4222"; 3000].join(",");
+        let entries = parse_server_list(&value);
+        assert_eq!(entries.len(), MAX_SERVERS + 1);
+        assert!(entries[..MAX_SERVERS]
+            .iter()
+            .all(|entry| matches!(entry, Entry::Server(_))));
+        assert_eq!(
+            entries[MAX_SERVERS],
+            Entry::Invalid {
+                offset: MAX_SERVERS * "nats://a:4222,".len(),
+                error: UrlError::TooManyServers(3000),
+            }
+        );
+        let exactly = vec!["a"; MAX_SERVERS].join(",");
+        assert_eq!(parse_server_list(&exactly).len(), MAX_SERVERS);
     }
 
     #[test]
