@@ -3,7 +3,7 @@
 //! it. A value in a ConfigMap is one site however many workloads read it, so it is
 //! reported once, at the ConfigMap line.
 
-use crate::diagnostic::{Finding, Location, ObjectRef};
+use crate::diagnostic::{Finding, InputError, Location, ObjectRef};
 use crate::lint::namespaces;
 use crate::lint::resolve::{self, ConfigIndex, ContainerEnv, Origin, Resolved};
 use crate::lint::topology::Topology;
@@ -48,6 +48,14 @@ pub const DEFAULT_PREFIX: &str = "binance.extraction";
 /// Inputs with fewer workloads are resolved on one thread: starting a second costs more
 /// than it saves.
 const PARALLEL_WORKLOADS: usize = 1024;
+
+/// The servers parsed in one run: this many, and [`SERVERS_PER_SITE`] more for every
+/// value that holds URLs. A real input lists one to three servers per value; a parsed
+/// server takes some 150 bytes, 75 times the two bytes of text (`a,`) a hostile list
+/// needs for one, and a value may list up to [`natsurl::MAX_SERVERS`]. Past the budget
+/// the values' servers are not parsed, and an input error says where that began.
+const SERVER_BUDGET: usize = 65_536;
+const SERVERS_PER_SITE: usize = 8;
 
 /// A container that reads a site's value.
 #[derive(Clone, Copy, Debug)]
@@ -96,6 +104,9 @@ enum SiteKind {
 pub struct Context<'a> {
     pub inventory: &'a Inventory,
     pub options: &'a LintOptions,
+    /// Limits of the analysis that the input reached (the expansion budget), reported
+    /// like the inputs that cannot be read.
+    pub errors: Vec<InputError>,
     pub known_namespaces: FxHashSet<String>,
     pub configs: ConfigIndex<'a>,
     pub envs: Vec<ContainerEnv<'a>>,
@@ -118,12 +129,14 @@ impl<'a> Context<'a> {
         known_namespaces.extend(options.known_namespaces.iter().cloned());
 
         // Containers resolve independently: a large input is split in two halves, one
-        // per thread, and joined in order.
-        let resolve_range = |workloads: std::ops::Range<usize>| {
+        // per thread, and joined in order. Each half has its share of the expansion
+        // budget, so that where expansion stops does not depend on the threads' timing.
+        let resolve_range = |workloads: std::ops::Range<usize>, budget: usize| {
+            let mut budget = resolve::Budget::new(budget);
             let mut envs = Vec::new();
             for w in workloads {
                 for c in 0..inventory.workloads[w].containers.len() {
-                    let mut env = resolve::resolve(inventory, &configs, w, c);
+                    let mut env = resolve::resolve(inventory, &configs, w, c, &mut budget);
                     // Rules read only NATS settings from here on, and of the other
                     // `NATS_` variables (credentials, timeouts) only their `$(VAR)`
                     // references; dropping the rest keeps the context small.
@@ -139,27 +152,42 @@ impl<'a> Context<'a> {
                     envs.push(env);
                 }
             }
-            envs
+            (envs, budget.exhausted_at)
         };
         let count = inventory.workloads.len();
-        let envs = if count < PARALLEL_WORKLOADS {
-            resolve_range(0..count)
+        let budget = resolve::EXPANSION_BUDGET;
+        let (envs, stops) = if count < PARALLEL_WORKLOADS {
+            let (envs, stop) = resolve_range(0..count, budget);
+            (envs, vec![stop])
         } else {
             std::thread::scope(|scope| {
-                let second = scope.spawn(|| resolve_range(count / 2..count));
-                let mut envs = resolve_range(0..count / 2);
-                envs.extend(
-                    second
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                );
-                envs
+                let second = scope.spawn(|| resolve_range(count / 2..count, budget / 2));
+                let (mut envs, first_stop) = resolve_range(0..count / 2, budget / 2);
+                let (rest, second_stop) = second
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                envs.extend(rest);
+                (envs, vec![first_stop, second_stop])
             })
         };
+        let errors = stops
+            .into_iter()
+            .flatten()
+            .map(|(location, name)| InputError {
+                file: location.file.clone(),
+                line: Some(location.line),
+                column: Some(location.column),
+                message: format!(
+                    "`$(VAR)` expansion stopped at `{name}`: this input's values expand to more than the {} MiB nats-doctor builds in one run; this value and later ones that need expanding are taken as unknown",
+                    resolve::EXPANSION_BUDGET / (1024 * 1024)
+                ),
+            })
+            .collect();
 
         let mut context = Context {
             inventory,
             options,
+            errors,
             known_namespaces,
             configs,
             envs,
@@ -268,11 +296,23 @@ impl<'a> Context<'a> {
         self.url_sites.reserve_exact(count(SiteKind::Url));
         self.enabled_sites.reserve_exact(count(SiteKind::Enabled));
         self.prefix_sites.reserve_exact(count(SiteKind::Prefix));
+        let budget = SERVER_BUDGET + SERVERS_PER_SITE * count(SiteKind::Url);
+        let mut servers_left = budget;
+        let mut servers_stopped = false;
         for (kind, mut site) in sites {
             site.consumers.shrink_to_fit();
             match kind {
                 SiteKind::Url => {
-                    let entries = natsurl::parse_server_list(&site.text);
+                    let entries = if servers_left > 0 {
+                        natsurl::parse_server_list(&site.text)
+                    } else {
+                        if !servers_stopped {
+                            servers_stopped = true;
+                            self.errors.push(servers_stopped_at(&site, budget));
+                        }
+                        Vec::new()
+                    };
+                    servers_left = servers_left.saturating_sub(entries.len());
                     self.url_sites.push(UrlSite { site, entries });
                 }
                 SiteKind::Enabled => self.enabled_sites.push(site),
@@ -455,6 +495,20 @@ impl<'a> Context<'a> {
             let address = namespaces::qualified(&service.name, &service.namespace);
             format!("nats://{address}.svc.{domain}:{port}")
         }
+    }
+}
+
+/// The input error at the first value whose servers the run's budget leaves unparsed.
+fn servers_stopped_at(site: &Site, budget: usize) -> InputError {
+    let location = site.origin.location;
+    InputError {
+        file: location.file.clone(),
+        line: Some(location.line),
+        column: Some(location.column),
+        message: format!(
+            "servers not checked from `{}` on: the input's URL values list more than {budget} servers in all, the most nats-doctor parses for them",
+            site.origin.key
+        ),
     }
 }
 

@@ -60,7 +60,8 @@ pub fn run(
     if environment {
         manifest::load_environment(&mut loaded);
     }
-    let findings = check(&loaded.inventory, options, selection);
+    let (findings, errors) = analyse(&loaded.inventory, options, selection);
+    loaded.errors.extend(errors);
     let objects = loaded.inventory.objects;
     // Freeing the facts of a large input takes tens of milliseconds: a thread of its own
     // does it while the report is written. Should no thread be available, the inventory
@@ -76,13 +77,26 @@ pub fn run(
     }
 }
 
-/// Runs the selected rules over an inventory; findings sorted by place, then code.
+/// Runs the selected rules over an inventory; findings sorted by place, then code. For
+/// an inventory that cannot reach the limits of the analysis (one value, as `check`
+/// lints it); [`analyse`] also returns where an input reached them.
 pub fn check(
     inventory: &manifest::model::Inventory,
     options: &LintOptions,
     selection: &Selection,
 ) -> Vec<Finding> {
-    let context = Context::new(inventory, options);
+    analyse(inventory, options, selection).0
+}
+
+/// Runs the selected rules over an inventory: the findings, sorted by place, then code,
+/// and the places where the input reached a limit of the analysis.
+pub fn analyse(
+    inventory: &manifest::model::Inventory,
+    options: &LintOptions,
+    selection: &Selection,
+) -> (Vec<Finding>, Vec<InputError>) {
+    let mut context = Context::new(inventory, options);
+    let errors = std::mem::take(&mut context.errors);
     // Rules are independent readers of the context. One thread takes rules from the
     // front of the list and the other from the back until they meet: the URL rules at the
     // front run while the policy rules at the back build the topology they share with the
@@ -119,5 +133,5 @@ pub fn check(
         .sort_by(|a, b| (&a.location, a.code, &a.message).cmp(&(&b.location, b.code, &b.message)));
     findings
         .dedup_by(|a, b| a.location == b.location && a.code == b.code && a.message == b.message);
-    findings
+    (findings, errors)
 }

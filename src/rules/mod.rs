@@ -33,6 +33,7 @@ mod egress_blocks_dns;
 mod egress_blocks_nats;
 mod env_duplicate;
 mod env_expansion_undefined;
+mod env_too_large;
 mod ingress_blocks_clients;
 mod nats_enabled_invalid;
 mod nats_url_missing;
@@ -117,6 +118,7 @@ pub static RULES: &[&Rule] = &[
     &ref_other_namespace::RULE,
     &env_duplicate::RULE,
     &env_expansion_undefined::RULE,
+    &env_too_large::RULE,
     &egress_blocks_nats::RULE,
     &egress_blocks_dns::RULE,
     &policy_selects_nothing::RULE,
