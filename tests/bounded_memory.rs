@@ -1,0 +1,275 @@
+//! Hostile inputs under the 16 MiB file limit: each is built here, linted by the binary,
+//! and must end with the finding that names the limit it reached, within a peak
+//! resident memory far below what it cost before the limits (gigabytes). Memory is
+//! measured for the child alone (`wait4`); the child runs under an address-space limit,
+//! so that a regression fails the test instead of exhausting the machine. Wall time is
+//! not asserted (the machine is shared); every child is killed after a deadline, so
+//! each test ends.
+
+use serde_json::Value;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The contract: no input under 16 MiB takes more than this.
+const MEMORY_TARGET_KIB: i64 = 512 * 1024;
+/// The address space a child may reserve: far above the target, far below the machine.
+const ADDRESS_SPACE_LIMIT: u64 = 4 << 30;
+const DEADLINE: Duration = Duration::from_secs(120);
+
+struct Measured {
+    report: Value,
+    stderr: String,
+    exit: i32,
+    peak_kib: i64,
+}
+
+/// Runs `nats-doctor lint --format json PATH` and measures its peak resident memory.
+/// The child is reaped by `wait4`, which reports its resources, not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
+fn lint_measured(path: &Path) -> Measured {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nats-doctor"));
+    command
+        .args(["lint", "--format", "json"])
+        .arg(path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: ADDRESS_SPACE_LIMIT,
+                rlim_max: ADDRESS_SPACE_LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("nats-doctor starts");
+    let pid = i32::try_from(child.id()).expect("pid");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        stdout.read_to_end(&mut text).map(|_| text)
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).map(|_| text)
+    });
+    let started = Instant::now();
+    let (status, usage) = loop {
+        let mut status = 0;
+        // SAFETY: rusage is plain data, written by the kernel.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: waits for this test's own child only.
+        let waited = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        assert!(waited >= 0, "wait4: {}", std::io::Error::last_os_error());
+        if waited == pid {
+            break (status, usage);
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            // SAFETY: reaps the child just killed.
+            unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+            panic!("lint of {} did not end within {DEADLINE:?}", path.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    eprintln!("{}: peak RSS {} KiB", path.display(), usage.ru_maxrss);
+    let stdout = out.join().expect("stdout reader").expect("stdout");
+    let stderr = err.join().expect("stderr reader").expect("stderr");
+    assert!(
+        libc::WIFEXITED(status),
+        "lint of {} ended by signal {} (out of memory under the address-space limit?): {stderr}",
+        path.display(),
+        libc::WTERMSIG(status)
+    );
+    let report = serde_json::from_slice(&stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): {}", String::from_utf8_lossy(&stdout));
+    });
+    Measured {
+        report,
+        stderr,
+        exit: libc::WEXITSTATUS(status),
+        peak_kib: usage.ru_maxrss,
+    }
+}
+
+fn messages<'r>(report: &'r Value, code: &str) -> Vec<&'r str> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["code"] == code)
+        .map(|f| f["message"].as_str().expect("message"))
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write input");
+    path
+}
+
+#[test]
+fn a_configmap_listing_two_million_servers() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let servers = vec!["tls://a"; 2_000_000].join(",");
+    let text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: many, namespace: apps}}\ndata:\n  NATS_URL: \"{servers}\"\n---\n\
+         apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: client, namespace: apps}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: client\n        image: x\n        envFrom:\n        - configMapRef: {{name: many}}\n"
+    );
+    assert!(
+        text.len() < 16 << 20 && text.len() > 15 << 20,
+        "{}",
+        text.len()
+    );
+    let path = write(dir.path(), "servers.yaml", &text);
+    let measured = lint_measured(&path);
+    assert_eq!(measured.exit, 1, "{}", measured.stderr);
+    let too_many = messages(&measured.report, "ND107");
+    assert_eq!(too_many.len(), 1, "{too_many:?}");
+    assert!(
+        too_many[0].contains("the list has 2000000 servers; nats-doctor reads the first 1,024"),
+        "{}",
+        too_many[0]
+    );
+    // Read through envFrom, the value is one environment string of 16 MB: the
+    // container cannot start.
+    let too_large = messages(&measured.report, "ND311");
+    assert_eq!(too_large.len(), 1, "{:#}", measured.report);
+    assert!(
+        too_large[0].starts_with("`NATS_URL` is 15999999 bytes long"),
+        "{}",
+        too_large[0]
+    );
+    assert!(
+        measured.peak_kib < MEMORY_TARGET_KIB / 2,
+        "peak RSS {} KiB",
+        measured.peak_kib
+    );
+}
+
+/// A 1.4 KB Pod whose values double through `$(VAR)` `levels` times.
+fn doubling_pod(levels: usize) -> String {
+    let mut text = String::from(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: doubling, namespace: apps}\nspec:\n  containers:\n  - name: c\n    image: x\n    env:\n    - {name: V0, value: \"nats://aaaaaaaaaaaaaaaa\"}\n",
+    );
+    for level in 1..=levels {
+        let before = level - 1;
+        text.push_str(&format!(
+            "    - {{name: V{level}, value: \"$(V{before}),$(V{before})\"}}\n"
+        ));
+    }
+    text.push_str(&format!(
+        "    - {{name: NATS_URL, value: \"$(V{levels})\"}}\n"
+    ));
+    text
+}
+
+#[test]
+fn a_pod_whose_environment_doubles_29_and_30_times() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for levels in [29, 30] {
+        let text = doubling_pod(levels);
+        assert!(text.len() < 1500, "{}", text.len());
+        let path = write(dir.path(), &format!("doubling-{levels}.yaml"), &text);
+        let measured = lint_measured(&path);
+        assert_eq!(measured.exit, 1, "{}", measured.stderr);
+        let too_large = messages(&measured.report, "ND311");
+        // V13 is the first over 128 KiB: 24 bytes doubled 13 times, with the commas.
+        assert_eq!(
+            too_large,
+            [format!(
+                "`V13` is 196607 bytes long as the kubelet expands it (and {} later variables), more than the 131072 bytes Linux allows for one `NAME=value` environment string: container `c` cannot start (E2BIG)",
+                levels - 13 + 1
+            )
+            .as_str()],
+            "levels {levels}"
+        );
+        // The longest value built, V12, lists 4,096 servers.
+        assert!(messages(&measured.report, "ND107")
+            .iter()
+            .any(|m| m.contains("the list has 4096 servers")));
+        assert!(
+            measured.peak_kib < 128 * 1024,
+            "{levels} levels: peak RSS {} KiB",
+            measured.peak_kib
+        );
+    }
+}
+
+#[test]
+fn thousands_of_containers_each_expanding_to_the_string_limit() {
+    // Each container stays within every limit of Linux: its NATS_URL expands to 112 KiB.
+    // Two thousand of them would build about 700 MB; the run's budget stops at 64 MiB.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut text = String::new();
+    for pod in 0..2000 {
+        text.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{pod}, namespace: apps}}\nspec:\n  containers:\n  - name: c\n    image: x\n    env:\n    - {{name: A0, value: \"nats://a:4222\"}}\n"
+        ));
+        for level in 1..=13 {
+            let before = level - 1;
+            text.push_str(&format!(
+                "    - {{name: A{level}, value: \"$(A{before}),$(A{before})\"}}\n"
+            ));
+        }
+        text.push_str("    - {name: NATS_URL, value: \"$(A13)\"}\n");
+    }
+    let path = write(dir.path(), "many.yaml", &text);
+    let measured = lint_measured(&path);
+    assert_eq!(measured.exit, 2, "the budget is reported as an input error");
+    assert!(
+        measured
+            .stderr
+            .contains("`$(VAR)` expansion stopped at `A13`: this input's values expand to more than the 64 MiB"),
+        "{}",
+        measured.stderr
+    );
+    assert!(messages(&measured.report, "ND311").is_empty());
+    assert!(
+        measured.peak_kib < MEMORY_TARGET_KIB / 2,
+        "peak RSS {} KiB",
+        measured.peak_kib
+    );
+}
+
+#[test]
+fn a_configmap_of_eight_thousand_lists_of_1024_servers() {
+    // Each value is within the limit of one list; together they list 8.3 million
+    // servers in 16 MiB. A parsed server takes some 150 bytes, so the run's budget of
+    // servers stops the parse.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let list = format!("nats://a{}", ",a".repeat(1023));
+    let mut text = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lists, namespace: apps}\ndata:\n",
+    );
+    let mut keys: usize = 0;
+    while text.len() + list.len() + 16 < 16 << 20 {
+        text.push_str(&format!("  K{keys}: \"{list}\"\n"));
+        keys += 1;
+    }
+    let path = write(dir.path(), "lists.yaml", &text);
+    let measured = lint_measured(&path);
+    assert_eq!(measured.exit, 2, "the budget is reported as an input error");
+    assert!(
+        measured.stderr.contains(&format!(
+            "servers not checked from `K{}` on: the input's URL values list more than {} servers in all",
+            (65_536 + 8 * keys).div_ceil(1024),
+            65_536 + 8 * keys
+        )),
+        "{keys} keys: {}",
+        measured.stderr
+    );
+    assert!(
+        measured.peak_kib < MEMORY_TARGET_KIB / 2,
+        "peak RSS {} KiB",
+        measured.peak_kib
+    );
+}
