@@ -273,3 +273,49 @@ fn a_configmap_of_eight_thousand_lists_of_1024_servers() {
         measured.peak_kib
     );
 }
+
+#[test]
+fn a_value_of_1024_servers_read_by_twenty_thousand_workloads() {
+    // Findings at the value name its readers, and the policy rules judge every reader
+    // against every server: both once made twenty million of something (2 GB from a
+    // 4 MiB input). The readers are kept once per value, and the pairs judged stop at
+    // the rules' budget, with an input error.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let servers: Vec<String> = (0..1024)
+        .map(|i| format!("nats://s{i}.n{i}:4222"))
+        .collect();
+    let mut text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: shared, namespace: apps}}\ndata:\n  NATS_URL: \"{}\"\n---\n\
+         apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: dns-only, namespace: apps}}\nspec:\n  podSelector: {{}}\n  egress:\n  - ports: [{{protocol: UDP, port: 53}}]\n",
+        servers.join(",")
+    );
+    let mut workloads = 0;
+    while text.len() < 4 << 20 {
+        text.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: w{workloads}, namespace: apps}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: x\n        envFrom: [{{configMapRef: {{name: shared}}}}]\n"
+        ));
+        workloads += 1;
+    }
+    let path = write(dir.path(), "shared.yaml", &text);
+    let measured = lint_measured(&path);
+    assert_eq!(measured.exit, 2, "{}", measured.stderr);
+    assert!(
+        measured.stderr.contains(
+            "ND401 (egress-blocks-nats) stopped at `NATS_URL`: the input's NATS clients and the servers they connect to make more than 4194304 pairs"
+        ),
+        "{}",
+        measured.stderr
+    );
+    let blocked = messages(&measured.report, "ND401");
+    assert!(blocked.len() > 100, "{}", blocked.len());
+    assert!(
+        blocked[0].contains(&format!("and {} more;", workloads - 10)),
+        "{}",
+        blocked[0]
+    );
+    assert!(
+        measured.peak_kib < MEMORY_TARGET_KIB / 2,
+        "peak RSS {} KiB",
+        measured.peak_kib
+    );
+}

@@ -14,6 +14,7 @@ use crate::runbook::{self, Step};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// Settings of a lint run that change what rules conclude.
 #[derive(Clone, Debug)]
@@ -107,6 +108,10 @@ pub struct Context<'a> {
     /// Limits of the analysis that the input reached (the expansion budget), reported
     /// like the inputs that cannot be read.
     pub errors: Vec<InputError>,
+    /// Limits that rules reached while they ran (see [`Context::limit_reached`]).
+    limits: std::sync::Mutex<Vec<InputError>>,
+    /// The `used by` lists of the sites that have findings, by site.
+    used_by: std::sync::Mutex<FxHashMap<usize, Arc<[ObjectRef]>>>,
     pub known_namespaces: FxHashSet<String>,
     pub configs: ConfigIndex<'a>,
     pub envs: Vec<ContainerEnv<'a>>,
@@ -188,6 +193,8 @@ impl<'a> Context<'a> {
             inventory,
             options,
             errors,
+            limits: std::sync::Mutex::default(),
+            used_by: std::sync::Mutex::default(),
             known_namespaces,
             configs,
             envs,
@@ -321,6 +328,29 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Records that a rule stopped at a limit of its work, to be reported as an input
+    /// error.
+    pub fn limit_reached(&self, error: InputError) {
+        self.limits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(error);
+    }
+
+    /// The limits the rules reached, in the order of the places they name.
+    pub fn take_limits(&self) -> Vec<InputError> {
+        let mut limits = std::mem::take(
+            &mut *self
+                .limits
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        limits.sort_by(|a, b| {
+            (&a.file, a.line, a.column, &a.message).cmp(&(&b.file, b.line, b.column, &b.message))
+        });
+        limits
+    }
+
     /// The cluster as the input describes it (built once, on first use).
     pub(crate) fn topology(&self) -> &Topology<'a> {
         self.topology.get_or_init(|| Topology::new(self))
@@ -346,14 +376,26 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The workloads reading a site, for `used by`.
-    pub fn consumers(&self, site: &Site) -> Vec<ObjectRef> {
-        let set: BTreeSet<ObjectRef> = site
-            .consumers
-            .iter()
-            .map(|c| self.inventory.workloads[c.workload].reference())
-            .collect();
-        set.into_iter().collect()
+    /// The workloads reading a site, for `used by`: worked out once per site and shared
+    /// by its findings.
+    pub fn consumers(&self, site: &Site) -> Arc<[ObjectRef]> {
+        // Sites stay where they are once collected: the address names one.
+        let key = std::ptr::from_ref(site) as usize;
+        let mut lists = self
+            .used_by
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        lists
+            .entry(key)
+            .or_insert_with(|| {
+                let set: BTreeSet<ObjectRef> = site
+                    .consumers
+                    .iter()
+                    .map(|c| self.inventory.workloads[c.workload].reference())
+                    .collect();
+                set.into_iter().collect()
+            })
+            .clone()
     }
 
     /// A finding at a site, or `None` when the site's object, or every workload that

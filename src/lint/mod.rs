@@ -96,7 +96,7 @@ pub fn analyse(
     selection: &Selection,
 ) -> (Vec<Finding>, Vec<InputError>) {
     let mut context = Context::new(inventory, options);
-    let errors = std::mem::take(&mut context.errors);
+    let mut errors = std::mem::take(&mut context.errors);
     // Rules are independent readers of the context. One thread takes rules from the
     // front of the list and the other from the back until they meet: the URL rules at the
     // front run while the policy rules at the back build the topology they share with the
@@ -133,5 +133,6 @@ pub fn analyse(
         .sort_by(|a, b| (&a.location, a.code, &a.message).cmp(&(&b.location, b.code, &b.message)));
     findings
         .dedup_by(|a, b| a.location == b.location && a.code == b.code && a.message == b.message);
+    errors.extend(context.take_limits());
     (findings, errors)
 }

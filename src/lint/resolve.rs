@@ -56,8 +56,9 @@ pub struct ContainerEnv<'a> {
     /// Some variable's name starts with `NATS_`: the container is a NATS client. Kept
     /// apart because the lint context keeps only the variables its rules read.
     pub nats_client: bool,
-    /// Where the environment is larger than Linux lets the container start with.
-    pub oversize: Option<Oversize<'a>>,
+    /// Where the environment is larger than Linux lets the container start with (boxed:
+    /// it is rare, and the context keeps one of these per container).
+    pub oversize: Option<Box<Oversize<'a>>>,
 }
 
 impl<'a> ContainerEnv<'a> {
@@ -301,7 +302,8 @@ pub fn resolve<'a>(
     }
     let oversize = (owner.platform == Platform::Kubernetes)
         .then(|| env.oversize())
-        .flatten();
+        .flatten()
+        .map(Box::new);
     ContainerEnv {
         workload,
         container: container_index,

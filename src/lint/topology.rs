@@ -12,7 +12,7 @@ use crate::manifest::model::{
     PortSpec, Service, ServicePort, Workload, NAMESPACE_NAME_LABEL,
 };
 use crate::natsurl::{Host, HostClass, Port, ServerUrl};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
@@ -40,6 +40,8 @@ pub(crate) enum Target {
 /// A URL host seen as a Service from the consuming pods' namespace.
 pub(crate) struct ServiceTarget<'c> {
     pub(crate) site: &'c Site<'c>,
+    /// The site's place in `Context::url_sites`, for [`Topology::clients`].
+    pub(crate) site_index: usize,
     pub(crate) server: &'c ServerUrl,
     pub(crate) target: &'c Target,
 }
@@ -67,15 +69,52 @@ pub(crate) enum PortCheck {
     CannotTell,
 }
 
-/// One place a NATS client connects to: a Service name resolved from its namespace.
-#[derive(Clone, Debug)]
-pub(crate) struct Connection {
-    pub workload: usize,
-    pub service_name: String,
-    pub service_namespace: String,
-    pub target: Target,
-    /// The port the URL dials.
-    pub port: u16,
+/// The work the policy rules may do on one input, in pairs of a client workload and a
+/// server it connects to, and pods looked at behind those servers. A real client
+/// connects to a server or three; a value of 1,024 servers read by twenty thousand
+/// workloads makes twenty million pairs, which this stops at four million (a second or
+/// so), with an input error.
+pub(crate) const POLICY_WORK: usize = 1 << 22;
+
+/// What is left of [`POLICY_WORK`] for one rule.
+pub(crate) struct Work {
+    left: usize,
+}
+
+impl Work {
+    pub(crate) fn new() -> Self {
+        Work { left: POLICY_WORK }
+    }
+
+    /// Takes `units` of work; `false` once there is not that much left.
+    pub(crate) fn take(&mut self, units: usize) -> bool {
+        match self.left.checked_sub(units) {
+            Some(left) => {
+                self.left = left;
+                true
+            }
+            None => {
+                self.left = 0;
+                false
+            }
+        }
+    }
+
+    /// The input error of a rule that stopped at `site`.
+    pub(crate) fn stopped(rule: &crate::rules::Rule, site: &Site) -> crate::diagnostic::InputError {
+        let location = site.origin.location;
+        crate::diagnostic::InputError {
+            file: location.file.clone(),
+            line: Some(location.line),
+            column: Some(location.column),
+            message: format!(
+                "{} ({}) stopped at `{}`: the input's NATS clients and the servers they connect to make more than {POLICY_WORK} pairs to judge; later ones are not judged",
+                rule.code,
+                rule.name,
+                site.origin.key
+            ),
+        }
+    }
 }
 
 /// A pod that may receive a connection, with the container port that takes it.
@@ -115,7 +154,10 @@ pub(crate) struct Topology<'a> {
     namespace_labels: FxHashMap<&'a str, &'a Labels>,
     empty: Labels,
     dns_labels: Labels,
-    pub connections: Vec<Connection>,
+    /// For each URL site of the context, in order, the Kubernetes workloads that read
+    /// it, each once: the clients of every server the site lists, kept once per site
+    /// however many servers it lists.
+    site_clients: Vec<Box<[usize]>>,
     /// NATS client workloads that resolve at least one host name through DNS.
     pub resolving_clients: BTreeSet<usize>,
     /// For each of `Context::servers()` in order, where its Service name leads, when it
@@ -203,7 +245,7 @@ impl<'a> Topology<'a> {
             namespace_labels: FxHashMap::default(),
             empty: Labels::default(),
             dns_labels: Labels::from_iter([(DNS_LABEL.0.to_string(), DNS_LABEL.1.to_string())]),
-            connections: Vec::new(),
+            site_clients: Vec::new(),
             resolving_clients: BTreeSet::new(),
             targets: OnceLock::new(),
             across: None,
@@ -253,62 +295,41 @@ impl<'a> Topology<'a> {
                 .namespace_labels
                 .insert(namespace.name.as_str(), &namespace.labels);
         }
-        topology.collect_connections(context);
+        topology.collect_clients(context);
         topology
     }
 
-    fn collect_connections(&mut self, context: &Context<'a>) {
-        let mut seen = FxHashSet::default();
+    fn collect_clients(&mut self, context: &Context<'a>) {
+        self.site_clients.reserve_exact(context.url_sites.len());
         for url_site in &context.url_sites {
-            for entry in &url_site.entries {
-                let crate::natsurl::Entry::Server(server) = entry else {
-                    continue;
-                };
-                let class = context.classify(&server.host);
-                let resolves =
-                    matches!(server.host, Host::Name { .. }) && class != HostClass::Localhost;
-                let short = matches!(class, HostClass::Short { .. });
-                for consumer in &url_site.site.consumers {
-                    let workload = &self.inventory.workloads[consumer.workload];
-                    if workload.platform != Platform::Kubernetes {
-                        continue;
-                    }
-                    if resolves {
-                        self.resolving_clients.insert(consumer.workload);
-                    }
-                    let Some((service_name, service_namespace)) =
-                        service_of(context, &class, server, &workload.object.namespace)
-                            .map(|(name, namespace)| (name.to_string(), namespace.to_string()))
-                    else {
-                        continue;
-                    };
-                    let Some(port) = server.port.number() else {
-                        continue;
-                    };
-                    if !seen.insert((
-                        consumer.workload,
-                        service_name.clone(),
-                        service_namespace.clone(),
-                        port,
-                    )) {
-                        continue;
-                    }
-                    let target = self.target(
-                        &service_name,
-                        &service_namespace,
-                        short,
-                        context.options.strict_refs,
-                    );
-                    self.connections.push(Connection {
-                        workload: consumer.workload,
-                        service_name,
-                        service_namespace,
-                        target,
-                        port,
-                    });
-                }
+            let mut clients: Vec<usize> = url_site
+                .site
+                .consumers
+                .iter()
+                .map(|consumer| consumer.workload)
+                .filter(|&w| self.inventory.workloads[w].platform == Platform::Kubernetes)
+                .collect();
+            // Consumers are containers, in order: those of one workload are adjacent.
+            clients.dedup();
+            // A host name other than localhost (which `classify_host` tells by its last
+            // label) goes to DNS.
+            let resolves = url_site.entries.iter().any(|entry| match entry {
+                crate::natsurl::Entry::Server(ServerUrl {
+                    host: Host::Name { name, .. },
+                    ..
+                }) => name != "localhost" && !name.ends_with(".localhost"),
+                _ => false,
+            });
+            if resolves {
+                self.resolving_clients.extend(clients.iter().copied());
             }
+            self.site_clients.push(clients.into_boxed_slice());
         }
+    }
+
+    /// The Kubernetes workloads that read a site (by its place in `Context::url_sites`).
+    pub(crate) fn clients(&self, site: usize) -> &[usize] {
+        &self.site_clients[site]
     }
 
     /// Every server of every Kubernetes URL site whose host names a Service, with what the
@@ -325,12 +346,25 @@ impl<'a> Topology<'a> {
                 .map(|(url_site, server)| self.resolve(context, &url_site.site, server))
                 .collect()
         });
-        context
-            .servers()
+        let servers = context
+            .url_sites
+            .iter()
+            .enumerate()
+            .flat_map(|(index, url_site)| {
+                url_site
+                    .entries
+                    .iter()
+                    .filter_map(move |entry| match entry {
+                        crate::natsurl::Entry::Server(server) => Some((index, url_site, server)),
+                        crate::natsurl::Entry::Invalid { .. } => None,
+                    })
+            });
+        servers
             .zip(targets)
-            .filter_map(|((url_site, server), target)| {
+            .filter_map(|((site_index, url_site, server), target)| {
                 Some(ServiceTarget {
                     site: &url_site.site,
+                    site_index,
                     server,
                     target: target.as_ref()?,
                 })
@@ -1033,11 +1067,22 @@ pub(crate) fn policy_finding(
     Some(finding)
 }
 
-/// Workloads as a list for messages: `Deployment a/x, CronJob a/y`.
+/// The most workloads a policy finding names (in its message and as related places);
+/// the rest are counted. A value read by thousands of workloads would otherwise make
+/// every finding as long as the input.
+pub(crate) const LISTED: usize = 10;
+
+/// Workloads as a list for messages: `Deployment a/x, CronJob a/y`, the first
+/// [`LISTED`] of them and how many more.
 pub(crate) fn list_workloads(topology: &Topology<'_>, workloads: &[usize]) -> String {
-    workloads
+    let mut list = workloads
         .iter()
+        .take(LISTED)
         .map(|&w| topology.workload(w).reference().to_string())
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if workloads.len() > LISTED {
+        list.push_str(&format!(" and {} more", workloads.len() - LISTED));
+    }
+    list
 }

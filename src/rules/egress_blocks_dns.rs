@@ -1,7 +1,7 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
-use crate::lint::topology::{self, complete_labels, list_workloads, DNS_NAMESPACE};
+use crate::lint::topology::{self, complete_labels, list_workloads, DNS_NAMESPACE, LISTED};
 use crate::manifest::model::{Decision, NAMESPACE_NAME_LABEL};
 use crate::runbook::{self, Step};
 use std::collections::BTreeMap;
@@ -102,7 +102,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 ..runbook::Names::default()
             },
         ));
-        for &w in &workloads {
+        for &w in workloads.iter().take(LISTED) {
             finding.relate(
                 &topology.workload(w).object.location,
                 "pods blocked by this policy",

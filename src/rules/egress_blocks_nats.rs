@@ -2,10 +2,11 @@ use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
 use crate::lint::topology::{
-    self, complete_labels, egress_rule_text, list_workloads, PortCheck, Target,
+    self, complete_labels, egress_rule_text, list_workloads, PortCheck, Target, Work, LISTED,
 };
 use crate::manifest::model::Decision;
 use crate::runbook::{self, Step};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 declare_rule! {
@@ -72,72 +73,116 @@ struct Blocked {
     rule: String,
 }
 
+/// The egress policies of a client workload isolated for egress: its own, which isolate
+/// it, and those across the group's boundary, which may open the way; with a number
+/// shared by every workload with the same lists, whose decisions are the same.
+struct Isolation {
+    policies: Vec<usize>,
+    across: Vec<usize>,
+    class: usize,
+}
+
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
     let mut groups = Groups::new();
-    for connection in &topology.connections {
-        let workload = topology.workload(connection.workload);
-        if workload.ignores(RULE.code, RULE.name) {
+    let mut work = Work::new();
+    let mut isolation: FxHashMap<usize, Option<Isolation>> = FxHashMap::default();
+    let mut classes: FxHashMap<(Vec<usize>, Vec<usize>), usize> = FxHashMap::default();
+    let mut blocked_classes: FxHashMap<usize, bool> = FxHashMap::default();
+    for resolved in topology.service_targets(ctx) {
+        let clients = topology.clients(resolved.site_index);
+        let Some(port) = resolved.server.port.number() else {
+            continue;
+        };
+        if clients.is_empty() {
             continue;
         }
-        let (service, endpoint) = match &connection.target {
+        // The Service's name and namespace, worked out only when needed: for a Service
+        // the input does not hold, and for the message of a blocked connection.
+        let mut destination = None;
+        let unknown_destination;
+        let (service, endpoint) = match resolved.target {
             Target::Found(index) => {
                 let service = topology.service(*index);
-                let PortCheck::Exposed(port) = topology.port_check(service, connection.port) else {
+                let PortCheck::Exposed(exposed) = topology.port_check(service, port) else {
                     continue;
                 };
                 (
                     Some(*index),
-                    topology.service_endpoint(service, &service.ports[port]),
+                    topology.service_endpoint(service, &service.ports[exposed]),
                 )
             }
-            Target::Unknown => (
-                None,
-                topology.unknown_endpoint(&connection.service_namespace, connection.port),
-            ),
+            Target::Unknown => {
+                unknown_destination = resolved.service(ctx);
+                (
+                    None,
+                    topology.unknown_endpoint(&unknown_destination.2, port),
+                )
+            }
             // The name does not resolve: `service-not-found` and
             // `service-other-namespace` say so.
             Target::Missing | Target::OtherNamespace(_) => continue,
         };
-        let labels = complete_labels(&workload.pod_labels);
-        let namespace = &workload.object.namespace;
-        let (isolated, policies) = topology.isolating(namespace, labels, true);
-        if isolated != Decision::Yes
-            || topology.egress_allows(&policies, &endpoint, &["TCP"]) != Decision::No
-        {
-            continue;
+        if !work.take(clients.len() + endpoint.candidates.len()) {
+            ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+            break;
         }
-        let across = topology.policies_across_group(namespace, labels, true);
-        if topology.egress_allows(&across, &endpoint, &["TCP"]) != Decision::No {
-            continue;
-        }
-        let container_port = endpoint
-            .candidates
-            .iter()
-            .find_map(|c| c.port)
-            .unwrap_or(connection.port);
-        let selector = service.map(|s| &topology.service(s).selector);
-        let blamed = policies[0];
-        let group = groups
-            .entry((
-                blamed,
-                connection.service_namespace.clone(),
-                connection.service_name.clone(),
-                connection.port,
-            ))
-            .or_insert_with(|| Blocked {
-                workloads: Vec::new(),
-                service,
-                rule: egress_rule_text(
-                    &connection.service_namespace,
-                    selector,
-                    container_port,
-                    "TCP",
-                ),
+        blocked_classes.clear();
+        for &client in clients {
+            let workload = topology.workload(client);
+            if workload.ignores(RULE.code, RULE.name) {
+                continue;
+            }
+            let isolated = isolation.entry(client).or_insert_with(|| {
+                let labels = complete_labels(&workload.pod_labels);
+                let namespace = &workload.object.namespace;
+                let (isolated, policies) = topology.isolating(namespace, labels, true);
+                if isolated != Decision::Yes {
+                    return None;
+                }
+                let across = topology.policies_across_group(namespace, labels, true);
+                let next = classes.len();
+                let class = *classes
+                    .entry((policies.clone(), across.clone()))
+                    .or_insert(next);
+                Some(Isolation {
+                    policies,
+                    across,
+                    class,
+                })
             });
-        if !group.workloads.contains(&connection.workload) {
-            group.workloads.push(connection.workload);
+            let Some(isolated) = isolated else {
+                continue;
+            };
+            let blocked = *blocked_classes.entry(isolated.class).or_insert_with(|| {
+                topology.egress_allows(&isolated.policies, &endpoint, &["TCP"]) == Decision::No
+                    && topology.egress_allows(&isolated.across, &endpoint, &["TCP"]) == Decision::No
+            });
+            if !blocked {
+                continue;
+            }
+            let (_, name, namespace) = destination.get_or_insert_with(|| resolved.service(ctx));
+            let group = groups
+                .entry((isolated.policies[0], namespace.clone(), name.clone(), port))
+                .or_insert_with(|| {
+                    let container_port = endpoint
+                        .candidates
+                        .iter()
+                        .find_map(|c| c.port)
+                        .unwrap_or(port);
+                    let selector = service.map(|s| &topology.service(s).selector);
+                    Blocked {
+                        workloads: Vec::new(),
+                        service,
+                        rule: egress_rule_text(namespace, selector, container_port, "TCP"),
+                    }
+                });
+            group.workloads.push(client);
         }
+    }
+    for blocked in groups.values_mut() {
+        blocked.workloads.sort_unstable();
+        blocked.workloads.dedup();
     }
     for ((policy_index, namespace, name, port), blocked) in groups {
         let policy = topology.policy(policy_index);
@@ -181,7 +226,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 "Service defined here",
             );
         }
-        for &w in &blocked.workloads {
+        for &w in blocked.workloads.iter().take(LISTED) {
             finding.relate(
                 &topology.workload(w).object.location,
                 "pods blocked by this policy",

@@ -1,9 +1,13 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
-use crate::lint::topology::{self, complete_labels, list_workloads, PortCheck, Target};
+use crate::lint::topology::{
+    self, complete_labels, list_workloads, PortCheck, Target, Work, LISTED,
+};
+use crate::manifest::model::Labels;
 use crate::manifest::model::{Decision, NAMESPACE_NAME_LABEL};
 use crate::runbook::{self, Step};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
 declare_rule! {
@@ -58,65 +62,91 @@ struct Blocked {
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
     let mut groups: BTreeMap<(usize, usize, u16), Blocked> = BTreeMap::new();
-    for connection in &topology.connections {
-        let Target::Found(service_index) = connection.target else {
+    let mut work = Work::new();
+    // Clients of one namespace with the same pod labels are admitted alike.
+    let mut decisions: FxHashMap<(&str, &Labels), Option<usize>> = FxHashMap::default();
+    for resolved in topology.service_targets(ctx) {
+        let Target::Found(service_index) = *resolved.target else {
             continue;
         };
-        let client = topology.workload(connection.workload);
-        if client.ignores(RULE.code, RULE.name) {
+        let clients = topology.clients(resolved.site_index);
+        let Some(port) = resolved.server.port.number() else {
+            continue;
+        };
+        if clients.is_empty() {
             continue;
         }
         let service = topology.service(service_index);
-        let PortCheck::Exposed(port) = topology.port_check(service, connection.port) else {
+        let PortCheck::Exposed(exposed) = topology.port_check(service, port) else {
             continue;
         };
-        let endpoint = topology.service_endpoint(service, &service.ports[port]);
-        let mut blamed = None;
-        let mut admitted = false;
-        let client_labels = complete_labels(&client.pod_labels);
-        for candidate in &endpoint.candidates {
-            let (isolated, policies) =
-                topology.isolating(endpoint.namespace, candidate.labels, false);
-            let admits = |policies: &[usize]| {
-                topology.ingress_allows(
-                    policies,
-                    &client.object.namespace,
-                    client_labels,
-                    candidate,
-                ) != Decision::No
-            };
-            // Policies across the group's boundary may select the NATS pods where they
-            // are deployed, and admit the client.
-            if isolated != Decision::Yes
-                || admits(&policies)
-                || admits(&topology.policies_across_group(
-                    endpoint.namespace,
-                    candidate.labels,
-                    false,
-                ))
-            {
-                admitted = true;
-                break;
-            }
-            blamed.get_or_insert(policies[0]);
+        let endpoint = topology.service_endpoint(service, &service.ports[exposed]);
+        if !work.take(clients.len() + endpoint.candidates.len()) {
+            ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+            break;
         }
-        let Some(blamed) = blamed.filter(|_| !admitted) else {
-            continue;
-        };
-        let container_port = endpoint
+        // The policies that isolate each NATS pod, and those across the group's
+        // boundary that may select it where it is deployed: the same for every client.
+        let isolation: Vec<_> = endpoint
             .candidates
             .iter()
-            .find_map(|c| c.port)
-            .unwrap_or(connection.port);
-        let group = groups
-            .entry((blamed, service_index, connection.port))
-            .or_insert_with(|| Blocked {
-                clients: Vec::new(),
-                container_port,
+            .map(|candidate| {
+                let (isolated, policies) =
+                    topology.isolating(endpoint.namespace, candidate.labels, false);
+                let across =
+                    topology.policies_across_group(endpoint.namespace, candidate.labels, false);
+                (isolated, policies, across)
+            })
+            .collect();
+        decisions.clear();
+        for &client_index in clients {
+            let client = topology.workload(client_index);
+            if client.ignores(RULE.code, RULE.name) {
+                continue;
+            }
+            let key = (client.object.namespace.as_str(), &client.pod_labels);
+            let blamed = *decisions.entry(key).or_insert_with(|| {
+                let client_labels = complete_labels(&client.pod_labels);
+                let mut blamed = None;
+                for (candidate, (isolated, policies, across)) in
+                    endpoint.candidates.iter().zip(&isolation)
+                {
+                    let admits = |policies: &[usize]| {
+                        topology.ingress_allows(
+                            policies,
+                            &client.object.namespace,
+                            client_labels,
+                            candidate,
+                        ) != Decision::No
+                    };
+                    if *isolated != Decision::Yes || admits(policies) || admits(across) {
+                        return None;
+                    }
+                    blamed.get_or_insert(policies[0]);
+                }
+                blamed
             });
-        if !group.clients.contains(&connection.workload) {
-            group.clients.push(connection.workload);
+            let Some(blamed) = blamed else {
+                continue;
+            };
+            let container_port = endpoint
+                .candidates
+                .iter()
+                .find_map(|c| c.port)
+                .unwrap_or(port);
+            groups
+                .entry((blamed, service_index, port))
+                .or_insert_with(|| Blocked {
+                    clients: Vec::new(),
+                    container_port,
+                })
+                .clients
+                .push(client_index);
         }
+    }
+    for blocked in groups.values_mut() {
+        blocked.clients.sort_unstable();
+        blocked.clients.dedup();
     }
     for ((policy_index, service_index, port), blocked) in groups {
         let policy = topology.policy(policy_index);
@@ -146,6 +176,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             .collect();
         let peers: Vec<String> = client_namespaces
             .iter()
+            .take(LISTED)
             .map(|ns| {
                 if namespaces::is_group(ns) && namespaces::is_group(&policy.object.namespace) {
                     // The policy's own namespace, whose name the input does not give.
@@ -156,8 +187,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 }
             })
             .collect();
+        let more = match client_namespaces.len().saturating_sub(LISTED) {
+            0 => String::new(),
+            more => format!(" (and a peer for each of {more} more namespaces)"),
+        };
         finding.help = Some(format!(
-            "add to spec.ingress: - {{from: [{}], ports: [{{protocol: TCP, port: {}}}]}}",
+            "add to spec.ingress: - {{from: [{}], ports: [{{protocol: TCP, port: {}}}]}}{more}",
             peers.join(", "),
             blocked.container_port
         ));
@@ -172,7 +207,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             },
         ));
         finding.relate(&service.object.location, "Service defined here");
-        for &w in &blocked.clients {
+        for &w in blocked.clients.iter().take(LISTED) {
             finding.relate(
                 &topology.workload(w).object.location,
                 "client refused by this policy",

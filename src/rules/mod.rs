@@ -89,7 +89,7 @@ impl Rule {
             variable: None,
             help: None,
             runbook: None,
-            used_by: Vec::new(),
+            used_by: std::sync::Arc::default(),
             related: Vec::new(),
             hide_source: false,
         }
