@@ -319,3 +319,44 @@ fn a_value_of_1024_servers_read_by_twenty_thousand_workloads() {
         measured.peak_kib
     );
 }
+
+#[test]
+fn thousands_of_policies_no_label_indexes_meet_thousands_of_pods() {
+    // A selector of `DoesNotExist` and `Exists` requirements names no label a pod must
+    // carry, so every such policy of a namespace may select every pod of it, and the
+    // NATS pods behind one Service are met by every client: three thousand of each
+    // are nine million steps per rule. The policy rules stop at their budget.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut text = String::from(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: nats, namespace: nats}\nspec:\n  selector: {app: nats}\n  ports: [{port: 4222}]\n---\n\
+         apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: nats}\nspec:\n  podSelector: {}\n",
+    );
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: w{i}, namespace: apps}}\nspec:\n  template:\n    metadata: {{labels: {{app: w{i}}}}}\n    spec:\n      containers: [{{name: c, image: x, env: [{{name: NATS_URL, value: \"nats://nats.nats:4222\"}}]}}]\n\
+             ---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: p{i}, namespace: apps}}\nspec:\n  podSelector: {{matchExpressions: [{{key: app, operator: DoesNotExist}}, {{key: x{i}, operator: Exists}}]}}\n  policyTypes: [Egress]\n\
+             ---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: nats{i}, namespace: nats}}\nspec:\n  template:\n    metadata: {{labels: {{app: nats, i: \"{i}\"}}}}\n    spec:\n      containers: [{{name: c, image: x, ports: [{{containerPort: 4222}}]}}]\n"
+        ));
+    }
+    let path = write(dir.path(), "policies.yaml", &text);
+    let measured = lint_measured(&path);
+    assert_eq!(measured.exit, 2, "{}", measured.stderr);
+    for rule in [
+        "ND401 (egress-blocks-nats)",
+        "ND402 (egress-blocks-dns)",
+        "ND403 (policy-selects-nothing)",
+        "ND404 (ingress-blocks-clients)",
+    ] {
+        assert!(
+            measured.stderr.contains(&format!("{rule} stopped at `"))
+                && measured.stderr.contains("takes more than 4194304 steps"),
+            "{rule}: {}",
+            measured.stderr
+        );
+    }
+    assert!(
+        measured.peak_kib < MEMORY_TARGET_KIB / 2,
+        "peak RSS {} KiB",
+        measured.peak_kib
+    );
+}

@@ -69,49 +69,68 @@ pub(crate) enum PortCheck {
     CannotTell,
 }
 
-/// The work the policy rules may do on one input, in pairs of a client workload and a
-/// server it connects to, and pods looked at behind those servers. A real client
-/// connects to a server or three; a value of 1,024 servers read by twenty thousand
-/// workloads makes twenty million pairs, which this stops at four million (a second or
-/// so), with an input error.
+/// The work a policy rule may do on one input, in steps: a client workload and a server
+/// it connects to, a pod behind a Service, a policy or workload looked at to find which
+/// select a pod. A real client connects to a server or three and meets a few policies;
+/// a value of 1,024 servers read by twenty thousand workloads makes twenty million
+/// pairs, and thousands of policies that no label indexes each meet thousands of pods.
+/// Four million steps take a second or so; past them the rule stops, with an input
+/// error.
 pub(crate) const POLICY_WORK: usize = 1 << 22;
 
 /// What is left of [`POLICY_WORK`] for one rule.
 pub(crate) struct Work {
     left: usize,
+    spent: bool,
 }
 
 impl Work {
     pub(crate) fn new() -> Self {
-        Work { left: POLICY_WORK }
+        Work {
+            left: POLICY_WORK,
+            spent: false,
+        }
     }
 
-    /// Takes `units` of work; `false` once there is not that much left.
+    /// Takes `units` of work; `false` once there is not that much left, and from then
+    /// on.
     pub(crate) fn take(&mut self, units: usize) -> bool {
         match self.left.checked_sub(units) {
-            Some(left) => {
+            Some(left) if !self.spent => {
                 self.left = left;
                 true
             }
-            None => {
-                self.left = 0;
+            _ => {
+                self.spent = true;
                 false
             }
         }
     }
 
+    /// Whether the work ran out, so that something asked for was not done.
+    pub(crate) fn spent(&self) -> bool {
+        self.spent
+    }
+
     /// The input error of a rule that stopped at `site`.
     pub(crate) fn stopped(rule: &crate::rules::Rule, site: &Site) -> crate::diagnostic::InputError {
-        let location = site.origin.location;
+        Work::stopped_at(rule, site.origin.location, site.origin.key)
+    }
+
+    /// The input error of a rule that stopped at what is named `name`, at `location`.
+    pub(crate) fn stopped_at(
+        rule: &crate::rules::Rule,
+        location: &crate::diagnostic::Location,
+        name: &str,
+    ) -> crate::diagnostic::InputError {
         crate::diagnostic::InputError {
             file: location.file.clone(),
             line: Some(location.line),
             column: Some(location.column),
             message: format!(
-                "{} ({}) stopped at `{}`: the input's NATS clients and the servers they connect to make more than {POLICY_WORK} pairs to judge; later ones are not judged",
+                "{} ({}) stopped at `{name}`: judging the input's NATS clients, servers, pods and NetworkPolicies takes more than {POLICY_WORK} steps; the rest is not judged",
                 rule.code,
                 rule.name,
-                site.origin.key
             ),
         }
     }
@@ -144,10 +163,11 @@ pub(crate) struct Topology<'a> {
     /// Kubernetes workloads by namespace.
     workloads: Grouped<&'a str>,
     policies: Grouped<&'a str>,
-    /// Policies by namespace and the first `matchLabels` pair of their pod selector: a
-    /// pod can only be selected by the policies under one of its own labels.
+    /// Policies by namespace and the label pairs their pod selector requires (see
+    /// `required_pairs`): a pod can only be selected by the policies under one of its
+    /// own labels.
     policies_by_label: Grouped<(&'a str, &'a str, &'a str)>,
-    /// Policies whose pod selector has no `matchLabels`, by namespace.
+    /// Policies whose pod selector requires no label pair, by namespace.
     policies_without_labels: Grouped<&'a str>,
     /// Kubernetes workloads by namespace and pod label.
     workloads_by_label: Grouped<(&'a str, &'a str, &'a str)>,
@@ -189,15 +209,7 @@ impl<'a> Topology<'a> {
                 .enumerate()
                 .filter(|(_, workload)| workload.platform == Platform::Kubernetes)
         };
-        // The first `matchLabels` pair of a readable pod selector.
-        let first_label = |policy: &'a NetworkPolicy| {
-            let selector = &policy.pod_selector;
-            selector
-                .match_labels
-                .iter()
-                .next()
-                .filter(|_| !selector.unreadable)
-        };
+        let required = |policy: &'a NetworkPolicy| required_pairs(&policy.pod_selector);
         let mut topology = Topology {
             inventory,
             services: Grouped::by(services, |s| {
@@ -225,12 +237,12 @@ impl<'a> Topology<'a> {
                 policies
                     .iter()
                     .enumerate()
-                    .filter_map(|(index, p)| {
-                        let (key, value) = first_label(p)?;
-                        Some((
-                            (p.object.namespace.as_str(), key.as_str(), value.as_str()),
-                            index,
-                        ))
+                    .flat_map(|(index, p)| {
+                        let namespace = p.object.namespace.as_str();
+                        required(p)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(move |(key, value)| ((namespace, key, value), index))
                     })
                     .collect(),
             ),
@@ -238,7 +250,7 @@ impl<'a> Topology<'a> {
                 policies
                     .iter()
                     .enumerate()
-                    .filter(|(_, p)| first_label(p).is_none())
+                    .filter(|(_, p)| required(p).is_none())
                     .map(|(index, p)| (p.object.namespace.as_str(), index))
                     .collect(),
             ),
@@ -268,14 +280,16 @@ impl<'a> Topology<'a> {
             topology.across = Some(AcrossGroup {
                 policies_by_label: Grouped::new(
                     named_policies()
-                        .filter_map(|(index, p)| {
-                            let (key, value) = first_label(p)?;
-                            Some(((key.as_str(), value.as_str()), index))
+                        .flat_map(|(index, p)| {
+                            required(p)
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(move |pair| (pair, index))
                         })
                         .collect(),
                 ),
                 policies_without_labels: named_policies()
-                    .filter(|(_, p)| first_label(p).is_none())
+                    .filter(|(_, p)| required(p).is_none())
                     .map(|(index, _)| index)
                     .collect(),
                 workloads_by_label: Grouped::new(
@@ -642,44 +656,77 @@ impl<'a> Topology<'a> {
 
     /// The policies of a namespace whose pod selector may match these labels, in input
     /// order. With complete labels only the policies indexed under one of the labels
-    /// (or with no `matchLabels`) can match; otherwise every policy is a candidate.
+    /// (or requiring no label pair) can match; otherwise every policy is a candidate.
+    /// `None` when `work` does not cover looking at them all.
     pub(crate) fn policies_that_may_select(
         &self,
         namespace: &str,
         labels: KnownLabels<'_>,
-    ) -> Vec<usize> {
+        work: &mut Work,
+    ) -> Option<Vec<usize>> {
         if !labels.complete {
-            return self.policies_in(namespace).to_vec();
+            let all = self.policies_in(namespace);
+            return work.take(all.len()).then(|| all.to_vec());
         }
-        let mut found: Vec<usize> = self.policies_without_labels.get(&namespace).to_vec();
-        let pairs = labels
-            .labels
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.as_str()))
-            .chain(labels.extra);
-        for (key, value) in pairs {
+        let pairs = || {
+            labels
+                .labels
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_str()))
+                .chain(labels.extra)
+        };
+        let without = self.policies_without_labels.get(&namespace);
+        let count = without.len()
+            + pairs()
+                .map(|(key, value)| self.policies_by_label.get(&(namespace, key, value)).len())
+                .sum::<usize>();
+        if !work.take(count) {
+            return None;
+        }
+        let mut found: Vec<usize> = without.to_vec();
+        for (key, value) in pairs() {
             found.extend_from_slice(self.policies_by_label.get(&(namespace, key, value)));
         }
+        // A policy indexed under several values of its `In` requirement may be found
+        // under more than one of the pod's labels.
         found.sort_unstable();
-        found
+        found.dedup();
+        Some(found)
     }
 
     /// Whether some workload of a namespace may be selected by `selector`, looking only
-    /// at the workloads that carry its first `matchLabels` pair when it has one.
+    /// at the workloads that carry a label pair it requires when it requires one. `true`
+    /// when `work` does not cover looking (the selector may select some).
     pub(crate) fn selects_some_workload(
         &self,
         namespace: &str,
         selector: &crate::manifest::model::LabelSelector,
+        work: &mut Work,
     ) -> bool {
-        let candidates = match selector.match_labels.iter().next() {
-            Some((key, value)) => {
-                self.workloads_by_label
-                    .get(&(namespace, key.as_str(), value.as_str()))
-            }
-            None => self.workloads_in(namespace),
+        let candidates: Vec<&[usize]> = match required_pairs(selector) {
+            Some(pairs) => pairs
+                .into_iter()
+                .map(|(key, value)| self.workloads_by_label.get(&(namespace, key, value)))
+                .collect(),
+            None => vec![self.workloads_in(namespace)],
         };
-        candidates.iter().any(|&w| {
-            selector.matches(complete_labels(&self.workload(w).pod_labels)) != Decision::No
+        self.any_selected(selector, &candidates, work)
+    }
+
+    /// Whether `selector` may select one of the workloads in `candidates`, within `work`.
+    fn any_selected(
+        &self,
+        selector: &crate::manifest::model::LabelSelector,
+        candidates: &[&[usize]],
+        work: &mut Work,
+    ) -> bool {
+        if !work.take(candidates.iter().map(|list| list.len()).sum()) {
+            return true;
+        }
+        candidates.iter().any(|list| {
+            list.iter().any(|&w| {
+                selector.matches(complete_labels(&self.workload(w).pod_labels)) != Decision::No
+            })
         })
     }
 
@@ -687,30 +734,44 @@ impl<'a> Topology<'a> {
     /// these labels and have rules in one direction: for a pod of the group, the named
     /// namespaces' (the group may be deployed into one of them); for a pod of a named
     /// namespace, the group's (they may be deployed into it). Their rules may let
-    /// through what the pod's own policies block.
+    /// through what the pod's own policies block. `None` when `work` does not cover
+    /// looking at them all.
     pub(crate) fn policies_across_group(
         &self,
         namespace: &str,
         labels: KnownLabels<'_>,
         egress: bool,
-    ) -> Vec<usize> {
+        work: &mut Work,
+    ) -> Option<Vec<usize>> {
         let Some(across) = &self.across else {
-            return Vec::new();
+            return Some(Vec::new());
         };
         let mut found = if !namespaces::is_group(namespace) {
-            self.policies_that_may_select(crate::manifest::model::GROUP_NAMESPACE, labels)
+            self.policies_that_may_select(crate::manifest::model::GROUP_NAMESPACE, labels, work)?
         } else if !labels.complete {
+            if !work.take(self.inventory.network_policies.len()) {
+                return None;
+            }
             (0..self.inventory.network_policies.len())
                 .filter(|&index| !namespaces::is_group(&self.policy(index).object.namespace))
                 .collect()
         } else {
+            let pairs = || {
+                labels
+                    .labels
+                    .iter()
+                    .map(|(key, value)| (key.as_str(), value.as_str()))
+                    .chain(labels.extra)
+            };
+            let count = across.policies_without_labels.len()
+                + pairs()
+                    .map(|pair| across.policies_by_label.get(&pair).len())
+                    .sum::<usize>();
+            if !work.take(count) {
+                return None;
+            }
             let mut found = across.policies_without_labels.clone();
-            let pairs = labels
-                .labels
-                .iter()
-                .map(|(key, value)| (key.as_str(), value.as_str()))
-                .chain(labels.extra);
-            for pair in pairs {
+            for pair in pairs() {
                 found.extend_from_slice(across.policies_by_label.get(&pair));
             }
             found.sort_unstable();
@@ -726,44 +787,54 @@ impl<'a> Topology<'a> {
             };
             direction.is_some() && policy.pod_selector.matches(labels) != Decision::No
         });
-        found
+        Some(found)
     }
 
     /// Whether `selector`, of a policy in `namespace`, may select a workload across the
-    /// group's boundary (see [`Topology::policies_across_group`]).
+    /// group's boundary (see [`Topology::policies_across_group`]); `true` when `work`
+    /// does not cover looking.
     pub(crate) fn may_select_across_group(
         &self,
         namespace: &str,
         selector: &crate::manifest::model::LabelSelector,
+        work: &mut Work,
     ) -> bool {
         let Some(across) = &self.across else {
             return false;
         };
         if !namespaces::is_group(namespace) {
-            return self.selects_some_workload(crate::manifest::model::GROUP_NAMESPACE, selector);
+            return self.selects_some_workload(
+                crate::manifest::model::GROUP_NAMESPACE,
+                selector,
+                work,
+            );
         }
-        let candidates = match selector.match_labels.iter().next() {
-            Some((key, value)) => across
-                .workloads_by_label
-                .get(&(key.as_str(), value.as_str())),
-            None => &across.workloads[..],
+        let candidates: Vec<&[usize]> = match required_pairs(selector) {
+            Some(pairs) => pairs
+                .into_iter()
+                .map(|pair| across.workloads_by_label.get(&pair))
+                .collect(),
+            None => vec![&across.workloads[..]],
         };
-        candidates.iter().any(|&w| {
-            selector.matches(complete_labels(&self.workload(w).pod_labels)) != Decision::No
-        })
+        self.any_selected(selector, &candidates, work)
     }
 
     /// Whether the policies of a pod's namespace isolate it in one direction: `Yes` with
-    /// the isolating policies, `Unknown` when a policy's selector cannot be read.
+    /// the isolating policies, `Unknown` when a policy's selector cannot be read or
+    /// `work` does not cover looking at them all.
     pub(crate) fn isolating(
         &self,
         namespace: &str,
         labels: KnownLabels<'_>,
         egress: bool,
+        work: &mut Work,
     ) -> (Decision, Vec<usize>) {
+        let Some(candidates) = self.policies_that_may_select(namespace, labels, work) else {
+            return (Decision::Unknown, Vec::new());
+        };
         let mut isolating = Vec::new();
         let mut unsure = false;
-        for index in self.policies_that_may_select(namespace, labels) {
+        for index in candidates {
             let policy = self.policy(index);
             let direction = if egress {
                 &policy.egress
@@ -863,6 +934,32 @@ fn service_of<'c>(
         return None;
     }
     class.service(namespace)
+}
+
+/// Label pairs one of which every pod the selector selects carries: its first
+/// `matchLabels` pair, else the values of its first `In` requirement. `None` when it
+/// may select pods whatever their labels' values (`Exists`, `NotIn`, `DoesNotExist`,
+/// the empty selector) or cannot be read. Policies and workloads are looked up by
+/// these pairs, so that a pod meets only the policies that may select it.
+fn required_pairs(selector: &crate::manifest::model::LabelSelector) -> Option<Vec<(&str, &str)>> {
+    use crate::manifest::model::SelectorOperator;
+    if selector.unreadable {
+        return None;
+    }
+    if let Some((key, value)) = selector.match_labels.iter().next() {
+        return Some(vec![(key.as_str(), value.as_str())]);
+    }
+    let requirement = selector
+        .expressions
+        .iter()
+        .find(|r| r.operator == SelectorOperator::In)?;
+    Some(
+        requirement
+            .values
+            .iter()
+            .map(|value| (requirement.key.as_str(), value.as_str()))
+            .collect(),
+    )
 }
 
 /// Labels the input shows completely (a pod template's).

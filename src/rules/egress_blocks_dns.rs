@@ -1,7 +1,7 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
-use crate::lint::topology::{self, complete_labels, list_workloads, DNS_NAMESPACE, LISTED};
+use crate::lint::topology::{self, complete_labels, list_workloads, Work, DNS_NAMESPACE, LISTED};
 use crate::manifest::model::{Decision, NAMESPACE_NAME_LABEL};
 use crate::runbook::{self, Step};
 use std::collections::BTreeMap;
@@ -52,6 +52,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
     let dns = topology.dns_endpoint();
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut work = Work::new();
     for &w in &topology.resolving_clients {
         let workload = topology.workload(w);
         if workload.ignores(RULE.code, RULE.name) {
@@ -59,7 +60,15 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let labels = complete_labels(&workload.pod_labels);
         let namespace = &workload.object.namespace;
-        let (isolated, policies) = topology.isolating(namespace, labels, true);
+        let (isolated, policies) = topology.isolating(namespace, labels, true, &mut work);
+        if work.spent() {
+            ctx.limit_reached(Work::stopped_at(
+                &RULE,
+                &workload.object.location,
+                &workload.object.name,
+            ));
+            break;
+        }
         if isolated != Decision::Yes
             || topology.egress_allows(&policies, &dns, &["UDP", "TCP"]) != Decision::No
         {
@@ -67,8 +76,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         // Policies across the group's boundary may select the pods where they are
         // deployed, and allow DNS.
-        let across = topology.policies_across_group(namespace, labels, true);
-        if topology.egress_allows(&across, &dns, &["UDP", "TCP"]) != Decision::No {
+        let across = topology.policies_across_group(namespace, labels, true, &mut work);
+        if across.is_none_or(|across| {
+            topology.egress_allows(&across, &dns, &["UDP", "TCP"]) != Decision::No
+        }) {
             continue;
         }
         groups.entry(policies[0]).or_default().push(w);

@@ -2,11 +2,13 @@ use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
 use crate::lint::topology::{
-    self, complete_labels, egress_rule_text, list_workloads, PortCheck, Target, Work, LISTED,
+    self, complete_labels, egress_rule_text, list_workloads, Endpoint, PortCheck, Target, Work,
+    LISTED,
 };
 use crate::manifest::model::Decision;
 use crate::runbook::{self, Step};
 use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
 
 declare_rule! {
@@ -88,8 +90,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let mut work = Work::new();
     let mut isolation: FxHashMap<usize, Option<Isolation>> = FxHashMap::default();
     let mut classes: FxHashMap<(Vec<usize>, Vec<usize>), usize> = FxHashMap::default();
-    let mut blocked_classes: FxHashMap<usize, bool> = FxHashMap::default();
-    for resolved in topology.service_targets(ctx) {
+    // The pods behind each Service port, and whether each class of isolated workloads
+    // reaches them: worked out once, however many values name the Service.
+    let mut endpoints: FxHashMap<(usize, usize), Endpoint<'_>> = FxHashMap::default();
+    let mut decided: FxHashMap<(usize, usize, usize), bool> = FxHashMap::default();
+    let mut blocked_unknown: FxHashMap<usize, bool> = FxHashMap::default();
+    'servers: for resolved in topology.service_targets(ctx) {
         let clients = topology.clients(resolved.site_index);
         let Some(port) = resolved.server.port.number() else {
             continue;
@@ -100,34 +106,40 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         // The Service's name and namespace, worked out only when needed: for a Service
         // the input does not hold, and for the message of a blocked connection.
         let mut destination = None;
-        let unknown_destination;
+        let unknown_namespace: String;
+        let unknown_endpoint: Endpoint<'_>;
         let (service, endpoint) = match resolved.target {
             Target::Found(index) => {
                 let service = topology.service(*index);
                 let PortCheck::Exposed(exposed) = topology.port_check(service, port) else {
                     continue;
                 };
-                (
-                    Some(*index),
-                    topology.service_endpoint(service, &service.ports[exposed]),
-                )
+                if let Entry::Vacant(slot) = endpoints.entry((*index, exposed)) {
+                    let endpoint = topology.service_endpoint(service, &service.ports[exposed]);
+                    if !work.take(endpoint.candidates.len()) {
+                        ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                        break 'servers;
+                    }
+                    slot.insert(endpoint);
+                }
+                (Some((*index, exposed)), &endpoints[&(*index, exposed)])
             }
             Target::Unknown => {
-                unknown_destination = resolved.service(ctx);
-                (
-                    None,
-                    topology.unknown_endpoint(&unknown_destination.2, port),
-                )
+                let found = resolved.service(ctx);
+                unknown_namespace = found.2.clone();
+                destination = Some(found);
+                unknown_endpoint = topology.unknown_endpoint(&unknown_namespace, port);
+                blocked_unknown.clear();
+                (None, &unknown_endpoint)
             }
             // The name does not resolve: `service-not-found` and
             // `service-other-namespace` say so.
             Target::Missing | Target::OtherNamespace(_) => continue,
         };
-        if !work.take(clients.len() + endpoint.candidates.len()) {
+        if !work.take(clients.len()) {
             ctx.limit_reached(Work::stopped(&RULE, resolved.site));
             break;
         }
-        blocked_classes.clear();
         for &client in clients {
             let workload = topology.workload(client);
             if workload.ignores(RULE.code, RULE.name) {
@@ -136,11 +148,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let isolated = isolation.entry(client).or_insert_with(|| {
                 let labels = complete_labels(&workload.pod_labels);
                 let namespace = &workload.object.namespace;
-                let (isolated, policies) = topology.isolating(namespace, labels, true);
+                let (isolated, policies) = topology.isolating(namespace, labels, true, &mut work);
                 if isolated != Decision::Yes {
                     return None;
                 }
-                let across = topology.policies_across_group(namespace, labels, true);
+                let across = topology.policies_across_group(namespace, labels, true, &mut work)?;
                 let next = classes.len();
                 let class = *classes
                     .entry((policies.clone(), across.clone()))
@@ -151,13 +163,39 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     class,
                 })
             });
+            if work.spent() {
+                ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                break 'servers;
+            }
             let Some(isolated) = isolated else {
                 continue;
             };
-            let blocked = *blocked_classes.entry(isolated.class).or_insert_with(|| {
-                topology.egress_allows(&isolated.policies, &endpoint, &["TCP"]) == Decision::No
-                    && topology.egress_allows(&isolated.across, &endpoint, &["TCP"]) == Decision::No
-            });
+            let reaches = || {
+                topology.egress_allows(&isolated.policies, endpoint, &["TCP"]) == Decision::No
+                    && topology.egress_allows(&isolated.across, endpoint, &["TCP"]) == Decision::No
+            };
+            let known = match service {
+                Some((index, exposed)) => decided.get(&(isolated.class, index, exposed)),
+                None => blocked_unknown.get(&isolated.class),
+            };
+            let blocked = match known {
+                Some(&blocked) => blocked,
+                None => {
+                    // Judging a class against the pods behind a Service looks at each pod.
+                    if !work.take(endpoint.candidates.len()) {
+                        ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                        break 'servers;
+                    }
+                    let blocked = reaches();
+                    match service {
+                        Some((index, exposed)) => {
+                            decided.insert((isolated.class, index, exposed), blocked)
+                        }
+                        None => blocked_unknown.insert(isolated.class, blocked),
+                    };
+                    blocked
+                }
+            };
             if !blocked {
                 continue;
             }
@@ -170,10 +208,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                         .iter()
                         .find_map(|c| c.port)
                         .unwrap_or(port);
-                    let selector = service.map(|s| &topology.service(s).selector);
+                    let selector = service.map(|(s, _)| &topology.service(s).selector);
                     Blocked {
                         workloads: Vec::new(),
-                        service,
+                        service: service.map(|(s, _)| s),
                         rule: egress_rule_text(namespace, selector, container_port, "TCP"),
                     }
                 });

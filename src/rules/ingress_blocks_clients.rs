@@ -2,12 +2,13 @@ use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
 use crate::lint::topology::{
-    self, complete_labels, list_workloads, PortCheck, Target, Work, LISTED,
+    self, complete_labels, list_workloads, Endpoint, PortCheck, Target, Work, LISTED,
 };
 use crate::manifest::model::Labels;
 use crate::manifest::model::{Decision, NAMESPACE_NAME_LABEL};
 use crate::runbook::{self, Step};
 use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 declare_rule! {
@@ -59,13 +60,23 @@ struct Blocked {
     container_port: u16,
 }
 
+/// The pods behind a Service port, each with whether its own policies isolate it for
+/// ingress, those policies, and the policies across the group's boundary.
+type Behind<'t> = (Endpoint<'t>, Vec<(Decision, Vec<usize>, Vec<usize>)>);
+
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
     let mut groups: BTreeMap<(usize, usize, u16), Blocked> = BTreeMap::new();
     let mut work = Work::new();
+    // The NATS pods behind each Service port, with the policies that isolate each of
+    // them and those across the group's boundary that may select it where it is
+    // deployed: the same for every client, and worked out once however many values
+    // name the Service.
+    let mut endpoints: FxHashMap<(usize, usize), Behind<'_>> = FxHashMap::default();
     // Clients of one namespace with the same pod labels are admitted alike.
-    let mut decisions: FxHashMap<(&str, &Labels), Option<usize>> = FxHashMap::default();
-    for resolved in topology.service_targets(ctx) {
+    let mut decisions: FxHashMap<(&str, &Labels, usize, usize), Option<usize>> =
+        FxHashMap::default();
+    'servers: for resolved in topology.service_targets(ctx) {
         let Target::Found(service_index) = *resolved.target else {
             continue;
         };
@@ -80,36 +91,63 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let PortCheck::Exposed(exposed) = topology.port_check(service, port) else {
             continue;
         };
-        let endpoint = topology.service_endpoint(service, &service.ports[exposed]);
-        if !work.take(clients.len() + endpoint.candidates.len()) {
+        if let Entry::Vacant(slot) = endpoints.entry((service_index, exposed)) {
+            let endpoint = topology.service_endpoint(service, &service.ports[exposed]);
+            if !work.take(endpoint.candidates.len()) {
+                ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                break;
+            }
+            let isolation = endpoint
+                .candidates
+                .iter()
+                .map(|candidate| {
+                    let (isolated, policies) =
+                        topology.isolating(endpoint.namespace, candidate.labels, false, &mut work);
+                    // Policies across the boundary that cannot all be looked at may
+                    // admit anyone: the pod counts as not isolated.
+                    let (isolated, across) = match topology.policies_across_group(
+                        endpoint.namespace,
+                        candidate.labels,
+                        false,
+                        &mut work,
+                    ) {
+                        Some(across) => (isolated, across),
+                        None => (Decision::Unknown, Vec::new()),
+                    };
+                    (isolated, policies, across)
+                })
+                .collect();
+            if work.spent() {
+                ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                break;
+            }
+            slot.insert((endpoint, isolation));
+        }
+        let (endpoint, isolation) = &endpoints[&(service_index, exposed)];
+        if !work.take(clients.len()) {
             ctx.limit_reached(Work::stopped(&RULE, resolved.site));
             break;
         }
-        // The policies that isolate each NATS pod, and those across the group's
-        // boundary that may select it where it is deployed: the same for every client.
-        let isolation: Vec<_> = endpoint
-            .candidates
-            .iter()
-            .map(|candidate| {
-                let (isolated, policies) =
-                    topology.isolating(endpoint.namespace, candidate.labels, false);
-                let across =
-                    topology.policies_across_group(endpoint.namespace, candidate.labels, false);
-                (isolated, policies, across)
-            })
-            .collect();
-        decisions.clear();
         for &client_index in clients {
             let client = topology.workload(client_index);
             if client.ignores(RULE.code, RULE.name) {
                 continue;
             }
-            let key = (client.object.namespace.as_str(), &client.pod_labels);
+            let key = (
+                client.object.namespace.as_str(),
+                &client.pod_labels,
+                service_index,
+                exposed,
+            );
+            if !decisions.contains_key(&key) && !work.take(endpoint.candidates.len()) {
+                ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                break 'servers;
+            }
             let blamed = *decisions.entry(key).or_insert_with(|| {
                 let client_labels = complete_labels(&client.pod_labels);
                 let mut blamed = None;
                 for (candidate, (isolated, policies, across)) in
-                    endpoint.candidates.iter().zip(&isolation)
+                    endpoint.candidates.iter().zip(isolation)
                 {
                     let admits = |policies: &[usize]| {
                         topology.ingress_allows(
