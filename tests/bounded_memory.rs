@@ -360,3 +360,47 @@ fn thousands_of_policies_no_label_indexes_meet_thousands_of_pods() {
         measured.peak_kib
     );
 }
+
+#[test]
+fn names_that_thousands_of_namespaces_have_and_prefixes_of_their_own() {
+    // Five thousand refs to a ConfigMap that five thousand other namespaces have, and
+    // twenty thousand workloads with a subject prefix each: every finding listed every
+    // namespace or every other prefix (1.6 GB and 3.3 GB, and as much output).
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut refs = String::new();
+    for i in 0..5000 {
+        refs.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x, namespace: n{i}}}\ndata: {{A: b}}\n\
+             ---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: w{i}, namespace: apps}}\nspec:\n  template:\n    spec:\n      containers: [{{name: c, image: x, envFrom: [{{configMapRef: {{name: x}}}}]}}]\n"
+        ));
+    }
+    let measured = lint_measured(&write(dir.path(), "refs.yaml", &refs));
+    let other = messages(&measured.report, "ND307");
+    assert_eq!(other.len(), 5000);
+    assert!(
+        other[0].starts_with("ConfigMap `x` is in namespace `n0`, `n1`, `n10`, `n100`, `n1000` and 4995 more, not in `apps`"),
+        "{}",
+        other[0]
+    );
+    assert!(
+        measured.peak_kib < MEMORY_TARGET_KIB / 4,
+        "peak RSS {} KiB",
+        measured.peak_kib
+    );
+
+    let mut prefixes = String::new();
+    for i in 0..20_000 {
+        prefixes.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: w{i}, namespace: apps}}\nspec:\n  template:\n    spec:\n      containers: [{{name: c, image: x, env: [{{name: NATS_SUBJECT_PREFIX, value: \"p{i}\"}}]}}]\n"
+        ));
+    }
+    let measured = lint_measured(&write(dir.path(), "prefixes.yaml", &prefixes));
+    let inconsistent = messages(&measured.report, "ND305");
+    assert_eq!(inconsistent.len(), 20_000);
+    assert!(inconsistent[0].ends_with("; other workloads use: p1, p10, p100, p1000, p10000, p10001, p10002, p10003, p10004, p10005 and 19989 more"), "{}", inconsistent[0]);
+    assert!(
+        measured.peak_kib < MEMORY_TARGET_KIB / 2,
+        "peak RSS {} KiB",
+        measured.peak_kib
+    );
+}

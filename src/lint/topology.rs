@@ -28,8 +28,9 @@ pub(crate) enum Target {
     /// The Service exists in the input (index into `Inventory::services`).
     Found(usize),
     /// A short name that misses in the pod's namespace; Services of that name exist in
-    /// these other namespaces.
-    OtherNamespace(Vec<usize>),
+    /// other namespaces (see [`Topology::services_named`]). Kept for every server of the
+    /// input: a list here would be as long as the namespaces having the name.
+    OtherNamespace,
     /// The input covers the namespace (or `--strict-refs`) and has no such Service.
     Missing,
     /// The input does not cover the namespace, or a Service of that name is on the
@@ -406,13 +407,8 @@ impl<'a> Topology<'a> {
         if let Some(&found) = self.services.get(&(namespace, name)).first() {
             return Target::Found(found);
         }
-        let elsewhere: Vec<usize> = self
-            .services_by_name
-            .get(&name)
-            .iter()
-            .copied()
-            .filter(|&i| self.inventory.services[i].object.namespace != namespace)
-            .collect();
+        // Not found in its own namespace: every Service of the name is elsewhere.
+        let elsewhere = self.services_named(name);
         // The group may be deployed into a named namespace that has the Service, and a
         // named namespace may receive the group's Service: the name may resolve.
         let across_group = if namespaces::is_group(namespace) {
@@ -426,13 +422,18 @@ impl<'a> Topology<'a> {
             return Target::Unknown;
         }
         if short_name && !elsewhere.is_empty() {
-            return Target::OtherNamespace(elsewhere);
+            return Target::OtherNamespace;
         }
         if strict || self.services_by_namespace.contains_key(&namespace) {
             Target::Missing
         } else {
             Target::Unknown
         }
+    }
+
+    /// The Services of a name, in input order.
+    pub(crate) fn services_named(&self, name: &str) -> &[usize] {
+        self.services_by_name.find(|k| (*k).cmp(name))
     }
 
     /// Whether `service` takes connections on `port`. A headless Service has no

@@ -134,7 +134,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
             // The name does not resolve: `service-not-found` and
             // `service-other-namespace` say so.
-            Target::Missing | Target::OtherNamespace(_) => continue,
+            Target::Missing | Target::OtherNamespace => continue,
         };
         if !work.take(clients.len()) {
             ctx.limit_reached(Work::stopped(&RULE, resolved.site));

@@ -44,14 +44,19 @@ declare_rule! {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for reference in refs::broken(ctx) {
-        let RefOutcome::OtherNamespace(found_in) = &reference.outcome else {
+        let RefOutcome::OtherNamespace { first, count } = &reference.outcome else {
             continue;
         };
+        let more = match count - first.len() {
+            0 => String::new(),
+            1 => " and 1 more".to_string(),
+            more => format!(" and {more} more"),
+        };
         let message = format!(
-            "{} `{}` is in namespace `{}`, not in `{}` where the pod runs; refs do not cross namespaces",
+            "{} `{}` is in namespace `{}`{more}, not in `{}` where the pod runs; refs do not cross namespaces",
             reference.kind.as_str(),
             reference.name,
-            found_in.join("`, `"),
+            first.join("`, `"),
             reference.namespace
         );
         if let Some(mut finding) = refs::finding(ctx, &RULE, &reference, message) {

@@ -3,6 +3,7 @@ use crate::lint::context::Context;
 use crate::lint::namespaces;
 use crate::lint::topology::Target;
 use crate::runbook::Step;
+use rustc_hash::FxHashMap;
 
 declare_rule! {
     /// ## What it does
@@ -47,6 +48,7 @@ declare_rule! {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
+    let mut like_nats: FxHashMap<String, Vec<&str>> = FxHashMap::default();
     for resolved in topology.service_targets(ctx) {
         if *resolved.target != Target::Missing {
             continue;
@@ -66,7 +68,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         );
         if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
             let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
-            let others = topology.services_named_like_nats(&namespace);
+            // Once per namespace: thousands of servers may miss in one namespace of
+            // thousands of Services.
+            let others = like_nats
+                .entry(namespace.clone())
+                .or_insert_with(|| topology.services_named_like_nats(&namespace));
             finding.help = Some(match (others.first(), group) {
                 (None, true) => format!("create Service `{name}` with the objects that name no namespace, or point the URL at the Service that runs NATS"),
                 (None, false) => format!("create Service `{name}` in namespace `{namespace}`, or point the URL at the Service that runs NATS"),
