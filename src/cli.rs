@@ -105,6 +105,15 @@ pub struct LintArgs {
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
 
+    /// `--set K=V` for `helm template` when charts are rendered (repeatable).
+    #[arg(long = "helm-set", value_name = "K=V")]
+    pub helm_set: Vec<String>,
+
+    /// A values file for `helm template` when charts are rendered (repeatable; later
+    /// files win).
+    #[arg(long = "helm-values", value_name = "FILE")]
+    pub helm_values: Vec<PathBuf>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = LintFormat::Text)]
     pub format: LintFormat,
@@ -113,10 +122,24 @@ pub struct LintArgs {
     #[arg(long = "known-namespace", value_name = "NS")]
     pub known_namespaces: Vec<String>,
 
-    /// Namespace of objects that name none. Without it they are one group deployed into
-    /// a namespace chosen at deploy time, which the input does not name.
+    /// Namespace of objects that name none (also the release namespace charts are
+    /// rendered with). Without it they are one group deployed into a namespace chosen at
+    /// deploy time, which the input does not name.
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
+
+    /// Walk directories without honouring .gitignore and .ignore files.
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Release name charts are rendered with (default: the chart's name).
+    #[arg(long, value_name = "NAME")]
+    pub release_name: Option<String>,
+
+    /// A chart or overlay that cannot be rendered (no helm, kustomize or kubectl on PATH)
+    /// is an input error instead of a note.
+    #[arg(long)]
+    pub require_render: bool,
 
     /// Report refs to ConfigMaps/Secrets in namespaces the input does not cover.
     #[arg(long)]
@@ -125,6 +148,10 @@ pub struct LintArgs {
     /// Another variable that holds a NATS URL (repeatable).
     #[arg(long = "url-var", value_name = "NAME")]
     pub url_vars: Vec<String>,
+
+    /// List every skipped file, and why, on standard error.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 pub const CHECK_EXIT_CODES: &str = "\
@@ -138,6 +165,10 @@ Exit codes:
 #[derive(Debug, Args)]
 #[command(after_help = CHECK_EXIT_CODES)]
 pub struct CheckArgs {
+    /// Server URL(s), comma-separated: the same as --url (give one or the other).
+    #[arg(value_name = "URL", conflicts_with = "url")]
+    pub server: Option<String>,
+
     #[command(flatten)]
     pub connect: crate::connection::ConnectArgs,
 
@@ -186,7 +217,7 @@ fn parse_nameserver(text: &str) -> Result<std::net::SocketAddr, String> {
     }
     text.parse::<std::net::IpAddr>()
         .map(|ip| std::net::SocketAddr::new(ip, 53))
-        .map_err(|_| format!("`{text}` is not IP, IP:PORT or [IPv6]:PORT"))
+        .map_err(|_| "not IP, IP:PORT or [IPv6]:PORT".to_string())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

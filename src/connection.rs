@@ -224,14 +224,15 @@ pub enum ConnectionError {
     },
     #[error("--password needs --user")]
     PasswordWithoutUser,
-    #[error("cannot read credentials file {path}: {source}")]
+    /// `file` is what may be printed of it: the path, or the variable that names it.
+    #[error("cannot read credentials file {file}: {source}")]
     CredsFile {
-        path: PathBuf,
+        file: String,
         source: std::io::Error,
     },
-    #[error("cannot read nkey seed file {path}: {source}")]
+    #[error("cannot read nkey seed file {file}: {source}")]
     NkeyFile {
-        path: PathBuf,
+        file: String,
         source: std::io::Error,
     },
 }
@@ -376,6 +377,24 @@ fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, ConnectionError> 
 }
 
 impl Connection {
+    /// What may be printed of the credentials for `server`: as [`Auth::describe`], but a
+    /// file named by a variable (NATS_CREDS, NATS_NKEY) is named by the variable, whose
+    /// value is never printed (it may hold the credentials themselves by mistake).
+    pub fn describe_auth(&self, server: &ServerUrl) -> String {
+        let (auth, source) = self.auth_for(server);
+        match (&auth, &source) {
+            (Auth::CredsFile(path) | Auth::NkeyFile(path), _) => {
+                let what = if matches!(auth, Auth::CredsFile(_)) {
+                    "credentials file"
+                } else {
+                    "nkey seed file"
+                };
+                format!("{what} {}", shown_file(path, &source))
+            }
+            _ => auth.describe(),
+        }
+    }
+
     /// The credentials used for `server`, and where they came from.
     pub fn auth_for(&self, server: &ServerUrl) -> (Auth, AuthSource) {
         if let Some(auth) = &self.flag_auth {
@@ -418,7 +437,7 @@ impl Connection {
         &self,
         server: &ServerUrl,
     ) -> Result<async_nats::ConnectOptions, ConnectionError> {
-        let (auth, _) = self.auth_for(server);
+        let (auth, source) = self.auth_for(server);
         let mut options = match auth {
             Auth::None => async_nats::ConnectOptions::new(),
             Auth::Token(token) => async_nats::ConnectOptions::with_token(token),
@@ -427,13 +446,16 @@ impl Connection {
             }
             Auth::CredsFile(path) => async_nats::ConnectOptions::with_credentials_file(&path)
                 .await
-                .map_err(|source| ConnectionError::CredsFile { path, source })?,
+                .map_err(|error| ConnectionError::CredsFile {
+                    file: shown_file(&path, &source),
+                    source: shown_error(error, &source),
+                })?,
             Auth::NkeyFile(path) => {
                 let seed =
                     crate::files::read_to_string(&path, SECRET_FILE_LIMIT).map_err(|error| {
                         ConnectionError::NkeyFile {
-                            path,
-                            source: error.into(),
+                            file: shown_file(&path, &source),
+                            source: shown_error(error.into(), &source),
                         }
                     })?;
                 async_nats::ConnectOptions::with_nkey(seed.trim().to_string())
@@ -470,6 +492,24 @@ impl Connection {
     }
 }
 
+/// A credentials or seed file as it may be printed: its path when it was given with a
+/// flag, the variable's name when a variable names it.
+fn shown_file(path: &Path, source: &AuthSource) -> String {
+    match source {
+        AuthSource::Variable(name) => format!("(the path in {name})"),
+        _ => path.display().to_string(),
+    }
+}
+
+/// An error reading such a file as it may be printed: the client library names the path
+/// in its message, so for a path from a variable only the kind of error is kept.
+fn shown_error(error: std::io::Error, source: &AuthSource) -> std::io::Error {
+    match source {
+        AuthSource::Variable(_) => std::io::Error::from(error.kind()),
+        _ => error,
+    }
+}
+
 /// Parses `3s`, `500ms`, `1.5s`, `2m`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -477,21 +517,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         Some(at) => (&text[..at], &text[at..]),
         None => (text, "s"),
     };
+    // The messages do not repeat the text: the command-line parser shows it (escaped).
     let value: f64 = number
         .parse()
-        .map_err(|_| format!("`{text}` is not a duration (examples: 3s, 500ms)"))?;
+        .map_err(|_| "not a duration (examples: 3s, 500ms)".to_string())?;
     let seconds = match unit {
         "ms" => value / 1000.0,
         "s" => value,
         "m" => value * 60.0,
-        _ => {
-            return Err(format!(
-                "unknown unit `{unit}` in `{text}` (use ms, s or m)"
-            ))
-        }
+        _ => return Err("unknown unit (use ms, s or m)".to_string()),
     };
     if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
-        return Err(format!("`{text}` must be more than 0 and at most 1 hour"));
+        return Err("must be more than 0 and at most 1 hour".to_string());
     }
     Ok(Duration::from_secs_f64(seconds))
 }

@@ -121,6 +121,30 @@ pub struct InputError {
     pub message: String,
 }
 
+/// Something the user should know about an input that is not an error: a chart that was
+/// not rendered, an `env_file` that does not exist. Reported on standard error; the exit
+/// code does not change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub file: Arc<str>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub message: String,
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.file)?;

@@ -18,6 +18,7 @@ pub mod report;
 pub mod rfc3339;
 pub mod rules;
 pub mod runbook;
+pub mod secret;
 
 use anyhow::{bail, Context as _};
 use cli::{CheckArgs, Cli, ColorChoice, Command, FailOn, LintArgs};
@@ -107,7 +108,12 @@ pub const EXIT_NAGIOS_UNKNOWN: u8 = 3;
 fn check_command(args: &CheckArgs, quiet: bool, out: &mut dyn Write) -> anyhow::Result<u8> {
     let environment = connection::process_environment;
     let prepared = (|| -> anyhow::Result<connection::Connection> {
-        let connection = connection::resolve(&args.connect, &environment)?;
+        // `check URL` is `check --url URL` (clap refuses both).
+        let mut connect = args.connect.clone();
+        if let Some(server) = &args.server {
+            connect.url = Some(server.clone());
+        }
+        let connection = connection::resolve(&connect, &environment)?;
         if let Some(subject) = &args.subject {
             if subject.is_empty()
                 || subject.contains([' ', '*', '>'])
@@ -142,6 +148,10 @@ fn check_command(args: &CheckArgs, quiet: bool, out: &mut dyn Write) -> anyhow::
         .build()
         .context("starting the async runtime")?;
     let report = runtime.block_on(probe::run(&connection, &options));
+    // A blocking task still running (a name lookup that never returns) would otherwise
+    // keep the process alive after the report: the runtime waits for its blocking pool
+    // when dropped.
+    runtime.shutdown_background();
     let verdict = report::check_measures::verdict(&report, &args.thresholds);
     let mut file_contents = Vec::new();
     let target: &mut dyn Write = match &args.output {
@@ -212,9 +222,23 @@ fn lint_command(args: &LintArgs, quiet: bool, out: &mut dyn Write) -> anyhow::Re
         url_vars: args.url_vars.clone(),
         strict_refs: args.strict_refs,
     };
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let outcome = lint::run(&args.paths, args.env, &options, &selection, threads);
-    let result = report::write_lint(out, &outcome, args.format, quiet);
+    let load = manifest::LoadOptions {
+        default_namespace: options
+            .default_namespace
+            .as_deref()
+            .unwrap_or(manifest::model::GROUP_NAMESPACE),
+        threads: std::thread::available_parallelism().map_or(1, usize::from),
+        honour_ignore_files: !args.no_ignore,
+        require_render: args.require_render,
+        helm: manifest::render::helm::HelmOptions {
+            values: args.helm_values.clone(),
+            set: args.helm_set.clone(),
+            release_name: args.release_name.clone(),
+            namespace: args.namespace.clone(),
+        },
+    };
+    let outcome = lint::run(&args.paths, args.env, &options, &load, &selection);
+    let result = report::write_lint(out, &outcome, args.format, quiet, args.verbose);
     match result {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
         other => other.context("writing the report")?,

@@ -1,4 +1,4 @@
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 // Parsing allocates many small strings; mimalloc is markedly faster than the system
 // allocator for that pattern and keeps peak memory lower with two worker threads. It is
@@ -19,11 +19,21 @@ fn main() -> ExitCode {
     // SAFETY: sets a process-wide option of the allocator, which mimalloc allows at any
     // time; no memory is read or written.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
-    let cli = nats_doctor::cli::Cli::parse();
+    let arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match nats_doctor::cli::Cli::try_parse_from(&arguments) {
+        Ok(cli) => cli,
+        // clap repeats argument values in its errors: they are masked and escaped first.
+        Err(error) => nats_doctor::report::command_line::sanitize(
+            error,
+            &nats_doctor::cli::Cli::command(),
+            &arguments,
+        )
+        .exit(),
+    };
     match nats_doctor::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("nats-doctor: {error:#}");
+            nats_doctor::report::print_error(&format!("{error:#}"));
             ExitCode::from(2)
         }
     }

@@ -5,6 +5,10 @@
 //! A value is a comma-separated list of servers (`nats://a:4222,nats://b:4222`); each
 //! entry has an optional scheme, optional credentials (`user:pass@` or `token@`), a
 //! host (name, IPv4 or bracketed IPv6) and an optional port.
+//!
+//! It also owns where credentials are in a URL, in a configured value and in free
+//! text (`find_userinfo`, `mask_credentials`, `mask_credentials_in_text`): the userinfo
+//! is found before anything else is parsed, so nothing but `Credentials` ever holds it.
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::fmt;
@@ -226,6 +230,57 @@ pub enum UrlError {
     /// The list has more entries than [`MAX_SERVERS`]; the count is of all of them.
     #[error("the list has {0} servers; nats-doctor reads the first 1,024 (a NATS client needs a few seed servers), and does not check the rest")]
     TooManyServers(usize),
+    /// The character, never the user name or password that holds it.
+    #[error(
+        "the user name or password contains {}, where NATS clients end the server address \
+         (they read the rest as a path, query, fragment or next server)",
+        describe_character(*.0)
+    )]
+    UserinfoCharacter(char),
+}
+
+impl UrlError {
+    /// How to fix the value, when there is more to say than the rule's general advice.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            UrlError::UserinfoCharacter(character) => Some(format!(
+                "percent-encode {} as {} (nats.go decodes it; nats.py and async-nats send it \
+                 as written), or pass the credentials in NATS_USER/NATS_PASSWORD or NATS_TOKEN \
+                 from a Secret",
+                describe_character(*character),
+                percent_encoded(*character)
+            )),
+            UrlError::TooManyServers(_) => Some(
+                "list a few seed servers of the cluster; the client learns the others from them"
+                    .to_string(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Characters in a user name or password that make NATS clients misread the URL: the
+/// authority ends at `/`, `?` and `#` for all of them, nats.go and async-nats split a
+/// list at `,`, and white space or a `"` is rejected or cut off.
+fn breaks_userinfo(character: char) -> bool {
+    matches!(character, '/' | '?' | '#' | ',' | '"') || character.is_whitespace()
+}
+
+fn describe_character(character: char) -> String {
+    if character.is_whitespace() {
+        "white space".to_string()
+    } else {
+        format!("`{character}`")
+    }
+}
+
+fn percent_encoded(character: char) -> String {
+    let mut buffer = [0u8; 4];
+    character
+        .encode_utf8(&mut buffer)
+        .bytes()
+        .map(|byte| format!("%{byte:02X}"))
+        .collect()
 }
 
 /// One parsed entry, or why it failed, with its byte offset in the value.
@@ -244,7 +299,10 @@ pub const MAX_SERVERS: usize = 1024;
 
 /// Splits a configured value on commas and parses every entry, up to [`MAX_SERVERS`]:
 /// the rest of a longer list is one [`UrlError::TooManyServers`] entry, at the first
-/// server not read.
+/// server not read. The userinfo of every entry is found first ([`find_userinfo`]) and
+/// the list is split and parsed from a copy in which it is blanked out, so a comma, `#`
+/// or `/` in a password does not split the list, and no error or field but
+/// `credentials` can hold any part of a password.
 pub fn parse_server_list(value: &str) -> Vec<Entry> {
     if value.is_empty() {
         return vec![Entry::Invalid {
@@ -252,18 +310,21 @@ pub fn parse_server_list(value: &str) -> Vec<Entry> {
             error: UrlError::Empty,
         }];
     }
+    let blanked = blank_userinfo(value, &find_userinfo(value));
     let mut entries = Vec::new();
     let mut offset = 0;
-    for part in value.split(',') {
+    for part in blanked.split(',') {
         if entries.len() == MAX_SERVERS {
-            let servers = MAX_SERVERS + 1 + value[offset..].bytes().filter(|b| *b == b',').count();
+            let servers =
+                MAX_SERVERS + 1 + blanked[offset..].bytes().filter(|b| *b == b',').count();
             entries.push(Entry::Invalid {
                 offset,
                 error: UrlError::TooManyServers(servers),
             });
             break;
         }
-        entries.push(match parse_server(part, offset) {
+        let written = &value[offset..offset + part.len()];
+        entries.push(match parse_blanked(part, written, offset) {
             Ok(server) => Entry::Server(server),
             Err(error) => Entry::Invalid { offset, error },
         });
@@ -275,6 +336,12 @@ pub fn parse_server_list(value: &str) -> Vec<Entry> {
 
 /// Parses one server URL (no commas).
 pub fn parse_server(text: &str, offset: usize) -> Result<ServerUrl, UrlError> {
+    parse_blanked(&blank_userinfo(text, &find_userinfo(text)), text, offset)
+}
+
+/// Parses one entry from `text`, in which the userinfo is blanked out; `written` is the
+/// same entry as written, from which only the credentials are taken.
+fn parse_blanked(text: &str, written: &str, offset: usize) -> Result<ServerUrl, UrlError> {
     if text.is_empty() {
         return Err(UrlError::EmptyEntry);
     }
@@ -288,7 +355,7 @@ pub fn parse_server(text: &str, offset: usize) -> Result<ServerUrl, UrlError> {
     if text.contains(['"', '\'']) {
         return Err(UrlError::Quote);
     }
-    let (scheme, rest) = match text.find("://") {
+    let (scheme, rest_at) = match text.find("://") {
         Some(0) => return Err(UrlError::EmptyScheme),
         Some(at) => {
             let written = &text[..at];
@@ -296,14 +363,21 @@ pub fn parse_server(text: &str, offset: usize) -> Result<ServerUrl, UrlError> {
                 Some(scheme) => SchemeSpec::Known(scheme),
                 None => SchemeSpec::Unsupported(written.to_ascii_lowercase()),
             };
-            (scheme, &text[at + 3..])
+            (scheme, at + 3)
         }
-        None => (SchemeSpec::Missing, text),
+        None => (SchemeSpec::Missing, 0),
     };
+    let rest = &text[rest_at..];
     // The authority ends at the first path, query or fragment delimiter.
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let (credentials, host_port) = match authority.rfind('@') {
-        Some(at) => (parse_credentials(&authority[..at]), &authority[at + 1..]),
+        Some(at) => {
+            let userinfo = written.get(rest_at..rest_at + at).unwrap_or_default();
+            if let Some(character) = userinfo.chars().find(|c| breaks_userinfo(*c)) {
+                return Err(UrlError::UserinfoCharacter(character));
+            }
+            (parse_credentials(userinfo), &authority[at + 1..])
+        }
         None => (None, authority),
     };
     let (host, port_text) = split_host_port(host_port)?;
@@ -560,36 +634,141 @@ pub fn is_top_level_domain(label: &str) -> bool {
     }
 }
 
-/// Replaces the userinfo of every `scheme://user:pass@` in free text with `***`, so that a
-/// source line can be shown without its secrets.
-pub fn mask_credentials_in_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("://") {
-        let (before, after) = rest.split_at(at + 3);
-        out.push_str(before);
-        let end = after
-            .find(|c: char| c.is_whitespace() || matches!(c, '/' | ',' | '"' | '\'' | '?' | '#'))
-            .unwrap_or(after.len());
-        let authority = &after[..end];
-        match authority.rfind('@') {
-            Some(at_sign) => {
-                let userinfo = &authority[..at_sign];
-                match userinfo.split_once(':') {
-                    Some((user, _)) => {
-                        out.push_str(user);
-                        out.push_str(":***");
-                    }
-                    None => out.push_str("***"),
-                }
-                out.push_str(&authority[at_sign..]);
-            }
-            None => out.push_str(authority),
-        }
-        rest = &after[end..];
+/// Where the userinfo of one server entry lies in a text: `start..end` is everything
+/// between the entry start and its last `@` (the `@` excluded); `secret..end` is what is
+/// never shown: the part after the first `:`, or all of it for a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Userinfo {
+    pub start: usize,
+    pub secret: usize,
+    pub end: usize,
+}
+
+/// The userinfo of every entry of a configured server list, found before anything else
+/// is parsed, so that no later step can quote a secret.
+///
+/// nats.go (Go's `net/url`), nats.py (`urllib.parse`) and async-nats (WHATWG URL) all
+/// take the userinfo up to the last `@` of the authority, and end the authority at the
+/// first `/`, `?` or `#`. A password holding one of those is therefore read wrongly by
+/// every client, and its pieces would show up as a host, a port or a path. This is more
+/// generous than any of them: an entry starts at the start of the value or after a
+/// `scheme://` that follows a separator (start, space, `,`, `;`, a quote, `=`, a
+/// bracket), and everything from there to the last `@` before the next entry start is
+/// userinfo, whatever it contains (`#`, `/`, `?`, `,`, `;`, spaces, quotes, newlines,
+/// more `@`s).
+pub fn find_userinfo(value: &str) -> Vec<Userinfo> {
+    userinfo_spans(value, true)
+}
+
+/// The userinfo of every `scheme://…@` in free text (a source line, an error text from a
+/// server or a library). Unlike [`find_userinfo`], text before the first `scheme://` is
+/// not taken as an entry: free text is not a server list.
+pub fn find_userinfo_in_text(text: &str) -> Vec<Userinfo> {
+    userinfo_spans(text, false)
+}
+
+fn is_scheme_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'-' | b'.')
+}
+
+/// What may stand before a `scheme://` that starts a new entry. A `:` or `@` may not: a
+/// password such as `a://b` must not end the userinfo before it.
+fn is_entry_separator(byte: u8) -> bool {
+    byte.is_ascii_whitespace()
+        || matches!(
+            byte,
+            b',' | b';' | b'"' | b'\'' | b'`' | b'=' | b'(' | b'[' | b'{' | b'<' | b'|' | b'>'
+        )
+}
+
+fn userinfo_spans(text: &str, value_start_is_entry: bool) -> Vec<Userinfo> {
+    let bytes = text.as_bytes();
+    // Each entry as (where the previous one must end, where this one starts).
+    let mut entries: Vec<(usize, usize)> = Vec::new();
+    if value_start_is_entry {
+        entries.push((0, 0));
     }
-    out.push_str(rest);
+    let mut search = 0;
+    while let Some(found) = text.get(search..).and_then(|rest| rest.find("://")) {
+        let at = search + found;
+        let mut scheme_start = at;
+        while scheme_start > 0 && is_scheme_byte(bytes[scheme_start - 1]) {
+            scheme_start -= 1;
+        }
+        if scheme_start == 0 || is_entry_separator(bytes[scheme_start - 1]) {
+            entries.push((scheme_start, at + 3));
+        }
+        search = at + 3;
+    }
+    let mut spans = Vec::new();
+    for (index, &(_, start)) in entries.iter().enumerate() {
+        let end = entries
+            .get(index + 1)
+            .map_or(text.len(), |&(boundary, _)| boundary);
+        if end <= start {
+            continue;
+        }
+        let Some(at) = text[start..end].rfind('@') else {
+            continue;
+        };
+        if at == 0 {
+            continue;
+        }
+        let userinfo = &text[start..start + at];
+        let secret = userinfo.find(':').map_or(start, |colon| start + colon + 1);
+        spans.push(Userinfo {
+            start,
+            secret,
+            end: start + at,
+        });
+    }
+    spans
+}
+
+/// `text` with the secret part of every span replaced by `***`.
+fn replace_secrets(text: &str, spans: &[Userinfo]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for span in spans {
+        out.push_str(&text[copied..span.secret]);
+        out.push_str("***");
+        copied = span.end;
+    }
+    out.push_str(&text[copied..]);
     out
+}
+
+/// A configured server list as it may be printed: the secret part of every entry's
+/// userinfo is `***` (`nats://app:***@nats:4222`, `nats://***@nats` for a token), the
+/// rest exactly as written.
+pub fn mask_credentials(value: &str) -> String {
+    replace_secrets(value, &find_userinfo(value))
+}
+
+/// Free text (a source line, an error text) with the secret part of every URL's
+/// userinfo replaced by `***`. Lists separated by `,`, `;` or spaces, quoted URLs and
+/// passwords holding any of those are handled as in [`find_userinfo`].
+pub fn mask_credentials_in_text(text: &str) -> String {
+    let spans = find_userinfo_in_text(text);
+    if spans.is_empty() {
+        return text.to_string();
+    }
+    replace_secrets(text, &spans)
+}
+
+/// `value` with every byte of every userinfo replaced by `*`: the same length and the
+/// same positions, so that the server list can be split and parsed from it without the
+/// parser ever holding a secret (`,` `/` `#` `@` in a password no longer split it).
+fn blank_userinfo<'v>(value: &'v str, spans: &[Userinfo]) -> std::borrow::Cow<'v, str> {
+    if spans.is_empty() {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut bytes = value.as_bytes().to_vec();
+    for span in spans {
+        bytes[span.start..span.end].fill(b'*');
+    }
+    // Spans start and end at ASCII characters, so whole characters were replaced.
+    std::borrow::Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|_| "*".repeat(value.len())))
 }
 
 #[cfg(test)]
@@ -692,6 +871,97 @@ mod tests {
         assert_eq!(
             mask_credentials_in_text("  value: \"nats://u:p4ss@h:1,tls://t0k@h2\""),
             "  value: \"nats://u:***@h:1,tls://***@h2\""
+        );
+    }
+
+    /// Passwords that break naive masking: URL delimiters, list separators, quotes, a
+    /// number, non-ASCII, a percent-encoded one.
+    const HOSTILE: &[&str] = &[
+        "Hunter2#x",
+        "pa/ss",
+        "pa?ss",
+        "pa,ss",
+        "pa;ss",
+        "pa ss",
+        "p@ss@word",
+        "pa:ss",
+        "pa\"ss",
+        "it's",
+        "12345",
+        "pässwörd",
+        "p%40ss%23",
+        "a://b",
+    ];
+
+    #[test]
+    fn userinfo_is_found_up_to_the_last_at_sign_whatever_it_holds() {
+        for password in HOSTILE {
+            for value in [
+                format!("nats://app:{password}@nats-server.nats:4222"),
+                format!("app:{password}@nats-server.nats:4222"),
+                format!("nats://h1:4222,nats://app:{password}@h2:4222"),
+                format!("nats://app:{password}@h1:4222,nats://h2:4222"),
+                format!("nats://a:b@h1:4222;nats://app:{password}@h2:4222"),
+                format!("tls://app:{password}@h1 nats://app:{password}@h2"),
+                format!("nats://{password}@h"),
+            ] {
+                let masked = mask_credentials(&value);
+                assert!(!masked.contains(password), "{value} -> {masked}");
+                // Free text has no entry start but `scheme://`.
+                if value.contains("://") && !value.starts_with("app:") {
+                    let text = format!("  NATS_URL: \"{value}\"  # x");
+                    let masked = mask_credentials_in_text(&text);
+                    assert!(!masked.contains(password), "{text} -> {masked}");
+                }
+                for entry in parse_server_list(&value) {
+                    let shown = match entry {
+                        Entry::Server(server) => format!("{server:?} {}", server.masked()),
+                        Entry::Invalid { error, .. } => error.to_string(),
+                    };
+                    assert!(!shown.contains(password), "{value} -> {shown}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn masking_keeps_the_user_and_everything_but_the_secret() {
+        assert_eq!(
+            mask_credentials("nats://app:Hunter2#x@nats-server.nats:4222"),
+            "nats://app:***@nats-server.nats:4222"
+        );
+        assert_eq!(mask_credentials("app:p,w@h:1,h2"), "app:***@h:1,h2");
+        assert_eq!(
+            mask_credentials("nats://h1,nats://t0k@h2"),
+            "nats://h1,nats://***@h2"
+        );
+        assert_eq!(
+            mask_credentials_in_text("see nats://u:p@h1;tls://v:q@h2 and admin@example.com"),
+            "see nats://u:***@h1;tls://v:***@example.com"
+        );
+        assert_eq!(mask_credentials_in_text("no URL: a@b"), "no URL: a@b");
+    }
+
+    #[test]
+    fn a_password_with_a_delimiter_is_reported_without_the_password() {
+        let entries = parse_server_list("nats://app:Hunter2#x@nats-server.nats:4222");
+        let [Entry::Invalid { error, .. }] = entries.as_slice() else {
+            panic!("{entries:?}");
+        };
+        assert_eq!(*error, UrlError::UserinfoCharacter('#'));
+        let message = error.to_string();
+        assert!(message.contains("`#`"), "{message}");
+        assert!(error.help().is_some_and(|help| help.contains("%23")));
+        // A comma in a password does not split the list.
+        assert_eq!(parse_server_list("nats://u:a,b@h:4222,nats://h2").len(), 2);
+        // Characters every client accepts in a password are fine.
+        let server = server("nats://u:p@ss;it's:%40@h:4222");
+        assert_eq!(
+            server.credentials,
+            Some(Credentials::UserPassword {
+                user: "u".into(),
+                password: "p@ss;it's:%40".into()
+            })
         );
     }
 

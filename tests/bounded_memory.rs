@@ -301,7 +301,7 @@ fn a_value_of_1024_servers_read_by_twenty_thousand_workloads() {
     assert_eq!(measured.exit, 2, "{}", measured.stderr);
     assert!(
         measured.stderr.contains(
-            "ND401 (egress-blocks-nats) stopped at `NATS_URL`: the input's NATS clients and the servers they connect to make more than 4194304 pairs"
+            "ND401 (egress-blocks-nats) stopped at `NATS_URL`: judging the input's NATS clients, servers, pods and NetworkPolicies takes more than 4194304 steps"
         ),
         "{}",
         measured.stderr

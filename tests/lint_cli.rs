@@ -74,7 +74,7 @@ fn json_output_has_exactly_the_documented_keys() {
     assert_eq!(report["version"], 1);
     assert_eq!(
         keys(&report["summary"]),
-        ["errors", "files", "infos", "objects", "warnings"]
+        ["errors", "files", "infos", "objects", "skipped", "warnings"]
     );
     assert_eq!(report["summary"]["files"], 1);
     assert_eq!(report["summary"]["objects"], 4);
@@ -219,16 +219,18 @@ fn bad_inputs_are_reported_with_their_location_and_the_rest_is_linted() {
     assert_eq!(output.status.code(), Some(2));
     let errors = stderr(&output);
     assert!(
-        errors.contains("fixtures/inputs/malformed.yaml:6:13: invalid YAML"),
+        errors.contains(
+            "fixtures/inputs/malformed.yaml:7:18: invalid YAML: did not find expected key"
+        ),
         "{errors}"
     );
     assert!(
-        errors.contains("fixtures/inputs/helm-template.yaml:4: unrendered Helm template"),
+        errors.contains("fixtures/inputs/helm-template.yaml:4:9: unrendered template"),
         "{errors}"
     );
     assert!(errors.contains("helm template"), "{errors}");
     assert!(
-        errors.contains("fixtures/inputs/latin1.yaml:6: not UTF-8"),
+        errors.contains("fixtures/inputs/latin1.yaml:6:13: not UTF-8"),
         "{errors}"
     );
     assert!(
@@ -257,7 +259,7 @@ fn binary_empty_and_oversized_inputs() {
     ]);
     assert_eq!(output.status.code(), Some(2));
     let errors = stderr(&output);
-    assert!(errors.contains("image.yaml: binary file"), "{errors}");
+    assert!(errors.contains("image.yaml:1:5: binary file"), "{errors}");
     assert!(
         errors.contains("big.yaml: larger than the 16 MiB input limit"),
         "{errors}"
@@ -575,4 +577,63 @@ spec:
         .collect();
     assert_eq!(codes, vec![("ND301".to_string(), 8, 15)], "{report}");
     assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn files_joined_without_a_separator_are_one_object_with_repeated_keys() {
+    // `cat a.yaml b.yaml | nats-doctor lint -` where neither file has `---`.
+    let first = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: petrosa-common-config\n  namespace: petrosa-apps\ndata:\n  NATS_URL: \"nats://nats-server.nats:4222\"\n";
+    let second = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: petrosa-sensitive-credentials\n  namespace: petrosa-apps\nstringData:\n  NATS_PASSWORD: \"s3cr3t-value\"\n  NATS_PASSWORD: \"0ther-s3cr3t\"\n";
+    let joined = format!("{first}{second}");
+    let output = run_with_stdin(&["lint", "--format", "json", "-"], Some(joined.as_bytes()));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let repeated: Vec<_> = codes_at(&report)
+        .into_iter()
+        .filter(|(code, ..)| code == "ND310")
+        .map(|(_, file, line, column)| (file, line, column))
+        .collect();
+    let stdin = || "<stdin>".to_string();
+    assert_eq!(
+        repeated,
+        [
+            (stdin(), 8, 1),
+            (stdin(), 9, 1),
+            (stdin(), 10, 1),
+            (stdin(), 15, 3)
+        ],
+        "apiVersion, kind, metadata and the Secret's key: {report}"
+    );
+    let findings = report["findings"].as_array().expect("findings");
+    let api_version = findings
+        .iter()
+        .find(|f| f["code"] == "ND310" && f["line"] == 8)
+        .expect("apiVersion");
+    assert!(
+        api_version["help"]
+            .as_str()
+            .is_some_and(|help| help.contains("---")),
+        "{api_version}"
+    );
+    assert_eq!(
+        api_version["object"]["kind"], "Secret",
+        "the last value counts"
+    );
+
+    // The repeated Secret key is reported without its value or its line, in every format.
+    for format in ["text", "json", "github", "sarif"] {
+        let output = run_with_stdin(
+            &["lint", "--format", format, "--color", "never", "-"],
+            Some(joined.as_bytes()),
+        );
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            stderr(&output)
+        );
+        assert!(all.contains("ND310"), "{format}: {all}");
+        for secret in ["s3cr3t-value", "0ther-s3cr3t"] {
+            assert!(!all.contains(secret), "{format} shows {secret}: {all}");
+        }
+    }
 }

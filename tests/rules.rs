@@ -55,7 +55,9 @@ fn lint_fixture(path: &Path, rule: &'static Rule) -> lint::LintOutcome {
         ..LintOptions::default()
     };
     let selection = Selection { rules: vec![rule] };
-    lint::run(&[path.to_path_buf()], false, &options, &selection, 1)
+    // Objects without a namespace are the group, as without `--namespace`.
+    let load = nats_doctor::manifest::LoadOptions::default();
+    lint::run(&[path.to_path_buf()], false, &options, &load, &selection)
 }
 
 fn found(findings: &[Finding]) -> BTreeSet<Mark> {

@@ -84,7 +84,8 @@ pub struct Site<'a> {
     pub platform: Platform,
     pub owner: Owner,
     pub consumers: Vec<Consumer>,
-    /// Written in a Secret: never show the source line or the value.
+    /// Written in a Secret, or read by a variable whose name says it is a secret
+    /// (`crate::secret`): never show the source line or the value.
     pub hidden: bool,
 }
 
@@ -231,9 +232,15 @@ impl<'a> Context<'a> {
                 };
                 let key = (origin.location, kind);
                 if let Some(&at) = by_location.get(&key) {
-                    sites[at].1.consumers.push(consumer);
+                    let site = &mut sites[at].1;
+                    site.consumers.push(consumer);
+                    if !site.hidden {
+                        site.hidden = crate::secret::is_secret_name(&var.name);
+                    }
                     continue;
                 }
+                let secret_name = crate::secret::is_secret_name(&var.name)
+                    || crate::secret::is_secret_name(origin.key);
                 let site = match origin.config {
                     Some(config) => {
                         let data = &inventory.config_data[config];
@@ -244,7 +251,7 @@ impl<'a> Context<'a> {
                             platform: Platform::Kubernetes,
                             owner: Owner::Config(config),
                             consumers: vec![consumer],
-                            hidden: data.kind == RefKind::Secret,
+                            hidden: data.kind == RefKind::Secret || secret_name,
                         }
                     }
                     None => Site {
@@ -257,7 +264,7 @@ impl<'a> Context<'a> {
                             container: env.container,
                         },
                         consumers: vec![consumer],
-                        hidden: false,
+                        hidden: secret_name,
                     },
                 };
                 by_location.insert(key, sites.len());
@@ -293,7 +300,8 @@ impl<'a> Context<'a> {
                         platform: Platform::Kubernetes,
                         owner: Owner::Config(index),
                         consumers: Vec::new(),
-                        hidden: data.kind == RefKind::Secret,
+                        hidden: data.kind == RefKind::Secret
+                            || crate::secret::is_secret_name(&entry.key),
                     },
                 ));
             }
@@ -496,13 +504,20 @@ impl<'a> Context<'a> {
         (site.platform == Platform::Kubernetes).then_some(site.namespace)
     }
 
-    /// Text from a site as it may be printed: nothing of a Secret's value is shown.
+    /// Text from a site as it may be printed: nothing of a secret value is shown.
     pub fn shown<'s>(&self, site: &Site, text: &'s str) -> std::borrow::Cow<'s, str> {
         if site.hidden {
-            std::borrow::Cow::Borrowed("(hidden: Secret value)")
+            std::borrow::Cow::Borrowed("(hidden: secret value)")
         } else {
             std::borrow::Cow::Borrowed(text)
         }
+    }
+
+    /// Whether a site's value is written in a Secret (not merely hidden).
+    pub fn in_secret(&self, site: &Site) -> bool {
+        site.origin
+            .config
+            .is_some_and(|index| self.inventory.config_data[index].kind == RefKind::Secret)
     }
 
     /// The URL to use instead: a Service of the input that exposes `port` (preferring

@@ -8,8 +8,8 @@ pub mod refs;
 pub mod resolve;
 pub(crate) mod topology;
 
-use crate::diagnostic::{Finding, InputError};
-use crate::manifest::model::GROUP_NAMESPACE;
+use crate::diagnostic::{Finding, InputError, Note};
+use crate::manifest::judge::Skipped;
 use crate::manifest::{self, LoadOptions};
 use crate::rules::{Rule, RULES};
 use context::{Context, LintOptions};
@@ -20,6 +20,10 @@ use std::sync::{Mutex, PoisonError};
 pub struct LintOutcome {
     pub findings: Vec<Finding>,
     pub errors: Vec<InputError>,
+    /// What the user should know that is not an error (a chart that was not rendered).
+    pub notes: Vec<Note>,
+    /// Walked files that were not judged, and why.
+    pub skipped: Vec<Skipped>,
     pub files: usize,
     pub objects: usize,
     /// Standard input as read, for showing source lines.
@@ -44,24 +48,18 @@ pub fn run(
     paths: &[PathBuf],
     environment: bool,
     options: &LintOptions,
+    load: &LoadOptions<'_>,
     selection: &Selection,
-    threads: usize,
 ) -> LintOutcome {
-    let mut loaded = manifest::load(
-        paths,
-        &LoadOptions {
-            default_namespace: options
-                .default_namespace
-                .as_deref()
-                .unwrap_or(GROUP_NAMESPACE),
-            threads,
-        },
-    );
+    let mut loaded = manifest::load(paths, load);
     if environment {
         manifest::load_environment(&mut loaded);
     }
-    let (findings, errors) = analyse(&loaded.inventory, options, selection);
+    let (mut findings, errors) = analyse(&loaded.inventory, options, selection);
+    // Where the analysis reached a limit, as input errors: placed like the others.
     loaded.errors.extend(errors);
+    // Findings in rendered charts and overlays, moved to the files that wrote them.
+    loaded.place(&mut findings);
     let objects = loaded.inventory.objects;
     // Freeing the facts of a large input takes tens of milliseconds: a thread of its own
     // does it while the report is written. Should no thread be available, the inventory
@@ -71,6 +69,8 @@ pub fn run(
     LintOutcome {
         findings,
         errors: loaded.errors,
+        notes: loaded.notes,
+        skipped: loaded.skipped,
         files: loaded.files,
         objects,
         stdin: loaded.stdin,

@@ -1,12 +1,18 @@
 //! Docker Compose files: each service becomes a workload with one container whose env
 //! is its `env_file` entries followed by its `environment` (list or map form).
+//!
+//! An `env_file` that does not exist is a note, not an error: it is usually left out of
+//! the repository and created at deploy time. Only one marked `required: true` is an
+//! input error when it is missing; one marked `required: false` is passed over, as
+//! compose does.
 
-use crate::diagnostic::{InputError, Location};
+use crate::diagnostic::{InputError, Location, Note};
 use crate::manifest::dotenv;
 use crate::manifest::model::{
-    Container, EnvSource, EnvVar, Inventory, Object, Platform, Value, Workload,
+    Container, DuplicateKey, EnvSource, EnvVar, Inventory, Object, Platform, Value, Workload,
 };
-use crate::manifest::yaml::Node;
+use crate::manifest::yaml::{Document, Node, PathSegment};
+use std::io::ErrorKind;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,11 +25,47 @@ pub fn is_compose(document: &Node) -> bool {
 pub fn extract(
     file: &Arc<str>,
     path: Option<&Path>,
-    document: &Node,
+    document: &Document,
     inventory: &mut Inventory,
     errors: &mut Vec<InputError>,
+    notes: &mut Vec<Note>,
 ) {
     let location = |node: &Node| Location::new(file, node.line, node.column);
+    let service_object = |name: &Node| {
+        Some(Object {
+            kind: "compose service".into(),
+            name: name.as_str()?.into(),
+            namespace: Default::default(),
+            location: location(name),
+            ignore: Vec::new(),
+        })
+    };
+    for duplicate in &document.duplicate_keys {
+        let object = match duplicate.path.as_slice() {
+            [PathSegment::Key(services), PathSegment::Key(service), ..]
+                if services == "services" =>
+            {
+                document
+                    .root
+                    .get("services")
+                    .and_then(|services| services.entry(service))
+                    .and_then(|(name, _)| service_object(name))
+            }
+            _ => None,
+        };
+        inventory.duplicate_keys.push(DuplicateKey {
+            object,
+            platform: Platform::Compose,
+            key: duplicate.key.as_str().into(),
+            location: Location::new(file, duplicate.line, duplicate.column),
+            width: duplicate.width,
+            first: Location::new(file, duplicate.first_line, duplicate.first_column),
+            secret_data: false,
+        });
+    }
+    let document = &document.root;
+    // Missing env files, once each, with the services that name them.
+    let mut missing: Vec<(String, &Node, Vec<&str>)> = Vec::new();
     for (name, service) in document
         .get("services")
         .map(Node::entries)
@@ -40,14 +82,8 @@ pub fn extract(
         };
         for entry in env_files {
             let (file_node, required) = match entry.get("path") {
-                Some(path_node) => (
-                    path_node,
-                    entry
-                        .get("required")
-                        .and_then(Node::as_bool)
-                        .unwrap_or(true),
-                ),
-                None => (entry, true),
+                Some(path_node) => (path_node, entry.get("required").and_then(Node::as_bool)),
+                None => (entry, None),
             };
             let Some(relative) = file_node.as_str() else {
                 continue;
@@ -56,7 +92,15 @@ pub fn extract(
                 || Path::new(relative).to_path_buf(),
                 |dir| dir.join(relative),
             );
-            match crate::files::read_to_string(&resolved, crate::files::MAX_INPUT_BYTES) {
+            let text = crate::files::read(&resolved, crate::files::MAX_INPUT_BYTES)
+                .map_err(|error| match error {
+                    crate::files::ReadError::Io(io) if io.kind() == ErrorKind::NotFound => None,
+                    other => Some(other.to_string()),
+                })
+                .and_then(|bytes| {
+                    crate::manifest::decode::decode(bytes).map_err(|e| Some(e.to_string()))
+                });
+            match text {
                 Ok(text) => {
                     let env_file: Arc<str> = Arc::from(resolved.display().to_string());
                     let (vars, problems) = dotenv::parse(&env_file, &text);
@@ -64,17 +108,31 @@ pub fn extract(
                     errors.extend(problems.into_iter().map(|problem| InputError {
                         file: Arc::clone(&env_file),
                         line: Some(problem.line),
-                        column: None,
+                        column: Some(problem.column),
                         message: problem.message,
                     }));
                 }
-                Err(error) if required => errors.push(InputError {
+                // Missing, and said to be required.
+                Err(None) if required == Some(true) => errors.push(InputError {
+                    file: Arc::clone(file),
+                    line: Some(file_node.line),
+                    column: Some(file_node.column),
+                    message: format!(
+                        "env_file `{relative}` does not exist, and is marked `required: true`"
+                    ),
+                }),
+                Err(None) if required == Some(false) => {}
+                Err(None) => match missing.iter_mut().find(|(path, ..)| path == relative) {
+                    Some((_, _, services)) => services.push(service_name),
+                    None => missing.push((relative.to_string(), file_node, vec![service_name])),
+                },
+                // There, but not readable: a broken input.
+                Err(Some(error)) => errors.push(InputError {
                     file: Arc::clone(file),
                     line: Some(file_node.line),
                     column: Some(file_node.column),
                     message: format!("env_file `{relative}` cannot be read: {error}"),
                 }),
-                Err(_) => {}
             }
         }
         let mut env = Vec::new();
@@ -145,14 +203,11 @@ pub fn extract(
             None => {}
         }
         inventory.objects += 1;
+        let Some(object) = service_object(name) else {
+            continue;
+        };
         inventory.workloads.push(Workload {
-            object: Object {
-                kind: "compose service".into(),
-                name: service_name.into(),
-                namespace: Default::default(),
-                location: location(name),
-                ignore: Vec::new(),
-            },
+            object,
             platform: Platform::Compose,
             pod_labels: Default::default(),
             pod_ignore: Vec::new(),
@@ -165,6 +220,18 @@ pub fn extract(
                 env,
                 ports: Vec::new(),
             }],
+        });
+    }
+    for (relative, node, services) in missing {
+        notes.push(Note {
+            file: Arc::clone(file),
+            line: Some(node.line),
+            column: Some(node.column),
+            message: format!(
+                "env_file `{relative}` does not exist (it is usually created at deploy time); its variables are not linted for {} {}",
+                if services.len() == 1 { "service" } else { "services" },
+                services.join(", ")
+            ),
         });
     }
 }

@@ -8,6 +8,8 @@ use std::sync::Arc;
 #[derive(Debug, PartialEq, Eq)]
 pub struct DotenvError {
     pub line: u32,
+    /// Where the statement starts (its first character that is not white space).
+    pub column: u32,
     pub message: String,
 }
 
@@ -23,10 +25,12 @@ pub fn parse(file: &Arc<str>, text: &str) -> (Vec<EnvVar>, Vec<DotenvError>) {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
+        let statement_column = char_column(content, content.len() - trimmed.len());
         let statement = trimmed.strip_prefix("export ").unwrap_or(trimmed);
         let Some((key, rest)) = statement.split_once('=') else {
             errors.push(DotenvError {
                 line,
+                column: statement_column,
                 message: "expected KEY=value".to_string(),
             });
             continue;
@@ -39,6 +43,7 @@ pub fn parse(file: &Arc<str>, text: &str) -> (Vec<EnvVar>, Vec<DotenvError>) {
         {
             errors.push(DotenvError {
                 line,
+                column: statement_column,
                 message: format!("`{key}` is not a variable name"),
             });
             continue;
@@ -144,7 +149,7 @@ mod tests {
     #[test]
     fn reports_lines_that_are_not_assignments() {
         let file: Arc<str> = Arc::from(".env");
-        let (_, errors) = parse(&file, "OK=1\njust words\n");
-        assert_eq!(errors[0].line, 2);
+        let (_, errors) = parse(&file, "OK=1\n  just words\n");
+        assert_eq!((errors[0].line, errors[0].column), (2, 3));
     }
 }

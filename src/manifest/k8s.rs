@@ -4,12 +4,12 @@
 
 use crate::diagnostic::Location;
 use crate::manifest::model::{
-    Container, ContainerPort, DataEntry, Direction, EnvFrom, EnvSource, EnvVar, Inventory, IpBlock,
-    KeyRef, LabelSelector, Labels, Namespace, NetworkPolicy, Object, Platform, PolicyPeer,
-    PolicyPort, PolicyRule, PortSpec, RefKind, SelectorOperator, SelectorRequirement, Service,
-    ServicePort, Text, Value, Workload, GROUP_NAMESPACE,
+    Container, ContainerPort, DataEntry, Direction, DuplicateKey, EnvFrom, EnvSource, EnvVar,
+    Inventory, IpBlock, KeyRef, LabelSelector, Labels, Namespace, NetworkPolicy, Object, Platform,
+    PolicyPeer, PolicyPort, PolicyRule, PortSpec, RefKind, SelectorOperator, SelectorRequirement,
+    Service, ServicePort, Text, Value, Workload, GROUP_NAMESPACE,
 };
-use crate::manifest::yaml::{Node, NodeKind};
+use crate::manifest::yaml::{Document, Node, NodeKind, PathSegment};
 use base64::Engine;
 use std::sync::Arc;
 
@@ -25,17 +25,44 @@ pub struct Extractor<'a> {
 
 impl Extractor<'_> {
     /// Reads one document: an object, or a `List` of objects.
-    pub fn document(&mut self, document: &Node) {
-        let is_list = document
+    pub fn document(&mut self, document: &Document) {
+        let root = &document.root;
+        let is_list = root
             .str_at("kind")
             .is_some_and(|kind| kind.ends_with("List"));
-        match document.get("items") {
-            Some(items) if is_list => {
+        let list_items = root.get("items").filter(|_| is_list);
+        match list_items {
+            Some(items) => {
                 for item in items.items() {
                     self.object(item);
                 }
             }
-            _ => self.object(document),
+            None => self.object(root),
+        }
+        for duplicate in &document.duplicate_keys {
+            // The object the mapping belongs to: a List's item, or the document itself.
+            let (node, path) = match (list_items, duplicate.path.as_slice()) {
+                (Some(items), [PathSegment::Key(key), PathSegment::Index(index), rest @ ..])
+                    if key == "items" =>
+                {
+                    (items.items().get(*index), rest)
+                }
+                _ => (Some(root), duplicate.path.as_slice()),
+            };
+            let Some(object) = node.and_then(|node| self.header(node)) else {
+                continue;
+            };
+            let secret_data = object.kind == "Secret"
+                && matches!(path, [PathSegment::Key(key)] if key == "data" || key == "stringData");
+            self.inventory.duplicate_keys.push(DuplicateKey {
+                object: Some(object),
+                platform: Platform::Kubernetes,
+                key: Text::from(duplicate.key.as_str()),
+                location: Location::new(self.file, duplicate.line, duplicate.column),
+                width: duplicate.width,
+                first: Location::new(self.file, duplicate.first_line, duplicate.first_column),
+                secret_data,
+            });
         }
     }
 
@@ -46,7 +73,7 @@ impl Extractor<'_> {
     fn value(&self, node: &Node) -> Value {
         match node.as_scalar() {
             Some(scalar) => Value {
-                text: Text::from(scalar.text.as_ref()),
+                text: scalar.text.clone(),
                 location: self.location(node),
                 width: node.width,
                 style: (!scalar.tagged).then_some(scalar.style),
@@ -62,32 +89,38 @@ impl Extractor<'_> {
         }
     }
 
-    fn object(&mut self, node: &Node) {
-        let Some(kind) = node.str_at("kind") else {
-            return;
-        };
+    /// The kind, name, namespace and ignore list of an object; `None` without a kind.
+    fn header(&self, node: &Node) -> Option<Object> {
+        let kind = node.str_at("kind")?;
         let metadata = node.get("metadata");
         let name_node = metadata.and_then(|m| m.get("name"));
         let name = name_node.and_then(Node::as_str).unwrap_or_default();
-        let explicit_namespace = metadata
-            .and_then(|m| m.get("namespace"))
-            .and_then(Node::as_str)
-            .filter(|ns| !ns.is_empty());
+        Some(Object {
+            kind: kind.into(),
+            name: name.into(),
+            namespace: explicit_namespace(metadata)
+                .unwrap_or(self.default_namespace)
+                .into(),
+            location: self.location(name_node.unwrap_or(node)),
+            ignore: ignore_list(metadata),
+        })
+    }
+
+    fn object(&mut self, node: &Node) {
+        let Some(object) = self.header(node) else {
+            return;
+        };
+        let kind = object.kind.clone();
+        let kind = kind.as_str();
+        let metadata = node.get("metadata");
         // `--namespace` names the namespace of objects that name none exactly as if they
         // named it; without it they belong to the group.
-        let namespace = explicit_namespace.unwrap_or(self.default_namespace);
+        let namespace = object.namespace.as_str();
         if namespace != GROUP_NAMESPACE && !self.inventory.object_namespaces.contains(namespace) {
             self.inventory
                 .object_namespaces
                 .insert(namespace.to_string());
         }
-        let object = Object {
-            kind: kind.into(),
-            name: name.into(),
-            namespace: namespace.into(),
-            location: self.location(name_node.unwrap_or(node)),
-            ignore: ignore_list(metadata),
-        };
         self.inventory.objects += 1;
         match kind {
             "ConfigMap" => self.config_map(object, node),
@@ -212,7 +245,7 @@ impl Extractor<'_> {
     /// always, Egress when the policy has egress rules.
     fn network_policy(&self, object: Object, node: &Node) -> NetworkPolicy {
         let spec = node.get("spec");
-        let selector_entry = spec.and_then(|s| entry(s, "podSelector"));
+        let selector_entry = spec.and_then(|s| s.entry("podSelector"));
         let (selector_location, selector_width) = match selector_entry {
             Some((key, _)) => (self.location(key), key.width),
             None => (object.location.clone(), 1),
@@ -225,7 +258,7 @@ impl Extractor<'_> {
             .filter(|item| item.as_str().is_some())
             .collect();
         let direction = |key: &str, type_name: &str, default_on: bool| {
-            let rules_entry = spec.and_then(|s| entry(s, key));
+            let rules_entry = spec.and_then(|s| s.entry(key));
             let rules: Vec<PolicyRule> = rules_entry
                 .map(|(_, list)| list.items())
                 .unwrap_or_default()
@@ -446,12 +479,12 @@ fn port_number(node: &Node) -> Option<u16> {
     node.as_str()?.parse().ok()
 }
 
-/// A mapping entry with its key node (for the key's position).
-fn entry<'n, 'a>(node: &'n Node<'a>, key: &str) -> Option<(&'n Node<'a>, &'n Node<'a>)> {
-    node.entries()
-        .iter()
-        .find(|(k, _)| k.as_str() == Some(key))
-        .map(|(k, v)| (k, v))
+/// `metadata.namespace` when it names one.
+fn explicit_namespace(metadata: Option<&Node>) -> Option<&str> {
+    metadata
+        .and_then(|m| m.get("namespace"))
+        .and_then(Node::as_str)
+        .filter(|ns| !ns.is_empty())
 }
 
 /// Reads `matchLabels` and `matchExpressions`. An unknown operator, or a requirement
@@ -543,7 +576,10 @@ mod tests {
     use crate::manifest::yaml;
 
     fn policy(text: &str) -> NetworkPolicy {
-        let parsed = yaml::parse(text);
+        let document = yaml::documents(text)
+            .next()
+            .expect("a document")
+            .expect("valid YAML");
         let file: Arc<str> = Arc::from("policy.yaml");
         let mut inventory = Inventory::default();
         Extractor {
@@ -551,7 +587,7 @@ mod tests {
             default_namespace: "default",
             inventory: &mut inventory,
         }
-        .document(&parsed.documents[0]);
+        .document(&document);
         inventory.network_policies.remove(0)
     }
 

@@ -1,17 +1,29 @@
-//! Inputs of `lint`: finds the files, reads them (in parallel), parses them as YAML,
-//! JSON, compose or env files, and keeps the facts in an [`Inventory`]. A file that
-//! cannot be read or parsed becomes an [`InputError`] with its location; the others are
-//! still read.
+//! Inputs of `lint`: finds the files (`walk`), decides which are judged (`judge`),
+//! renders charts and overlays (`render`), reads and decodes every input on several
+//! threads and keeps the facts in an [`Inventory`] (`read`, `decode`). A file that cannot
+//! be read or parsed becomes an [`InputError`] with its location; the others are still
+//! read.
 
 pub mod compose;
+pub mod decode;
 pub mod dotenv;
+pub mod judge;
 pub mod k8s;
 pub mod model;
+pub(crate) mod read;
+pub mod render;
+pub mod walk;
 pub mod yaml;
 
-use crate::diagnostic::{InputError, Location};
+use crate::diagnostic::{Finding, InputError, Location, Note};
 use crate::files;
+use crate::manifest::judge::{SkipReason, Skipped};
 use crate::manifest::model::{EnvSource, EnvVar, Inventory, Platform, Value, Workload};
+use crate::manifest::read::Input;
+use crate::manifest::render::helm::HelmOptions;
+use crate::manifest::render::{kustomize, Placement, Rendered};
+use std::collections::HashSet;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,20 +31,33 @@ use std::sync::Arc;
 /// Largest file read. Bigger inputs are reported, not read.
 pub const MAX_FILE_BYTES: u64 = files::MAX_INPUT_BYTES;
 
-/// Runs of consecutive files per thread on a large input, so that threads finishing at
-/// different speeds still end together.
-const RUNS_PER_THREAD: usize = 16;
-/// Most files in one run.
-const MAX_RUN_LENGTH: usize = 64;
-
 /// The name shown for standard input.
 pub const STDIN_NAME: &str = "<stdin>";
 /// The name shown for the process environment (`--env`).
 pub const ENVIRONMENT_NAME: &str = "<environment>";
 
+pub use walk::is_env_file;
+
 pub struct LoadOptions<'a> {
     pub default_namespace: &'a str,
     pub threads: usize,
+    /// Honour `.gitignore` and `.ignore` in walks (off with `--no-ignore`).
+    pub honour_ignore_files: bool,
+    /// A chart or overlay that cannot be rendered is an input error, not a note.
+    pub require_render: bool,
+    pub helm: HelmOptions,
+}
+
+impl Default for LoadOptions<'_> {
+    fn default() -> Self {
+        LoadOptions {
+            default_namespace: model::GROUP_NAMESPACE,
+            threads: 1,
+            honour_ignore_files: true,
+            require_render: false,
+            helm: HelmOptions::default(),
+        }
+    }
 }
 
 /// Everything read from the inputs.
@@ -40,14 +65,22 @@ pub struct LoadOptions<'a> {
 pub struct Loaded {
     pub inventory: Inventory,
     pub errors: Vec<InputError>,
+    pub notes: Vec<Note>,
+    /// Walked files that were not judged, in walk order.
+    pub skipped: Vec<Skipped>,
+    /// Inputs judged: files, standard input, rendered charts and overlays.
     pub files: usize,
     /// Standard input, kept so that reports can show its lines.
     pub stdin: Option<String>,
+    placements: Vec<Placement>,
 }
 
-enum Input {
-    File(PathBuf),
-    Stdin,
+impl Loaded {
+    /// Moves findings and input errors located in rendered charts and overlays to the
+    /// files that wrote them.
+    pub fn place(&mut self, findings: &mut Vec<Finding>) {
+        render::place(&self.placements, findings, &mut self.errors);
+    }
 }
 
 /// Reads every path (`-` is standard input; directories are walked).
@@ -58,12 +91,12 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions<'_>) -> Loaded {
         if path.as_os_str() == "-" {
             inputs.push(Input::Stdin);
         } else if path.is_dir() {
-            let mut found = Vec::new();
-            walk(path, &mut found, &mut loaded.errors);
-            found.sort();
-            inputs.extend(found.into_iter().map(Input::File));
-        } else if path.exists() {
-            inputs.push(Input::File(path.clone()));
+            walk_directory(path, options, &mut inputs, &mut loaded);
+        } else if path.exists() || files::kind(path) != files::FileKind::Missing {
+            inputs.push(Input::File {
+                path: path.clone(),
+                named: true,
+            });
         } else {
             loaded.errors.push(InputError {
                 file: Arc::from(path.display().to_string()),
@@ -73,30 +106,195 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions<'_>) -> Loaded {
             });
         }
     }
-    loaded.files = inputs.len();
+    let results = read::read_all(&inputs, options);
+    loaded
+        .inventory
+        .reserve(results.iter().map(|result| &result.inventory));
+    for result in results {
+        loaded.inventory.append(result.inventory);
+        loaded.errors.extend(result.errors);
+        loaded.notes.extend(result.notes);
+        loaded.skipped.extend(result.skipped);
+        loaded.placements.extend(result.placements);
+        loaded.files += result.files;
+        if result.stdin.is_some() {
+            loaded.stdin = result.stdin;
+        }
+    }
+    loaded
+}
 
-    // The inputs are cut into runs of consecutive files. Each thread, this one included,
-    // takes the next run and gathers its facts; the runs are joined in input order at the
-    // end. No thread waits on another, and the inventory is the same on every run.
-    let threads = options.threads.clamp(1, inputs.len().max(1));
-    let run_length = (inputs.len() / (threads * RUNS_PER_THREAD)).clamp(1, MAX_RUN_LENGTH);
-    let runs: Vec<&[Input]> = inputs.chunks(run_length).collect();
+/// Walks one directory: its plain files become inputs, its charts and overlays are
+/// rendered, and every file of theirs is skipped.
+fn walk_directory(
+    root: &Path,
+    options: &LoadOptions<'_>,
+    inputs: &mut Vec<Input>,
+    loaded: &mut Loaded,
+) {
+    let mut walked = walk::Walked::default();
+    walk::walk(root, options.honour_ignore_files, &mut walked);
+    for (path, message) in walked.problems {
+        loaded.errors.push(InputError {
+            file: Arc::from(path.display().to_string()),
+            line: None,
+            column: None,
+            message,
+        });
+    }
+    for (path, what) in walked.special {
+        loaded.skipped.push(Skipped {
+            file: path.display().to_string(),
+            reason: SkipReason::NotARegularFile,
+            detail: Some(format!("a {what}")),
+        });
+    }
+    walked.files.sort();
+    // A chart inside another chart is a subchart: rendered with its parent.
+    walked.charts.sort();
+    let mut charts: Vec<PathBuf> = Vec::new();
+    for chart in walked.charts {
+        if !charts.iter().any(|outer| chart.starts_with(outer)) {
+            charts.push(chart);
+        }
+    }
+    let chart_set: HashSet<&Path> = charts.iter().map(PathBuf::as_path).collect();
+    let chart_of = |file: &Path| chart_containing(&chart_set, file);
+    walked
+        .kustomizations
+        .retain(|file| chart_of(file).is_none());
+    let plan = kustomize::plan(&walked.kustomizations);
+    let builder = (!plan.overlays.is_empty())
+        .then(kustomize_builder)
+        .flatten();
+    let helm = (!charts.is_empty())
+        .then(|| render::find_program("helm"))
+        .flatten();
+    for file in walked.files {
+        if let Some(chart) = chart_of(&file) {
+            loaded.skipped.push(Skipped {
+                file: file.display().to_string(),
+                reason: SkipReason::Chart,
+                detail: Some(match helm {
+                    Some(_) => format!("{} is linted through helm template", chart.display()),
+                    None => format!("{} is not linted: helm is not on PATH", chart.display()),
+                }),
+            });
+            continue;
+        }
+        if !plan.tree.is_empty() {
+            let normal = kustomize::normalize(&file);
+            let detail = match builder {
+                Some(_) if plan.tree.contains(&normal) => {
+                    Some("linted through the build of its overlay")
+                }
+                None if plan.patches.contains(&normal) => {
+                    Some("a patch or kustomization; the overlay is not built")
+                }
+                _ => None,
+            };
+            if let Some(detail) = detail {
+                loaded.skipped.push(Skipped {
+                    file: file.display().to_string(),
+                    reason: SkipReason::Kustomize,
+                    detail: Some(detail.to_string()),
+                });
+                continue;
+            }
+        }
+        inputs.push(Input::File {
+            path: file,
+            named: false,
+        });
+    }
+    render_all(
+        &charts,
+        helm.as_deref(),
+        &plan.overlays,
+        builder.as_ref(),
+        options,
+        inputs,
+        loaded,
+    );
+}
+
+/// The chart whose directory holds `file`.
+fn chart_containing<'c>(charts: &HashSet<&'c Path>, file: &Path) -> Option<&'c Path> {
+    if charts.is_empty() {
+        return None;
+    }
+    file.ancestors()
+        .skip(1)
+        .find_map(|dir| charts.get(dir).copied())
+}
+
+/// The program that builds overlays: `kustomize build`, else `kubectl kustomize`.
+fn kustomize_builder() -> Option<(PathBuf, &'static str)> {
+    render::find_program("kustomize")
+        .map(|program| (program, "build"))
+        .or_else(|| render::find_program("kubectl").map(|program| (program, "kustomize")))
+}
+
+enum Job<'a> {
+    Chart(&'a Path),
+    Overlay(&'a Path),
+}
+
+/// Renders charts and builds overlays, several at a time; each becomes one input.
+fn render_all(
+    charts: &[PathBuf],
+    helm: Option<&Path>,
+    overlays: &[PathBuf],
+    builder: Option<&(PathBuf, &'static str)>,
+    options: &LoadOptions<'_>,
+    inputs: &mut Vec<Input>,
+    loaded: &mut Loaded,
+) {
+    let mut jobs = Vec::new();
+    for chart in charts {
+        if helm.is_some() {
+            jobs.push(Job::Chart(chart));
+            continue;
+        }
+        let command = render::helm::command_line(chart, &options.helm);
+        let message = format!(
+            "Helm chart not linted: helm is not on PATH; to lint it: {command} | nats-doctor lint -"
+        );
+        not_rendered(&chart.join("Chart.yaml"), chart, message, options, loaded);
+    }
+    for overlay in overlays {
+        if builder.is_some() {
+            jobs.push(Job::Overlay(overlay));
+            continue;
+        }
+        let message = format!(
+            "Kustomize overlay not built: neither kustomize nor kubectl is on PATH; its resources are linted as plain files and its patches skipped; to lint the build: kustomize build {} | nats-doctor lint -",
+            overlay.display()
+        );
+        let file = kustomize::kustomization_file(overlay).unwrap_or_else(|| overlay.to_path_buf());
+        not_rendered(&file, overlay, message, options, loaded);
+    }
+    if jobs.is_empty() {
+        return;
+    }
     let next = AtomicUsize::new(0);
     let work = || {
         let mut done = Vec::new();
-        loop {
-            let index = next.fetch_add(1, Ordering::Relaxed);
-            let Some(run) = runs.get(index) else {
-                break done;
+        while let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let result = match job {
+                Job::Chart(chart) => {
+                    helm.map(|helm| render::helm::render(helm, chart, &options.helm))
+                }
+                Job::Overlay(overlay) => {
+                    builder.map(|(program, verb)| build_overlay(program, verb, overlay))
+                }
             };
-            let mut result = RunResult::default();
-            for input in *run {
-                read_input(input, options, &mut result);
-            }
-            done.push((index, result));
+            done.extend(result);
         }
+        done
     };
-    let mut results = std::thread::scope(|scope| {
+    let threads = options.threads.clamp(1, jobs.len());
+    let mut results: Vec<Result<Rendered, InputError>> = std::thread::scope(|scope| {
         let others: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
         let mut results = work();
         for other in others {
@@ -108,14 +306,66 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions<'_>) -> Loaded {
         }
         results
     });
-    results.sort_unstable_by_key(|(index, _)| *index);
-    loaded
-        .inventory
-        .reserve(results.iter().map(|(_, result)| &result.inventory));
-    for (_, result) in results {
-        loaded.merge(result);
+    // The same order on every run, whichever thread finished first.
+    results.sort_by_key(render_key);
+    for result in results {
+        match result {
+            Ok(rendered) => inputs.push(Input::Rendered(Box::new(rendered))),
+            Err(error) => loaded.errors.push(error),
+        }
     }
-    loaded
+}
+
+fn render_key(result: &Result<Rendered, InputError>) -> String {
+    match result {
+        Ok(rendered) => rendered.name.to_string(),
+        Err(error) => error.file.to_string(),
+    }
+}
+
+/// The note (or with `--require-render`, the input error) for a chart or overlay that
+/// could not be rendered.
+fn not_rendered(
+    file: &Path,
+    directory: &Path,
+    message: String,
+    options: &LoadOptions<'_>,
+    loaded: &mut Loaded,
+) {
+    if options.require_render {
+        loaded.errors.push(InputError {
+            file: Arc::from(file.display().to_string()),
+            line: None,
+            column: None,
+            message: format!("{message} (--require-render)"),
+        });
+    } else {
+        loaded.notes.push(Note {
+            file: Arc::from(directory.display().to_string()),
+            line: None,
+            column: None,
+            message,
+        });
+    }
+}
+
+/// Builds an overlay; an error is located at its kustomization file.
+fn build_overlay(program: &Path, verb: &str, directory: &Path) -> Result<Rendered, InputError> {
+    let args: Vec<OsString> = vec![verb.into(), directory.into()];
+    let overlay = kustomize::Overlay::read(directory);
+    match render::run_tool(program, &args) {
+        Ok(text) => Ok(Rendered {
+            name: Arc::from(format!("<kustomize build {}>", directory.display())),
+            text,
+            source: render::Source::Kustomize(overlay),
+        }),
+        Err(error) => Err(InputError {
+            file: Arc::clone(&overlay.kustomization),
+            line: None,
+            column: None,
+            message: error.to_string(),
+        }),
+    }
 }
 
 /// Adds the process environment as one more input.
@@ -151,201 +401,4 @@ pub fn load_environment(loaded: &mut Loaded) {
         Platform::ProcessEnv,
         env,
     ));
-}
-
-/// Whether a file name is an env file (`.env`, `.env.local`, `app.env`).
-pub fn is_env_file(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    name == ".env" || name.starts_with(".env.") || name.ends_with(".env")
-}
-
-fn is_manifest_file(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml" | "json")
-    ) || is_env_file(path)
-}
-
-/// Walks a directory without following symbolic links, skipping hidden directories.
-fn walk(root: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(error) => {
-                errors.push(InputError {
-                    file: Arc::from(dir.display().to_string()),
-                    line: None,
-                    column: None,
-                    message: format!("cannot read directory: {error}"),
-                });
-                continue;
-            }
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(file_type) = entry.file_type() else {
-                continue;
-            };
-            let hidden = entry.file_name().to_string_lossy().starts_with('.');
-            if file_type.is_dir() {
-                if !hidden {
-                    pending.push(path);
-                }
-            } else if is_manifest_file(&path)
-                && (file_type.is_file()
-                    // A link is read when it leads to a regular file: never a device or
-                    // a FIFO, which would never end or never answer.
-                    || (file_type.is_symlink()
-                        && files::kind(&path) == files::FileKind::Regular))
-            {
-                found.push(path);
-            }
-        }
-    }
-}
-
-impl Loaded {
-    fn merge(&mut self, result: RunResult) {
-        self.inventory.append(result.inventory);
-        self.errors.extend(result.errors);
-        if result.stdin.is_some() {
-            self.stdin = result.stdin;
-        }
-    }
-}
-
-/// The facts and errors of one run of consecutive files.
-#[derive(Default)]
-struct RunResult {
-    inventory: Inventory,
-    errors: Vec<InputError>,
-    stdin: Option<String>,
-}
-
-/// Reads one input and adds its facts and errors to `result`.
-fn read_input(input: &Input, options: &LoadOptions<'_>, result: &mut RunResult) {
-    let (name, path, bytes) = match input {
-        Input::Stdin => (
-            STDIN_NAME.to_string(),
-            None,
-            files::read_stream(std::io::stdin().lock(), MAX_FILE_BYTES, 0),
-        ),
-        Input::File(path) => (
-            path.display().to_string(),
-            Some(path.as_path()),
-            files::read(path, MAX_FILE_BYTES),
-        ),
-    };
-    let file: Arc<str> = Arc::from(name);
-    let error = |line: Option<u32>, column: Option<u32>, message: String| InputError {
-        file: Arc::clone(&file),
-        line,
-        column,
-        message,
-    };
-    let bytes = match bytes {
-        Ok(bytes) => bytes,
-        Err(read) => {
-            result.errors.push(error(None, None, read.to_string()));
-            return;
-        }
-    };
-    if bytes.contains(&0) {
-        result.errors.push(error(
-            None,
-            None,
-            "binary file (contains NUL bytes); not read".to_string(),
-        ));
-        return;
-    }
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(invalid) => {
-            let at = invalid.utf8_error().valid_up_to();
-            let line = invalid.as_bytes()[..at]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count()
-                + 1;
-            result.errors.push(error(
-                Some(u32::try_from(line).unwrap_or(u32::MAX)),
-                None,
-                format!("not UTF-8 text (invalid byte at offset {at})"),
-            ));
-            return;
-        }
-    };
-    if path.is_some_and(is_env_file) {
-        let (vars, problems) = dotenv::parse(&file, &text);
-        result.errors.extend(
-            problems
-                .into_iter()
-                .map(|p| error(Some(p.line), None, p.message)),
-        );
-        result.inventory.objects += 1;
-        result.inventory.workloads.push(Workload::environment(
-            &file,
-            "env file",
-            file.to_string(),
-            String::new(),
-            Platform::EnvFile,
-            vars,
-        ));
-        return;
-    }
-    if let Some(line) = helm_template_line(&text) {
-        result.errors.push(error(
-            Some(line),
-            None,
-            "unrendered Helm template (`{{ ... }}`); render it first: helm template RELEASE CHART | nats-doctor lint -".to_string(),
-        ));
-        return;
-    }
-    let parsed = yaml::parse(&text);
-    if let Some(problem) = parsed.error {
-        result.errors.push(error(
-            Some(problem.line),
-            Some(problem.column),
-            format!("invalid YAML: {}", problem.message),
-        ));
-    }
-    for document in &parsed.documents {
-        if compose::is_compose(document) {
-            compose::extract(
-                &file,
-                path,
-                document,
-                &mut result.inventory,
-                &mut result.errors,
-            );
-        } else {
-            k8s::Extractor {
-                file: &file,
-                default_namespace: options.default_namespace,
-                inventory: &mut result.inventory,
-            }
-            .document(document);
-        }
-    }
-    if matches!(input, Input::Stdin) {
-        result.stdin = Some(text);
-    }
-}
-
-/// The first line holding a Helm action (`{{ ... }}`) outside a comment.
-fn helm_template_line(text: &str) -> Option<u32> {
-    // One scan of the whole text first: almost every input has no `{{` at all.
-    if !text.contains("{{") {
-        return None;
-    }
-    text.lines().enumerate().find_map(|(index, line)| {
-        let code = line.trim_start();
-        let open = code.find("{{")?;
-        (!code.starts_with('#') && code[open..].contains("}}"))
-            .then(|| u32::try_from(index + 1).unwrap_or(u32::MAX))
-    })
 }

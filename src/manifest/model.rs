@@ -510,6 +510,23 @@ pub struct NetworkPolicy {
     pub egress: Option<Direction>,
 }
 
+/// A key written again in one mapping of a Kubernetes object or a compose file.
+#[derive(Clone, Debug)]
+pub struct DuplicateKey {
+    /// The object (or compose service) the mapping belongs to; `None` for the keys of a
+    /// compose file outside its services.
+    pub object: Option<Object>,
+    pub platform: Platform,
+    pub key: Text,
+    /// Where the key is written again.
+    pub location: Location,
+    pub width: u32,
+    /// Where it is written first.
+    pub first: Location,
+    /// The mapping is a Secret's `data` or `stringData`, whose lines are never shown.
+    pub secret_data: bool,
+}
+
 /// Everything extracted from the inputs.
 #[derive(Debug, Default)]
 pub struct Inventory {
@@ -521,6 +538,7 @@ pub struct Inventory {
     /// Every namespace an object names.
     pub object_namespaces: std::collections::BTreeSet<String>,
     pub objects: usize,
+    pub duplicate_keys: Vec<DuplicateKey>,
 }
 
 impl Inventory {
@@ -532,6 +550,7 @@ impl Inventory {
         self.network_policies.append(&mut other.network_policies);
         self.object_namespaces.append(&mut other.object_namespaces);
         self.objects += other.objects;
+        self.duplicate_keys.append(&mut other.duplicate_keys);
     }
 
     /// Makes room for the lists of `others`, to be appended next, so that the lists end

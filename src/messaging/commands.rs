@@ -6,7 +6,7 @@ use crate::connection::{self, Connection};
 use crate::messaging::session::SessionError;
 use crate::messaging::test_messaging;
 use crate::messaging::watch::{self, WatchError, WatchOptions, WatchSink};
-use crate::report::{messaging_json, messaging_text};
+use crate::report::{messaging_json, messaging_text, print_error};
 use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use anyhow::Context as _;
 use std::io::{self, Write};
@@ -38,16 +38,18 @@ pub fn test_messaging(
         MessagingFormat::Json => {
             // Machine-readable output has cases only; say why there are none.
             if let test_messaging::Outcome::Disabled { value } = &report.outcome {
-                eprintln!("nats-doctor: messaging is disabled (NATS_ENABLED={value:?}): nothing published");
+                print_error(&format!(
+                    "messaging is disabled (NATS_ENABLED=\"{value}\"): nothing published"
+                ));
             }
             if let test_messaging::Outcome::NotConnected { error } = &report.outcome {
-                eprintln!("nats-doctor: {error}");
+                print_error(error);
             }
             if let test_messaging::Outcome::InvalidPrefix { reason } = &report.outcome {
-                eprintln!(
-                    "nats-doctor: NATS_SUBJECT_PREFIX {:?} {reason}",
+                print_error(&format!(
+                    "NATS_SUBJECT_PREFIX \"{}\" {reason}",
                     report.configured_prefix
-                );
+                ));
             }
             messaging_json::write_test_messaging(out, &report)
         }
@@ -62,10 +64,10 @@ pub fn test_messaging(
 pub fn watch(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
     let connection = settings(&args.connect)?;
     if !connection.settings.messaging_enabled() && !quiet {
-        eprintln!(
-            "nats-doctor: note: NATS_ENABLED={:?}, so the services publish nothing; watching anyway",
+        print_error(&format!(
+            "note: NATS_ENABLED=\"{}\", so the services publish nothing; watching anyway",
             connection.settings.enabled.value
-        );
+        ));
     }
     let options = WatchOptions {
         subject: args.subject.clone(),
@@ -89,16 +91,16 @@ pub fn watch(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
     match result {
         Ok(summary) => Ok(if summary.ok() { EXIT_OK } else { EXIT_FINDINGS }),
         Err(WatchError::Session(SessionError::Connect { attempts })) => {
-            eprintln!("nats-doctor: {}", attempts.join("; "));
-            eprintln!("nats-doctor: `nats-doctor check` diagnoses the connection");
+            print_error(&attempts.join("; "));
+            print_error("`nats-doctor check` diagnoses the connection");
             Ok(EXIT_FINDINGS)
         }
         Err(WatchError::Session(SessionError::NoServer { masked })) => {
-            eprintln!("nats-doctor: NATS_URL {masked:?} has no usable server entry");
+            print_error(&format!("NATS_URL \"{masked}\" has no usable server entry"));
             Ok(EXIT_ERROR)
         }
         Err(error @ (WatchError::Subscribe { .. } | WatchError::SubscribeDenied { .. })) => {
-            eprintln!("nats-doctor: {error}");
+            print_error(&error.to_string());
             Ok(EXIT_FINDINGS)
         }
         Err(WatchError::Output(error)) if error.kind() == io::ErrorKind::BrokenPipe => Ok(EXIT_OK),

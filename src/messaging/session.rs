@@ -78,7 +78,7 @@ pub async fn open(
     }
     if !any_server {
         return Err(SessionError::NoServer {
-            masked: natsurl::mask_credentials_in_text(&connection.settings.url.value),
+            masked: natsurl::mask_credentials(&connection.settings.url.value),
         });
     }
     Err(SessionError::Connect { attempts })

@@ -1,20 +1,24 @@
 //! Step `dns`: resolves each server's host the way a pod does — the resolv.conf search
-//! list and `ndots`, names tried in glibc's order — with hickory, one candidate name at a
-//! time so that the report says which names were tried, what each answered, and which
-//! one won. NXDOMAIN, NODATA, SERVFAIL, timeout and an unreachable nameserver are told
-//! apart. The system resolver (getaddrinfo, what the client libraries use) resolves the
-//! same host alongside, and a disagreement is a warning.
+//! list and `ndots`, names tried in glibc's order, each nameserver `attempts` times —
+//! with queries of its own (`exchange`), so that the report says which names were
+//! tried, what each answered and which one won. Every kind of failed answer has its
+//! name: NXDOMAIN, NODATA, SERVFAIL, REFUSED, NOTIMP, FORMERR, a timeout, an unreachable
+//! nameserver (ICMP), a truncated reply without a usable TCP retry, a reply too short
+//! for a header, a compression-pointer loop, a length past the end of the message, a
+//! reply for another name or with another id, a CNAME loop and a CNAME chain too long.
+//! The system resolver (getaddrinfo, what the client libraries use) resolves the same
+//! host alongside, on a thread of its own that nothing waits for once the step is over;
+//! a disagreement is a warning. All hosts are resolved at once, within the step's one
+//! deadline.
+
+mod exchange;
 
 use super::{CheckOptions, Outcome, Status, Target};
 use crate::natsurl::{Host, ServerUrl};
 use crate::runbook::Step;
-use futures_util::FutureExt;
-use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{Name, RData, RecordType};
-use hickory_resolver::TokioResolver;
+use exchange::{Fault, Nameservers};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -22,7 +26,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::time::timeout_at;
 
-/// What one query (or one candidate name) came back with.
+/// What one query (or one candidate name) came back with. The names are permanent:
+/// they appear in JSON output.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Answer {
@@ -33,10 +38,29 @@ pub enum Answer {
     NoData,
     #[serde(rename = "servfail")]
     ServFail,
+    Refused,
+    #[serde(rename = "notimp")]
+    NotImp,
+    #[serde(rename = "formerr")]
+    FormErr,
     Timeout,
     Unreachable,
+    Truncated,
+    Short,
+    PointerLoop,
+    BadLength,
+    Malformed,
+    WrongName,
+    WrongId,
+    CnameLoop,
+    CnameChainTooLong,
     Error,
 }
+
+/// Aliases followed within one answer before the chain counts as too long (hickory's
+/// resolver and CoreDNS stop at about this depth; a Service needs one, an ExternalName
+/// two or three).
+pub const CNAME_CHAIN_LIMIT: usize = 8;
 
 impl Answer {
     fn describe(&self) -> &'static str {
@@ -45,18 +69,52 @@ impl Answer {
             Answer::NxDomain => "NXDOMAIN (no such name)",
             Answer::NoData => "NODATA (the name exists, with no A/AAAA record)",
             Answer::ServFail => "SERVFAIL (the nameserver failed to answer)",
+            Answer::Refused => "REFUSED (the nameserver refuses to answer this query)",
+            Answer::NotImp => "NOTIMP (the nameserver does not implement this query)",
+            Answer::FormErr => "FORMERR (the nameserver could not read the query)",
             Answer::Timeout => "timeout (no answer from the nameserver)",
             Answer::Unreachable => "nameserver unreachable",
+            Answer::Truncated => "truncated reply (TC bit) and no usable answer over TCP",
+            Answer::Short => "short reply (fewer bytes than a DNS header)",
+            Answer::PointerLoop => "malformed reply: a name compression pointer loops",
+            Answer::BadLength => "malformed reply: a length runs past the end of the message",
+            Answer::Malformed => "malformed reply (not a readable DNS message)",
+            Answer::WrongName => "the only reply was for another name",
+            Answer::WrongId => "the only reply had a mismatched id",
+            Answer::CnameLoop => "CNAME loop (an alias leads back to a name already seen)",
+            Answer::CnameChainTooLong => "CNAME chain too long (more than 8 aliases)",
             Answer::Error => "error",
         }
     }
 
-    /// glibc stops searching on a timeout or a dead nameserver; it goes on after
-    /// NXDOMAIN, NODATA and SERVFAIL.
+    /// The kinds whose one-line description needs the particulars (what was tried,
+    /// which server sent what) to be useful.
+    fn needs_reason(&self) -> bool {
+        !matches!(
+            self,
+            Answer::Answered
+                | Answer::NxDomain
+                | Answer::NoData
+                | Answer::ServFail
+                | Answer::Timeout
+                | Answer::Unreachable
+                | Answer::Error
+        )
+    }
+
+    /// glibc goes on to the next name after NXDOMAIN, NODATA and SERVFAIL; anything
+    /// else (an answer, a dead or refusing nameserver, a reply it cannot use) ends the
+    /// search.
     fn stops_search(&self) -> bool {
+        !matches!(self, Answer::NxDomain | Answer::NoData | Answer::ServFail)
+    }
+
+    /// A reply that matched the query and cannot be read: the resolver takes it and
+    /// fails on it, without asking another nameserver.
+    fn is_broken_reply(&self) -> bool {
         matches!(
             self,
-            Answer::Answered | Answer::Timeout | Answer::Unreachable
+            Answer::PointerLoop | Answer::BadLength | Answer::Malformed
         )
     }
 }
@@ -81,7 +139,7 @@ struct Resolv {
     timeout_ms: f64,
     attempts: usize,
     #[serde(skip)]
-    addresses: Vec<SocketAddr>,
+    servers: Nameservers,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,8 +149,18 @@ enum ConfigError {
         path: String,
         source: std::io::Error,
     },
-    #[error("cannot use {path}: {source}")]
-    Parse { path: String, source: NetError },
+    #[error("cannot use {path}: it names no nameserver")]
+    NoNameserver { path: String },
+}
+
+/// What one host came to.
+struct Resolution {
+    index: usize,
+    name: String,
+    tried: Vec<Candidate>,
+    answered_by: Option<String>,
+    addresses: Vec<IpAddr>,
+    system: Option<Result<Vec<IpAddr>, String>>,
 }
 
 pub async fn probe(
@@ -125,8 +193,8 @@ pub async fn probe(
         );
     }
 
-    let (resolver, resolv) = match build_resolver(options, timeout) {
-        Ok(built) => built,
+    let resolv = match read_resolv_conf(options, timeout) {
+        Ok(resolv) => resolv,
         Err(error) => {
             return (
                 Outcome {
@@ -142,54 +210,79 @@ pub async fn probe(
         }
     };
 
-    // hickory waits out its timeout when a nameserver's port is closed; a datagram of
-    // our own hears the ICMP "port unreachable" and tells that case apart.
-    let refused = nameservers_refuse(resolv.addresses.clone(), deadline)
-        .boxed()
-        .shared();
+    // Every host at once (up to a bound): a host whose nameserver is silent must not
+    // use up the time of the hosts after it.
+    let slots = tokio::sync::Semaphore::new(HOSTS_AT_ONCE);
+    let lookups = servers.iter().enumerate().filter_map(|(index, server)| {
+        let Host::Name { name, absolute } = &server.host else {
+            return None;
+        };
+        let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
+        let candidates = candidate_names(name, *absolute, &resolv.search, resolv.ndots);
+        let (resolv, slots) = (&resolv, &slots);
+        Some(async move {
+            let Ok(Ok(_slot)) = timeout_at(deadline, slots.acquire()).await else {
+                return Resolution {
+                    index,
+                    name: name.clone(),
+                    tried: vec![Candidate {
+                        name: candidates.first().cloned().unwrap_or_default(),
+                        result: Answer::Timeout,
+                        records: Vec::new(),
+                        error: Some(format!(
+                            "not tried: the step's time limit ran out with {HOSTS_AT_ONCE} hosts being resolved"
+                        )),
+                        duration_ms: 0.0,
+                    }],
+                    answered_by: None,
+                    addresses: Vec::new(),
+                    system: None,
+                };
+            };
+            let system_lookup = async {
+                if options.system_resolver {
+                    Some(system_resolve(name, port, deadline, timeout).await)
+                } else {
+                    None
+                }
+            };
+            let ((tried, answered_by, addresses), system) = tokio::join!(
+                resolve_candidates(&resolv.servers, &candidates, deadline),
+                system_lookup
+            );
+            Resolution {
+                index,
+                name: name.clone(),
+                tried,
+                answered_by,
+                addresses,
+                system,
+            }
+        })
+    });
+    let resolutions = futures_util::future::join_all(lookups).await;
+
     let mut targets = literal_targets();
     let mut hosts = Vec::new();
     let mut worst: Option<Answer> = None;
     let mut resolved_hosts = 0;
     let mut disagreements = Vec::new();
     let mut summaries = Vec::new();
-    for (index, server) in servers.iter().enumerate() {
-        let Host::Name { name, absolute } = &server.host else {
-            continue;
-        };
-        let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
-        let candidates = candidate_names(name, *absolute, &resolv.search, resolv.ndots);
-        let refused = refused.clone();
-        let first = candidates.first().cloned().unwrap_or_default();
-        let pod_lookup = async {
-            tokio::select! {
-                result = resolve_candidates(&resolver, &candidates, deadline) => result,
-                Some(reason) = refused => (
-                    vec![Candidate {
-                        name: first,
-                        result: Answer::Unreachable,
-                        records: Vec::new(),
-                        error: Some(reason),
-                        duration_ms: super::millis(started.elapsed()),
-                    }],
-                    None,
-                    Vec::new(),
-                ),
-            }
-        };
-        let system_lookup = async {
-            if options.system_resolver {
-                Some(system_resolve(name, port, timeout).await)
-            } else {
-                None
-            }
-        };
-        let ((tried, answered_by, addresses), system) = tokio::join!(pod_lookup, system_lookup);
-
-        let last = tried
-            .last()
-            .map(|c| c.result.clone())
-            .unwrap_or(Answer::Error);
+    for resolution in resolutions {
+        let Resolution {
+            index,
+            name,
+            tried,
+            answered_by,
+            addresses,
+            system,
+        } = resolution;
+        let port = servers[index]
+            .port
+            .number()
+            .unwrap_or(crate::natsurl::DEFAULT_PORT);
+        let last = tried.last();
+        let last_result = last.map(|c| c.result.clone()).unwrap_or(Answer::Error);
         let mut host_addresses: Vec<IpAddr> = addresses.clone();
         let mut agree = None;
         if let Some(system) = &system {
@@ -218,10 +311,14 @@ pub async fn probe(
             }
         }
         if addresses.is_empty() {
-            worst = Some(more_serious(worst, last.clone()));
+            worst = Some(more_serious(worst, last_result.clone()));
+            let reason = match last.and_then(|c| c.error.as_deref()) {
+                Some(reason) if last_result.needs_reason() => format!(": {reason}"),
+                _ => String::new(),
+            };
             summaries.push(format!(
-                "{name}: {} (tried {})",
-                last.describe(),
+                "{name}: {}{reason} (tried {})",
+                last_result.describe(),
                 tried
                     .iter()
                     .map(|c| c.name.as_str())
@@ -245,7 +342,7 @@ pub async fn probe(
             "candidates": tried,
             "answered_by": answered_by,
             "addresses": addresses.iter().map(IpAddr::to_string).collect::<Vec<_>>(),
-            "result": if addresses.is_empty() { last } else { Answer::Answered },
+            "result": if addresses.is_empty() { last_result } else { Answer::Answered },
             "system": system.as_ref().map(|s| match s {
                 Ok(addresses) => json!({"addresses": addresses.iter().map(IpAddr::to_string).collect::<Vec<_>>()}),
                 Err(error) => json!({"error": error}),
@@ -267,9 +364,13 @@ pub async fn probe(
         Some(Answer::NxDomain | Answer::NoData) => {
             runbook.extend([Step::ServiceNotFound, Step::CrossNamespace]);
         }
-        Some(Answer::Timeout | Answer::Unreachable) => runbook.push(Step::NetworkPolicy),
-        Some(Answer::ServFail | Answer::Error) => runbook.push(Step::ServiceNotFound),
+        // A TCP retry that fails is most often a policy that lets UDP port 53 through
+        // and not TCP.
+        Some(Answer::Timeout | Answer::Unreachable | Answer::Truncated) => {
+            runbook.push(Step::NetworkPolicy);
+        }
         Some(Answer::Answered) | None => {}
+        Some(_) => runbook.push(Step::ServiceNotFound),
     }
     if !disagreements.is_empty() && runbook.is_empty() {
         runbook.push(Step::ServiceNotFound);
@@ -302,12 +403,26 @@ fn join<'a>(addresses: impl IntoIterator<Item = &'a IpAddr>) -> String {
         .join(", ")
 }
 
-/// Orders failures by how much they explain: a dead nameserver hides everything else.
+/// Orders failures by how much they explain: a dead nameserver hides everything else,
+/// a reply that cannot be used explains more than a response code, and a name that is
+/// not there explains least.
 fn more_serious(current: Option<Answer>, next: Answer) -> Answer {
-    let rank = |a: &Answer| match a {
-        Answer::Unreachable => 6,
-        Answer::Timeout => 5,
-        Answer::ServFail => 4,
+    let rank = |answer: &Answer| match answer {
+        Answer::Unreachable => 19,
+        Answer::Timeout => 18,
+        Answer::Truncated => 17,
+        Answer::WrongId => 16,
+        Answer::WrongName => 15,
+        Answer::Short => 14,
+        Answer::PointerLoop => 13,
+        Answer::BadLength => 12,
+        Answer::Malformed => 11,
+        Answer::Refused => 10,
+        Answer::NotImp => 9,
+        Answer::FormErr => 8,
+        Answer::ServFail => 7,
+        Answer::CnameLoop => 6,
+        Answer::CnameChainTooLong => 5,
         Answer::Error => 3,
         Answer::NxDomain => 2,
         Answer::NoData => 1,
@@ -319,13 +434,20 @@ fn more_serious(current: Option<Answer>, next: Answer) -> Answer {
     }
 }
 
+/// Hosts resolved at once: each has two queries and a getaddrinfo thread in flight, and
+/// a server list can be long.
+const HOSTS_AT_ONCE: usize = 16;
+
 /// resolv.conf is a few lines; anything larger is not one.
 const RESOLV_CONF_LIMIT: u64 = 1024 * 1024;
+/// glibc's bounds on resolv.conf `attempts` (RES_MAXRETRY) and `timeout`
+/// (RES_MAXRETRANS, seconds; 0 counts as 1).
+const ATTEMPTS_LIMIT: usize = 5;
+/// glibc's MAXNS: the nameservers of resolv.conf that are ever asked.
+const NAMESERVERS_LIMIT: usize = 3;
+const TRY_TIMEOUT_LIMIT: Duration = Duration::from_secs(30);
 
-fn build_resolver(
-    options: &CheckOptions,
-    timeout: Duration,
-) -> Result<(TokioResolver, Resolv), ConfigError> {
+fn read_resolv_conf(options: &CheckOptions, timeout: Duration) -> Result<Resolv, ConfigError> {
     let path = options.resolv_conf.display().to_string();
     let bytes = crate::files::read(&options.resolv_conf, RESOLV_CONF_LIMIT).map_err(|error| {
         ConfigError::Read {
@@ -333,94 +455,60 @@ fn build_resolver(
             source: error.into(),
         }
     })?;
-    // A resolv.conf without a nameserver is still useful when --nameserver is given.
-    let (config, file_options) = match hickory_resolver::system_conf::parse_resolv_conf(&bytes) {
-        Ok(parsed) => parsed,
-        Err(source) if options.nameserver.is_none() => {
-            return Err(ConfigError::Parse { path, source })
-        }
-        Err(_) => {
-            let mut text = String::from_utf8_lossy(&bytes).into_owned();
-            text.push_str("\nnameserver 127.0.0.1\n");
-            hickory_resolver::system_conf::parse_resolv_conf(text.as_bytes()).map_err(|source| {
-                ConfigError::Parse {
-                    path: path.clone(),
-                    source,
-                }
-            })?
-        }
-    };
+    // glibc skips lines it cannot read, and so does this parser.
+    let (config, _unreadable_lines) = resolv_conf::Config::parse_with_errors(&bytes);
     let mut search: Vec<String> = config
-        .search()
-        .iter()
-        .map(|name| name.to_ascii().trim_end_matches('.').to_string())
+        .get_last_search_or_domain()
+        .filter(|domain| domain.as_str() != "--")
+        .map(|domain| domain.trim_end_matches('.').to_string())
+        .filter(|domain| !domain.is_empty())
         .collect();
     if search.is_empty() {
-        if let Some(domain) = config.domain() {
-            search.push(domain.to_ascii().trim_end_matches('.').to_string());
+        if let Some(domain) = config.get_system_domain() {
+            let domain = domain.trim_end_matches('.');
+            if !domain.is_empty() {
+                search.push(domain.to_string());
+            }
         }
     }
-    let name_servers: Vec<NameServerConfig> = match options.nameserver {
-        Some(address) => {
-            let mut server = NameServerConfig::udp_and_tcp(address.ip());
-            for connection in &mut server.connections {
-                connection.port = address.port();
-            }
-            vec![server]
+    let mut file_nameservers: Vec<IpAddr> = Vec::new();
+    for server in &config.nameservers {
+        let ip = IpAddr::from(server);
+        if !file_nameservers.contains(&ip) {
+            file_nameservers.push(ip);
         }
-        None => config.name_servers().to_vec(),
+    }
+    // glibc never asks a fourth nameserver (and Kubernetes allows no more than three).
+    file_nameservers.truncate(NAMESERVERS_LIMIT);
+    // A resolv.conf without a nameserver is still useful when --nameserver is given.
+    let (nameservers, addresses) = match options.nameserver {
+        Some(address) => (vec![address.to_string()], vec![address]),
+        None if file_nameservers.is_empty() => return Err(ConfigError::NoNameserver { path }),
+        None => (
+            file_nameservers.iter().map(IpAddr::to_string).collect(),
+            file_nameservers
+                .iter()
+                .map(|ip| SocketAddr::new(*ip, 53))
+                .collect(),
+        ),
     };
-    let nameservers: Vec<String> = match options.nameserver {
-        Some(address) => vec![address.to_string()],
-        None => {
-            let mut seen = Vec::new();
-            for server in config.name_servers() {
-                let text = server.ip.to_string();
-                if !seen.contains(&text) {
-                    seen.push(text);
-                }
-            }
-            seen
-        }
-    };
-    let addresses: Vec<SocketAddr> = match options.nameserver {
-        Some(address) => vec![address],
-        None => config
-            .name_servers()
-            .iter()
-            .map(|server| {
-                let port = server.connections.first().map_or(53, |c| c.port);
-                SocketAddr::new(server.ip, port)
-            })
-            .collect(),
-    };
-    let mut resolver_options = ResolverOpts::default();
-    // Every candidate is queried as an absolute name: the search list is applied here,
-    // so that each try can be reported.
-    resolver_options.ndots = 0;
-    resolver_options.timeout = file_options.timeout.min(timeout);
-    resolver_options.attempts = file_options.attempts.max(1);
-    resolver_options.use_hosts_file = ResolveHosts::Never;
-    resolver_options.cache_size = 0;
-    let resolv = Resolv {
+    let file_timeout = Duration::from_secs(u64::from(config.timeout));
+    let attempts = usize::try_from(config.attempts).unwrap_or(usize::MAX);
+    Ok(Resolv {
         resolv_conf: path,
         nameservers,
         search,
-        ndots: file_options.ndots,
-        timeout_ms: super::millis(file_options.timeout),
-        attempts: file_options.attempts,
-        addresses,
-    };
-    let config = ResolverConfig::from_parts(None, Vec::new(), name_servers);
-    let resolver =
-        hickory_resolver::Resolver::builder_with_config(config, TokioRuntimeProvider::default())
-            .with_options(resolver_options)
-            .build()
-            .map_err(|source| ConfigError::Parse {
-                path: resolv.resolv_conf.clone(),
-                source,
-            })?;
-    Ok((resolver, resolv))
+        ndots: usize::try_from(config.ndots).unwrap_or(usize::MAX),
+        timeout_ms: super::millis(file_timeout),
+        attempts,
+        servers: Nameservers {
+            addresses,
+            try_timeout: file_timeout
+                .clamp(Duration::from_secs(1), TRY_TIMEOUT_LIMIT)
+                .min(timeout),
+            attempts: attempts.clamp(1, ATTEMPTS_LIMIT),
+        },
+    })
 }
 
 /// The names a pod tries for `name`, in order: an absolute name alone; otherwise the
@@ -451,7 +539,7 @@ pub fn candidate_names(name: &str, absolute: bool, search: &[String], ndots: usi
 /// Tries the candidates in order until one answers or the search must stop. Returns
 /// what each try gave, the name that answered and its addresses.
 async fn resolve_candidates(
-    resolver: &TokioResolver,
+    nameservers: &Nameservers,
     candidates: &[String],
     deadline: tokio::time::Instant,
 ) -> (Vec<Candidate>, Option<String>, Vec<IpAddr>) {
@@ -468,10 +556,21 @@ async fn resolve_candidates(
             });
             continue;
         };
+        if let Some((records, addresses)) = loopback_name(&name) {
+            tried.push(Candidate {
+                name: candidate.clone(),
+                result: Answer::Answered,
+                records,
+                error: None,
+                duration_ms: super::millis(started.elapsed()),
+            });
+            return (tried, Some(candidate.clone()), addresses);
+        }
+        // As glibc does for an unspecified address family: A and AAAA at once.
         let lookups = async {
             tokio::join!(
-                resolver.lookup(name.clone(), RecordType::A),
-                resolver.lookup(name.clone(), RecordType::AAAA)
+                lookup(nameservers, &name, RecordType::A, deadline),
+                lookup(nameservers, &name, RecordType::AAAA, deadline)
             )
         };
         let (result, records, addresses, error) = match timeout_at(deadline, lookups).await {
@@ -502,37 +601,164 @@ async fn resolve_candidates(
     (tried, None, Vec::new())
 }
 
+/// `localhost.` and the names under it are the loopback addresses without a query
+/// (RFC 6761, as resolvers that follow it answer them), so that a check of a local
+/// server never waits on a nameserver for them.
+fn loopback_name(name: &Name) -> Option<(Vec<String>, Vec<IpAddr>)> {
+    let localhost = Name::from_ascii("localhost.").ok()?;
+    if !localhost.zone_of(name) {
+        return None;
+    }
+    let addresses = vec![
+        IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+    ];
+    let records = vec![
+        format!("{name} A {}", addresses[0]),
+        format!("{name} AAAA {}", addresses[1]),
+    ];
+    Some((records, addresses))
+}
+
+/// One record type for one name: the records of the answer as text, and its
+/// addresses or why there are none.
+struct Lookup {
+    records: Vec<String>,
+    addresses: Result<Vec<IpAddr>, Fault>,
+}
+
+async fn lookup(
+    nameservers: &Nameservers,
+    name: &Name,
+    kind: RecordType,
+    deadline: tokio::time::Instant,
+) -> Lookup {
+    match exchange::ask(nameservers, name, kind, deadline).await {
+        Ok(message) => read_answer(&message, name, kind),
+        Err(fault) => Lookup {
+            records: Vec::new(),
+            addresses: Err(fault),
+        },
+    }
+}
+
+/// The addresses an answer gives for `asked`: the CNAME chain from `asked` followed
+/// within the answer (as a stub resolver does), then the records of `kind` owned by
+/// its last name.
+fn read_answer(message: &Message, asked: &Name, kind: RecordType) -> Lookup {
+    let records = message
+        .answers
+        .iter()
+        .map(|record| match &record.data {
+            RData::A(a) => format!("{} A {}", record.name, a.0),
+            RData::AAAA(aaaa) => format!("{} AAAA {}", record.name, aaaa.0),
+            RData::CNAME(target) => format!("{} CNAME {}", record.name, target.0),
+            other => format!("{} {}", record.name, other.record_type()),
+        })
+        .fold(Vec::new(), |mut unique, text| {
+            if !unique.contains(&text) {
+                unique.push(text);
+            }
+            unique
+        });
+    let fault = |answer: Answer, reason: String| Lookup {
+        records: records.clone(),
+        addresses: Err(Fault { answer, reason }),
+    };
+    if message.metadata.response_code == ResponseCode::NXDomain {
+        return fault(Answer::NxDomain, "NXDOMAIN".to_string());
+    }
+    let mut chain: Vec<&Name> = vec![asked];
+    let mut current = asked;
+    // Bounded: one more step than the limit, and a name seen twice stops it.
+    for _ in 0..=CNAME_CHAIN_LIMIT {
+        let Some(target) = message
+            .answers
+            .iter()
+            .find_map(|record| match &record.data {
+                RData::CNAME(target) if record.name == *current => Some(&target.0),
+                _ => None,
+            })
+        else {
+            break;
+        };
+        let looped = chain.contains(&target);
+        chain.push(target);
+        let path = || {
+            chain
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" → ")
+        };
+        if looped {
+            return fault(Answer::CnameLoop, path());
+        }
+        if chain.len() > CNAME_CHAIN_LIMIT + 1 {
+            return fault(
+                Answer::CnameChainTooLong,
+                format!("more than {CNAME_CHAIN_LIMIT} aliases: {}", path()),
+            );
+        }
+        current = target;
+    }
+    let mut addresses = Vec::new();
+    let mut elsewhere: Vec<String> = Vec::new();
+    for record in &message.answers {
+        let address = match &record.data {
+            RData::A(a) if kind == RecordType::A => IpAddr::V4(a.0),
+            RData::AAAA(aaaa) if kind == RecordType::AAAA => IpAddr::V6(aaaa.0),
+            _ => continue,
+        };
+        if record.name == *current {
+            if !addresses.contains(&address) {
+                addresses.push(address);
+            }
+        } else {
+            let owner = record.name.to_string();
+            if !elsewhere.contains(&owner) {
+                elsewhere.push(owner);
+            }
+        }
+    }
+    if !addresses.is_empty() {
+        return Lookup {
+            records,
+            addresses: Ok(addresses),
+        };
+    }
+    if !elsewhere.is_empty() {
+        return fault(
+            Answer::WrongName,
+            format!(
+                "the answer holds {kind} records for {}, not for {current}",
+                elsewhere.join(", ")
+            ),
+        );
+    }
+    let reason = if chain.len() > 1 {
+        format!("the alias {current} has no {kind} record in the answer")
+    } else {
+        format!("no {kind} record")
+    };
+    fault(Answer::NoData, reason)
+}
+
 type Combined = (Answer, Vec<String>, Vec<IpAddr>, Option<String>);
 
-fn combine(
-    a: Result<hickory_resolver::lookup::Lookup, NetError>,
-    aaaa: Result<hickory_resolver::lookup::Lookup, NetError>,
-) -> Combined {
+fn combine(a: Lookup, aaaa: Lookup) -> Combined {
     let mut records = Vec::new();
     let mut addresses = Vec::new();
     let mut failures = Vec::new();
-    for result in [a, aaaa] {
-        match result {
-            Ok(lookup) => {
-                for record in lookup.answers() {
-                    let text = match &record.data {
-                        RData::A(a) => {
-                            addresses.push(IpAddr::V4(a.0));
-                            format!("{} A {}", record.name, a.0)
-                        }
-                        RData::AAAA(aaaa) => {
-                            addresses.push(IpAddr::V6(aaaa.0));
-                            format!("{} AAAA {}", record.name, aaaa.0)
-                        }
-                        RData::CNAME(target) => format!("{} CNAME {}", record.name, target.0),
-                        other => format!("{} {}", record.name, other.record_type()),
-                    };
-                    if !records.contains(&text) {
-                        records.push(text);
-                    }
-                }
+    for lookup in [a, aaaa] {
+        for record in lookup.records {
+            if !records.contains(&record) {
+                records.push(record);
             }
-            Err(error) => failures.push((classify(&error), error.to_string())),
+        }
+        match lookup.addresses {
+            Ok(found) => addresses.extend(found),
+            Err(fault) => failures.push(fault),
         }
     }
     if !addresses.is_empty() {
@@ -540,17 +766,20 @@ fn combine(
     }
     let mut worst: Option<Answer> = None;
     let mut message = None;
-    for (answer, text) in failures {
+    for Fault { answer, reason } in failures {
         // NXDOMAIN for one type is NXDOMAIN for the name.
+        if worst == Some(Answer::NxDomain) {
+            break;
+        }
         let ranked = if answer == Answer::NxDomain {
             Answer::NxDomain
         } else {
-            more_serious(worst.clone().filter(|w| *w != Answer::NxDomain), answer)
+            more_serious(worst.clone(), answer.clone())
         };
-        if worst != Some(Answer::NxDomain) {
-            worst = Some(ranked);
-            message = Some(text);
+        if ranked == answer {
+            message = Some(reason);
         }
+        worst = Some(ranked);
     }
     (
         worst.unwrap_or(Answer::NoData),
@@ -560,70 +789,36 @@ fn combine(
     )
 }
 
-fn classify(error: &NetError) -> Answer {
-    match error {
-        NetError::Dns(DnsError::NoRecordsFound(no_records)) => match no_records.response_code {
-            ResponseCode::NXDomain => Answer::NxDomain,
-            ResponseCode::NoError => Answer::NoData,
-            ResponseCode::ServFail => Answer::ServFail,
-            _ => Answer::Error,
-        },
-        NetError::Dns(DnsError::ResponseCode(code)) => match *code {
-            ResponseCode::NXDomain => Answer::NxDomain,
-            ResponseCode::ServFail => Answer::ServFail,
-            _ => Answer::Error,
-        },
-        NetError::Timeout => Answer::Timeout,
-        NetError::NoConnections | NetError::Io(_) => Answer::Unreachable,
-        _ => Answer::Error,
-    }
-}
-
-/// Whether every nameserver refuses datagrams (ICMP port unreachable): `Some(reason)`.
-/// A nameserver that answers or stays silent is not "refusing".
-async fn nameservers_refuse(
-    addresses: Vec<SocketAddr>,
+/// getaddrinfo, on a thread of its own, within the step's deadline. A lookup that never
+/// returns (a nameserver that drops packets, with glibc's 5 s × attempts per name) is
+/// left behind: neither the step nor the end of the process waits for it, as they
+/// would for a task of the runtime's blocking pool.
+async fn system_resolve(
+    name: &str,
+    port: u16,
     deadline: tokio::time::Instant,
-) -> Option<String> {
-    // A query for the root NS records: header (id, RD flag, one question), `.`, NS, IN.
-    const QUERY: [u8; 17] = [
-        0x4e, 0x44, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1,
-    ];
-    if addresses.is_empty() {
-        return None;
+    timeout: Duration,
+) -> Result<Vec<IpAddr>, String> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let host = name.to_string();
+    let spawned = std::thread::Builder::new()
+        .name("getaddrinfo".to_string())
+        .spawn(move || {
+            use std::net::ToSocketAddrs;
+            let result = (host.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect::<Vec<_>>);
+            // The step may be over; then nobody listens, which is fine.
+            let _ = sender.send(result);
+        });
+    if let Err(error) = spawned {
+        return Err(format!("cannot start the lookup: {error}"));
     }
-    let mut reasons = Vec::new();
-    for address in addresses {
-        let bind: SocketAddr = if address.is_ipv4() {
-            SocketAddr::from(([0, 0, 0, 0], 0))
-        } else {
-            SocketAddr::from(([0u16; 8], 0))
-        };
-        let Ok(socket) = tokio::net::UdpSocket::bind(bind).await else {
-            return None;
-        };
-        if socket.connect(address).await.is_err() || socket.send(&QUERY).await.is_err() {
-            return None;
-        }
-        let mut buffer = [0u8; 512];
-        match timeout_at(deadline, socket.recv(&mut buffer)).await {
-            Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
-                reasons.push(format!(
-                    "{address} refuses DNS (ICMP port unreachable): nothing listens there"
-                ));
-            }
-            _ => return None,
-        }
-    }
-    Some(reasons.join("; "))
-}
-
-/// getaddrinfo, through tokio, with the step's time limit.
-async fn system_resolve(name: &str, port: u16, timeout: Duration) -> Result<Vec<IpAddr>, String> {
-    match tokio::time::timeout(timeout, tokio::net::lookup_host((name, port))).await {
+    match timeout_at(deadline, receiver).await {
         Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
-        Ok(Err(error)) => Err(error.to_string()),
-        Ok(Ok(addresses)) => {
+        Ok(Err(_)) => Err("the lookup ended without a result".to_string()),
+        Ok(Ok(Err(error))) => Err(error.to_string()),
+        Ok(Ok(Ok(addresses))) => {
             let mut ips: Vec<IpAddr> = Vec::new();
             for address in addresses {
                 if !ips.contains(&address.ip()) {
@@ -637,7 +832,19 @@ async fn system_resolve(name: &str, port: u16, timeout: Duration) -> Result<Vec<
 
 #[cfg(test)]
 mod tests {
-    use super::candidate_names;
+    use super::{candidate_names, loopback_name};
+    use hickory_proto::rr::Name;
+
+    #[test]
+    fn localhost_names_are_loopback_without_a_query() {
+        let name = |text: &str| Name::from_ascii(text).expect("a name");
+        let (records, addresses) = loopback_name(&name("localhost.")).expect("loopback");
+        assert_eq!(records, ["localhost. A 127.0.0.1", "localhost. AAAA ::1"]);
+        assert_eq!(addresses.len(), 2);
+        assert!(loopback_name(&name("nats.LocalHost.")).is_some());
+        assert!(loopback_name(&name("localhost.petrosa-apps.svc.cluster.local.")).is_none());
+        assert!(loopback_name(&name("notlocalhost.")).is_none());
+    }
 
     fn pod_search() -> Vec<String> {
         [

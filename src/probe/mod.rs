@@ -1,6 +1,7 @@
 //! `nats-doctor check`: the probe steps (config, url, dns, tcp, nats, roundtrip), each
-//! with an explicit time limit, each returning an [`Outcome`]; then the runbook entries
-//! the failing or warning steps point to. Probing never prints; `report/` does.
+//! with an explicit time limit, each returning an [`Outcome`]; the hard limit of the
+//! whole run ([`NETWORK_STEPS`] × `--timeout`); then the runbook entries the failing or
+//! warning steps point to. Probing never prints; `report/` does.
 //!
 //! A comma-separated server list is split here (clients do not split it), and each
 //! server and each resolved address is probed on its own, in order. A step works on
@@ -136,35 +137,16 @@ pub async fn run(connection: &Connection, options: &CheckOptions) -> CheckReport
 
     let (url_outcome, servers) = url::probe(connection, options);
     steps.push(url_outcome);
-    let (dns_outcome, targets) = if servers.is_empty() {
-        (Outcome::skipped("dns", "no usable server URL"), Vec::new())
-    } else {
-        dns::probe(&servers, connection.timeout, options).await
-    };
-    steps.push(dns_outcome);
-    let (tcp_outcome, targets) = if targets.iter().all(|t| t.addresses.is_empty()) {
-        (
-            Outcome::skipped("tcp", "no address to connect to"),
-            Vec::new(),
-        )
-    } else {
-        tcp::probe(targets, connection.timeout).await
-    };
-    steps.push(tcp_outcome);
-    let (nats_outcome, client) = if targets.iter().all(|t| t.addresses.is_empty()) {
-        (
-            Outcome::skipped("nats", "no address accepted a TCP connection"),
-            None,
-        )
-    } else {
-        nats::probe(&targets, connection).await
-    };
-    steps.push(nats_outcome);
-    let roundtrip_outcome = match client {
-        Some(client) => roundtrip::probe(client, connection.timeout, options).await,
-        None => Outcome::skipped("roundtrip", "no NATS connection to test with"),
-    };
-    steps.push(roundtrip_outcome);
+    let limit = RunLimit::new(connection.timeout);
+    network_steps(&servers, connection, options, &limit, &mut steps).await;
+    for name in STEP_NAMES {
+        if !steps.iter().any(|step| step.name == name) {
+            steps.push(Outcome::skipped(
+                name,
+                "not run: the run's time limit ran out",
+            ));
+        }
+    }
 
     let runbook = runbook_map::entries(&steps, connection, options);
     CheckReport {
@@ -176,21 +158,151 @@ pub async fn run(connection: &Connection, options: &CheckOptions) -> CheckReport
     }
 }
 
-/// The server list as it may be printed: each parsable entry masked, the rest with any
-/// credentials-looking part masked.
+/// dns → tcp → nats → roundtrip, each on what the one before let through. Returns early
+/// when the run's limit cuts a step off; the caller skips the steps not run.
+async fn network_steps(
+    servers: &[ServerUrl],
+    connection: &Connection,
+    options: &CheckOptions,
+    limit: &RunLimit,
+    steps: &mut Vec<Outcome>,
+) {
+    let timeout = connection.timeout;
+    let targets = if servers.is_empty() {
+        steps.push(Outcome::skipped("dns", "no usable server URL"));
+        Vec::new()
+    } else {
+        match limit
+            .run("dns", dns::probe(servers, timeout, options))
+            .await
+        {
+            Ok((outcome, targets)) => {
+                steps.push(outcome);
+                targets
+            }
+            Err(cut) => {
+                steps.push(cut);
+                return;
+            }
+        }
+    };
+    let targets = if targets.iter().all(|t| t.addresses.is_empty()) {
+        steps.push(Outcome::skipped("tcp", "no address to connect to"));
+        Vec::new()
+    } else {
+        match limit.run("tcp", tcp::probe(targets, timeout)).await {
+            Ok((outcome, targets)) => {
+                steps.push(outcome);
+                targets
+            }
+            Err(cut) => {
+                steps.push(cut);
+                return;
+            }
+        }
+    };
+    let client = if targets.iter().all(|t| t.addresses.is_empty()) {
+        steps.push(Outcome::skipped(
+            "nats",
+            "no address accepted a TCP connection",
+        ));
+        None
+    } else {
+        match limit.run("nats", nats::probe(&targets, connection)).await {
+            Ok((outcome, client)) => {
+                steps.push(outcome);
+                client
+            }
+            Err(cut) => {
+                steps.push(cut);
+                return;
+            }
+        }
+    };
+    let roundtrip = match client {
+        Some(client) => limit
+            .run("roundtrip", roundtrip::probe(client, timeout, options))
+            .await
+            .unwrap_or_else(|cut| cut),
+        None => Outcome::skipped("roundtrip", "no NATS connection to test with"),
+    };
+    steps.push(roundtrip);
+}
+
+/// The steps that wait on the network (dns, tcp, nats, roundtrip); each has `--timeout`.
+pub const NETWORK_STEPS: u32 = 4;
+
+/// The hard limit of a run: [`NETWORK_STEPS`] × `--timeout` from the first network step.
+/// Each step keeps to its own limit; this one holds whatever a step does, so that a run
+/// ends in bounded time however the network behaves. A step still running when the
+/// limit is reached is stopped (its sockets closed) and fails as cut off; the steps
+/// after it are skipped for want of what it would have found.
+struct RunLimit {
+    deadline: tokio::time::Instant,
+    limit: Duration,
+}
+
+impl RunLimit {
+    fn new(timeout: Duration) -> RunLimit {
+        let limit = timeout.saturating_mul(NETWORK_STEPS);
+        let now = tokio::time::Instant::now();
+        RunLimit {
+            // `--timeout` is at most an hour; the fallback only keeps this total.
+            deadline: now
+                .checked_add(limit)
+                .unwrap_or_else(|| now + Duration::from_secs(4 * 3600)),
+            limit,
+        }
+    }
+
+    /// `step` to its end, or the outcome of a step cut off at the run's limit.
+    async fn run<T>(
+        &self,
+        name: &'static str,
+        step: impl std::future::Future<Output = T>,
+    ) -> Result<T, Outcome> {
+        let started = Instant::now();
+        tokio::time::timeout_at(self.deadline, step)
+            .await
+            .map_err(|_| Outcome {
+                name,
+                status: Status::Fail,
+                duration: started.elapsed(),
+                summary: format!(
+                    "cut off: the run's time limit ({NETWORK_STEPS} × --timeout = {} ms) ran out before this step ended",
+                    self.limit.as_millis()
+                ),
+                detail: serde_json::json!({
+                    "cut_off": true,
+                    "run_limit_ms": millis(self.limit),
+                }),
+                // What does not end in time is what a dropped packet looks like.
+                runbook: vec![Step::NetworkPolicy],
+            })
+    }
+}
+
+/// The server list as it may be printed: each parsable entry masked and normalised, the
+/// others as written with their credentials masked.
 pub fn masked_list(value: &str) -> String {
-    crate::natsurl::parse_server_list(value)
+    let entries = crate::natsurl::parse_server_list(value);
+    let starts: Vec<usize> = entries
         .iter()
         .map(|entry| match entry {
+            crate::natsurl::Entry::Server(server) => server.offset,
+            crate::natsurl::Entry::Invalid { offset, .. } => *offset,
+        })
+        .collect();
+    entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| match entry {
             crate::natsurl::Entry::Server(server) => server.masked(),
             crate::natsurl::Entry::Invalid { offset, .. } => {
-                let rest = value.get(*offset..).unwrap_or_default();
-                let part = rest.split(',').next().unwrap_or_default();
-                match (part.contains("://"), part.rfind('@')) {
-                    // Userinfo without a scheme is not recognised by the text masker.
-                    (false, Some(at)) => format!("***{}", &part[at..]),
-                    _ => crate::natsurl::mask_credentials_in_text(part),
-                }
+                let end = starts
+                    .get(index + 1)
+                    .map_or(value.len(), |next| next.saturating_sub(1));
+                crate::natsurl::mask_credentials(value.get(*offset..end).unwrap_or_default())
             }
         })
         .collect::<Vec<_>>()
@@ -215,4 +327,38 @@ pub fn pod_namespace(environment: &dyn Fn(&str) -> Option<String>) -> Option<Str
     .ok()
     .map(|text| text.trim().to_string())
     .filter(|ns| !ns.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_that_never_ends_is_cut_off_at_the_run_limit() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let started = Instant::now();
+        let result = runtime.block_on(async {
+            RunLimit::new(Duration::from_millis(25))
+                .run("nats", std::future::pending::<()>())
+                .await
+        });
+        let elapsed = started.elapsed();
+        let Err(cut) = result else {
+            panic!("a step that never ends ended");
+        };
+        assert_eq!(cut.name, "nats");
+        assert_eq!(cut.status, Status::Fail);
+        assert!(
+            cut.summary.contains("4 × --timeout = 100 ms"),
+            "{}",
+            cut.summary
+        );
+        assert_eq!(cut.detail["cut_off"], true);
+        assert_eq!(cut.runbook, [Step::NetworkPolicy]);
+        assert!(elapsed >= Duration::from_millis(100), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    }
 }

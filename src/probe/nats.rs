@@ -179,7 +179,7 @@ pub async fn probe(targets: &[Target], connection: &Connection) -> (Outcome, Opt
             let attempt = Instant::now();
             let mut entry = json!({
                 "address": address.to_string(),
-                "auth": auth.describe(),
+                "auth": connection.describe_auth(&target.server),
                 "auth_source": auth_source.to_string(),
             });
             let raw = raw_handshake(*address, &target.server, &auth, connection).await;

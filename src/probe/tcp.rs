@@ -1,6 +1,6 @@
-//! Step `tcp`: a TCP connection to every resolved address, each within the step's time
-//! limit: refused (nothing listens, or no endpoints), timed out (a dropped SYN: a
-//! NetworkPolicy or firewall, or a full accept backlog), unreachable, reset.
+//! Step `tcp`: a TCP connection to every resolved address, all at once within the step's
+//! one time limit: refused (nothing listens, or no endpoints), timed out (a dropped SYN:
+//! a NetworkPolicy or firewall, or a full accept backlog), unreachable, reset.
 
 use super::{Outcome, Status, Target};
 use crate::runbook::Step;
@@ -10,6 +10,7 @@ use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -38,7 +39,17 @@ pub async fn connect(
     address: SocketAddr,
     timeout: Duration,
 ) -> Result<TcpStream, (Failure, String)> {
-    match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
+    connect_until(address, tokio::time::Instant::now() + timeout, timeout).await
+}
+
+/// Connects to one address before `deadline`, the end of a step whose limit is
+/// `timeout`.
+async fn connect_until(
+    address: SocketAddr,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
+) -> Result<TcpStream, (Failure, String)> {
+    match tokio::time::timeout_at(deadline, TcpStream::connect(address)).await {
         Err(_) => Err((
             Failure::TimedOut,
             format!("no answer within {} ms", timeout.as_millis()),
@@ -62,8 +73,36 @@ pub fn classify(error: &std::io::Error) -> Failure {
     }
 }
 
+/// Connections open at once at most: each is a file descriptor, and a headless Service
+/// can have hundreds of pods.
+const CONNECTIONS_AT_ONCE: usize = 128;
+
+/// Connects to every address at once, as clients that race their addresses do, all
+/// within one deadline for the step; reports them in the order they were resolved.
 pub async fn probe(targets: Vec<Target>, timeout: Duration) -> (Outcome, Vec<Target>) {
     let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + timeout;
+    let slots = Semaphore::new(CONNECTIONS_AT_ONCE);
+    let attempts = targets.iter().flat_map(|target| target.addresses.iter()).map(|address| {
+        let slots = &slots;
+        async move {
+            let Ok(Ok(_slot)) = tokio::time::timeout_at(deadline, slots.acquire()).await else {
+                return (
+                    Err((
+                        Failure::TimedOut,
+                        format!(
+                            "not tried: the step's time limit ran out with {CONNECTIONS_AT_ONCE} connections in progress"
+                        ),
+                    )),
+                    Duration::ZERO,
+                );
+            };
+            let attempt = Instant::now();
+            let result = connect_until(*address, deadline, timeout).await.map(drop);
+            (result, attempt.elapsed())
+        }
+    });
+    let mut attempted = futures_util::future::join_all(attempts).await.into_iter();
     let mut results = Vec::new();
     let mut passed_targets = Vec::new();
     let mut failures = Vec::new();
@@ -71,16 +110,17 @@ pub async fn probe(targets: Vec<Target>, timeout: Duration) -> (Outcome, Vec<Tar
     for target in targets {
         let mut open = Vec::new();
         for address in &target.addresses {
-            let attempt = Instant::now();
-            match connect(*address, timeout).await {
-                Ok(stream) => {
-                    drop(stream);
+            let Some((result, took)) = attempted.next() else {
+                break;
+            };
+            match result {
+                Ok(()) => {
                     passed += 1;
                     open.push(*address);
                     results.push(json!({
                         "address": address.to_string(),
                         "result": "connected",
-                        "duration_ms": super::millis(attempt.elapsed()),
+                        "duration_ms": super::millis(took),
                     }));
                 }
                 Err((failure, error)) => {
@@ -89,7 +129,7 @@ pub async fn probe(targets: Vec<Target>, timeout: Duration) -> (Outcome, Vec<Tar
                         "address": address.to_string(),
                         "result": failure,
                         "error": error,
-                        "duration_ms": super::millis(attempt.elapsed()),
+                        "duration_ms": super::millis(took),
                     }));
                 }
             }

@@ -19,6 +19,6 @@ pub fn write(out: &mut dyn Write, report: &CheckReport) -> io::Result<()> {
         })).collect::<Vec<_>>(),
         "runbook": report.runbook,
     });
-    serde_json::to_writer_pretty(&mut *out, &value).map_err(io::Error::other)?;
+    crate::report::escape::write_json(&mut *out, &value, true)?;
     writeln!(out)
 }

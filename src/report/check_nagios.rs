@@ -9,15 +9,18 @@ use std::io::{self, Write};
 pub const NAME: &str = "nats-doctor";
 
 /// Text that cannot break the line: `|` starts the perf data and a newline ends the
-/// plugin output, so neither may appear in a message.
+/// plugin output, so neither may appear in a message; white space is a space, other
+/// control characters are escaped for the terminal.
 fn clean(text: &str) -> String {
-    text.chars()
+    let spaced: String = text
+        .chars()
         .map(|c| match c {
             '|' => '/',
             '\n' | '\r' | '\t' => ' ',
             other => other,
         })
-        .collect()
+        .collect();
+    crate::report::escape::text(&spaced).into_owned()
 }
 
 fn perf_item(item: &PerfItem) -> String {
@@ -58,5 +61,6 @@ pub fn write(out: &mut dyn Write, verdict: &Verdict) -> io::Result<()> {
 /// The line for a check that could not run (a settings file that cannot be read, a
 /// bad flag value): UNKNOWN, exit code 3.
 pub fn write_unknown(out: &mut dyn Write, error: &str) -> io::Result<()> {
-    writeln!(out, "UNKNOWN {NAME} {}", clean(error))
+    let error = crate::natsurl::mask_credentials_in_text(error);
+    writeln!(out, "UNKNOWN {NAME} {}", clean(&error))
 }

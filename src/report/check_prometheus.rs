@@ -12,7 +12,10 @@ use std::time::Duration;
 const PREFIX: &str = "nats_doctor_check_";
 const STATUSES: [Status; 4] = [Status::Pass, Status::Warn, Status::Fail, Status::Skip];
 
-/// A label value with `\`, `"` and newlines escaped, as the format requires.
+/// A label value with `\`, `"` and newlines escaped, as the format requires. The format
+/// has no escape for other control characters (the textfile collector rejects any
+/// other `\` sequence), so they are written in nats-doctor's escaped form (`\x1b`) with
+/// its backslash escaped: the label holds the visible text `\x1b`.
 fn label_value(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
@@ -20,6 +23,11 @@ fn label_value(text: &str) -> String {
             '\\' => escaped.push_str("\\\\"),
             '"' => escaped.push_str("\\\""),
             '\n' => escaped.push_str("\\n"),
+            other if crate::report::escape::needs_escape(other) => {
+                let mut buffer = [0u8; 4];
+                let visible = crate::report::escape::text(other.encode_utf8(&mut buffer));
+                escaped.push_str(&visible.replace('\\', "\\\\"));
+            }
             other => escaped.push(other),
         }
     }

@@ -1,7 +1,9 @@
 //! `check` for people: one line per step (status, name, duration, what it found), the
 //! names DNS tried, the verdict, then the runbook commands for what failed or warned.
+//! Every value from the settings, DNS or a server is escaped for the terminal.
 
 use crate::probe::{millis, CheckReport, Outcome, Status};
+use crate::report::escape;
 use colored::{ColoredString, Colorize};
 use serde_json::Value;
 use std::io::{self, Write};
@@ -17,7 +19,11 @@ fn label(status: Status) -> ColoredString {
 
 pub fn write(out: &mut dyn Write, report: &CheckReport, quiet: bool) -> io::Result<()> {
     if !quiet {
-        writeln!(out, "nats-doctor check {}", report.url.bold())?;
+        writeln!(
+            out,
+            "nats-doctor check {}",
+            escape::text(&report.url).bold()
+        )?;
     }
     for step in &report.steps {
         let shown = !quiet || matches!(step.status, Status::Fail | Status::Warn);
@@ -30,7 +36,7 @@ pub fn write(out: &mut dyn Write, report: &CheckReport, quiet: bool) -> io::Resu
             label(step.status),
             step.name,
             format!("{:.1} ms", millis(step.duration)),
-            step.summary
+            escape::text(&step.summary)
         )?;
         if step.name == "dns" && step.status != Status::Skip {
             write_dns_tries(out, step)?;
@@ -57,8 +63,9 @@ pub fn write(out: &mut dyn Write, report: &CheckReport, quiet: bool) -> io::Resu
             "Runbook (docs/NATS_MESSAGING.md, Troubleshooting):".bold()
         )?;
         for entry in &report.runbook {
-            writeln!(out, "  {}", entry.title.bold())?;
+            writeln!(out, "  {}", escape::text(&entry.title).bold())?;
             for command in &entry.commands {
+                let command = escape::text(command);
                 if command.starts_with('#') {
                     writeln!(out, "    {command}")?;
                 } else {
@@ -92,12 +99,14 @@ fn write_dns_tries(out: &mut dyn Write, step: &Outcome) -> io::Result<()> {
         writeln!(
             out,
             "               resolv.conf {}: nameservers {}, search {}, ndots {}",
-            resolver
-                .get("resolv_conf")
-                .and_then(Value::as_str)
-                .unwrap_or("?"),
-            list("nameservers"),
-            list("search"),
+            escape::text(
+                resolver
+                    .get("resolv_conf")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+            ),
+            escape::text(&list("nameservers")),
+            escape::text(&list("search")),
             resolver.get("ndots").and_then(Value::as_u64).unwrap_or(0)
         )?;
     }
@@ -106,7 +115,7 @@ fn write_dns_tries(out: &mut dyn Write, step: &Outcome) -> io::Result<()> {
             continue;
         };
         for candidate in candidates {
-            let name = candidate.get("name").and_then(Value::as_str).unwrap_or("?");
+            let name = escape::text(candidate.get("name").and_then(Value::as_str).unwrap_or("?"));
             let result = candidate
                 .get("result")
                 .and_then(Value::as_str)
@@ -121,10 +130,14 @@ fn write_dns_tries(out: &mut dyn Write, step: &Outcome) -> io::Result<()> {
                         .join(", ")
                 })
                 .unwrap_or_default();
+            let records = escape::text(&records);
             let result = match result {
                 "answered" => result.green(),
-                "nxdomain" | "nodata" | "servfail" => result.to_uppercase().yellow(),
-                _ => result.yellow(),
+                // Response codes, spelt as DNS tools print them.
+                "nxdomain" | "nodata" | "servfail" | "refused" | "notimp" | "formerr" => {
+                    result.to_uppercase().yellow()
+                }
+                _ => escape::text(result).yellow(),
             };
             if records.is_empty() {
                 writeln!(out, "               {name} {result}")?;

@@ -36,6 +36,8 @@ struct Summary {
     errors: usize,
     warnings: usize,
     infos: usize,
+    /// Walked files that were not judged, counted by reason.
+    skipped: std::collections::BTreeMap<&'static str, usize>,
 }
 
 impl<'a> From<&'a Finding> for JsonFinding<'a> {
@@ -68,8 +70,12 @@ pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome) -> io::Result<()> 
             errors: counts.errors,
             warnings: counts.warnings,
             infos: counts.infos,
+            skipped: crate::report::skipped_counts(outcome)
+                .into_iter()
+                .map(|(reason, count)| (reason.as_str(), count))
+                .collect(),
         },
     };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
+    crate::report::escape::write_json(&mut *out, &document, true)?;
     writeln!(out)
 }

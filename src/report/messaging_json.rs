@@ -8,7 +8,7 @@
 use crate::events::Problem;
 use crate::messaging::test_messaging::Report;
 use crate::messaging::watch::{Observed, Summary, WatchSink};
-use crate::report::messaging_text;
+use crate::report::{escape, messaging_text};
 use crate::rfc3339;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -67,7 +67,7 @@ pub fn write_test_messaging(out: &mut dyn Write, report: &Report) -> io::Result<
             })
             .collect(),
     };
-    serde_json::to_writer(&mut *out, &document)?;
+    escape::write_json(&mut *out, &document, false)?;
     writeln!(out)
 }
 
@@ -97,7 +97,11 @@ impl<W: Write> WatchSink for WatchJson<W> {
         // Standard output carries only the documented objects; the announcement that the
         // subscription is live (scripts wait for it) goes to standard error.
         if !self.quiet {
-            eprintln!("nats-doctor: watching {subject} on {server}");
+            eprintln!(
+                "nats-doctor: watching {} on {}",
+                escape::text(subject),
+                escape::text(server)
+            );
         }
         Ok(())
     }
@@ -105,7 +109,7 @@ impl<W: Write> WatchSink for WatchJson<W> {
     fn message(&mut self, observed: &Observed<'_>) -> io::Result<()> {
         let out = &mut self.out;
         out.write_all(b"{\"subject\":")?;
-        serde_json::to_writer(&mut *out, observed.subject)?;
+        escape::write_json(&mut *out, observed.subject, false)?;
         out.write_all(b",\"received_at\":\"")?;
         out.write_all(self.clock.format(observed.received_at).as_bytes())?;
         out.write_all(b"\",\"valid\":")?;
@@ -119,16 +123,19 @@ impl<W: Write> WatchSink for WatchJson<W> {
         out.write_all(b",\"event\":")?;
         if observed.checked.is_object {
             // The payload parsed as a JSON object, so it can be echoed as it came, without
-            // a second serialization. Raw line breaks in valid JSON are whitespace between
-            // tokens (strings cannot hold them), so turning them into spaces keeps one
-            // object per line.
+            // a second serialization. Raw tabs and line breaks in valid JSON are
+            // whitespace between tokens (strings cannot hold them), so turning them into
+            // spaces keeps one object per line. The characters a terminal acts on that
+            // JSON strings may hold raw (DEL, C1 controls, bidirectional overrides) start
+            // with one of four bytes; only a payload with one of them is rewritten
+            // character by character.
             let payload = observed.payload;
-            if payload.iter().any(|&b| b == b'\n' || b == b'\r') {
+            if payload
+                .iter()
+                .any(|&b| matches!(b, b'\n' | b'\r' | b'\t' | 0x7f | 0xc2 | 0xd8 | 0xe2))
+            {
                 self.scratch.clear();
-                self.scratch.extend(payload.iter().map(|&b| match b {
-                    b'\n' | b'\r' => b' ',
-                    other => other,
-                }));
+                one_line_terminal_safe(payload, &mut self.scratch)?;
                 out.write_all(&self.scratch)?;
             } else {
                 out.write_all(payload)?;
@@ -169,16 +176,40 @@ impl<W: Write> WatchSink for WatchJson<W> {
                 rate: (summary.rate() * 10.0).round() / 10.0,
             },
         };
-        serde_json::to_writer(&mut self.out, &document)?;
+        escape::write_json(&mut self.out, &document, false)?;
         writeln!(self.out)?;
         self.out.flush()?;
         let stderr = io::stderr();
         let mut err = stderr.lock();
         for warning in messaging_text::warnings(summary) {
-            writeln!(err, "nats-doctor: warning: {warning}")?;
+            writeln!(err, "nats-doctor: warning: {}", escape::text(&warning))?;
         }
         Ok(())
     }
+}
+
+/// A JSON document on one line, with the characters [`escape::needs_escape`] names
+/// escaped inside its strings (outside them, valid JSON has only spaces, tabs and line
+/// breaks, which become spaces).
+fn one_line_terminal_safe(payload: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+    let Ok(text) = std::str::from_utf8(payload) else {
+        // Not reached: the payload parsed as JSON, which is UTF-8.
+        out.extend(payload.iter().map(|&b| if b < 0x20 { b' ' } else { b }));
+        return Ok(());
+    };
+    let mut rest = text;
+    while let Some(at) = rest.find(|c: char| escape::needs_escape(c)) {
+        out.extend_from_slice(&rest.as_bytes()[..at]);
+        let character = rest[at..].chars().next().unwrap_or(' ');
+        if character < ' ' {
+            out.push(b' ');
+        } else {
+            escape::write_json_string_fragment(out, character.encode_utf8(&mut [0u8; 4]))?;
+        }
+        rest = &rest[at + character.len_utf8()..];
+    }
+    out.extend_from_slice(rest.as_bytes());
+    Ok(())
 }
 
 fn write_problems(out: &mut dyn Write, problems: &[Problem]) -> io::Result<()> {
@@ -192,5 +223,5 @@ fn write_problems(out: &mut dyn Write, problems: &[Problem]) -> io::Result<()> {
             message: &problem.message,
         })
         .collect();
-    serde_json::to_writer(out, &documents).map_err(io::Error::from)
+    escape::write_json(out, &documents, false)
 }

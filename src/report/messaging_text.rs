@@ -1,10 +1,12 @@
 //! The human format of `test-messaging` (one line per case) and `watch` (one line per
 //! event, the problems of an invalid one indented below it, a summary at the end).
+//! Subjects, payload fields, server texts and settings are escaped for the terminal.
 
 use crate::events::EventDigest;
 use crate::messaging::session::humanize;
 use crate::messaging::test_messaging::{self, Outcome, Report};
 use crate::messaging::watch::{End, Observed, Summary, WatchSink};
+use crate::report::escape;
 use crate::rfc3339;
 use colored::Colorize;
 use std::io::{self, Write};
@@ -17,8 +19,9 @@ pub fn write_test_messaging(out: &mut dyn Write, report: &Report, quiet: bool) -
             if !quiet {
                 writeln!(
                     out,
-                    "messaging is disabled (NATS_ENABLED={value:?}; the services publish only \
-                     when it is \"true\"): nothing published"
+                    "messaging is disabled (NATS_ENABLED=\"{}\"; the services publish only \
+                     when it is \"true\"): nothing published",
+                    escape::text(value)
                 )?;
             }
             return Ok(());
@@ -26,16 +29,18 @@ pub fn write_test_messaging(out: &mut dyn Write, report: &Report, quiet: bool) -
         Outcome::InvalidPrefix { reason } => {
             return writeln!(
                 out,
-                "{} NATS_SUBJECT_PREFIX {:?} {reason}; nothing published",
+                "{} NATS_SUBJECT_PREFIX \"{}\" {}; nothing published",
                 "FAIL".red().bold(),
-                report.configured_prefix
+                escape::text(&report.configured_prefix),
+                escape::text(reason)
             );
         }
         Outcome::NotConnected { error } => {
             return writeln!(
                 out,
-                "{} {error}\n     nothing published; `nats-doctor check` diagnoses the connection",
-                "FAIL".red().bold()
+                "{} {}\n     nothing published; `nats-doctor check` diagnoses the connection",
+                "FAIL".red().bold(),
+                escape::text(error)
             );
         }
         Outcome::Ran => {}
@@ -47,26 +52,31 @@ pub fn write_test_messaging(out: &mut dyn Write, report: &Report, quiet: bool) -
                 "{} publishing to the live prefix {}: its consumers receive these test events \
                  (header {}: true)",
                 "LIVE".yellow().bold(),
-                report.prefix,
+                escape::text(&report.prefix),
                 test_messaging::TEST_HEADER
             )?;
         } else {
             writeln!(
                 out,
                 "sandbox prefix {} (consumers of {} see nothing; --live publishes there)",
-                report.prefix, report.configured_prefix
+                escape::text(&report.prefix),
+                escape::text(&report.configured_prefix)
             )?;
         }
         if let Some(server) = &report.server {
-            writeln!(out, "server {server}")?;
+            writeln!(out, "server {}", escape::text(server))?;
         }
-        writeln!(out, "subscribed {}", report.subscriptions.join(", "))?;
+        writeln!(
+            out,
+            "subscribed {}",
+            escape::text(&report.subscriptions.join(", "))
+        )?;
     }
     let name_width = report.cases.iter().map(|c| c.name.len()).max().unwrap_or(0);
     let subject_width = report
         .cases
         .iter()
-        .map(|c| c.subject.len())
+        .map(|c| escape::text(&c.subject).chars().count())
         .max()
         .unwrap_or(0);
     for case in &report.cases {
@@ -82,10 +92,16 @@ pub fn write_test_messaging(out: &mut dyn Write, report: &Report, quiet: bool) -
         writeln!(
             out,
             "{status}  {:name_width$}  {:subject_width$}  {latency}",
-            case.name, case.subject
+            case.name,
+            escape::text(&case.subject)
         )?;
         for problem in &case.problems {
-            writeln!(out, "      {}: {}", problem.code.red(), problem.message)?;
+            writeln!(
+                out,
+                "      {}: {}",
+                problem.code.red(),
+                escape::text(&problem.message)
+            )?;
         }
     }
     if quiet {
@@ -145,7 +161,11 @@ impl<W: Write> WatchSink for WatchText<W> {
         // On standard error, like the JSON format: standard output is the events, and
         // scripts can wait for this line to know the subscription is live.
         if !self.quiet {
-            eprintln!("watching {subject} on {server} (Ctrl-C for the summary)");
+            eprintln!(
+                "watching {} on {} (Ctrl-C for the summary)",
+                escape::text(subject),
+                escape::text(server)
+            );
         }
         Ok(())
     }
@@ -167,13 +187,18 @@ impl<W: Write> WatchSink for WatchText<W> {
         } else {
             format!("({} bytes)", observed.payload.len())
         };
-        writeln!(self.out, "{time} {status} {} {details}", observed.subject)?;
+        writeln!(
+            self.out,
+            "{time} {status} {} {}",
+            escape::text(observed.subject),
+            escape::text(&details)
+        )?;
         for problem in &checked.problems {
             writeln!(
                 self.out,
                 "    {}: {}",
                 problem.code.as_str().red(),
-                problem.message
+                escape::text(&problem.message)
             )?;
         }
         Ok(())
@@ -215,7 +240,12 @@ impl<W: Write> WatchSink for WatchText<W> {
         };
         writeln!(self.out, "{line}")?;
         for warning in warnings(summary) {
-            writeln!(self.out, "{} {warning}", "warning:".yellow().bold())?;
+            writeln!(
+                self.out,
+                "{} {}",
+                "warning:".yellow().bold(),
+                escape::text(&warning)
+            )?;
         }
         self.out.flush()
     }

@@ -26,7 +26,7 @@ pub fn write_list(out: &mut dyn Write, format: ListFormat) -> io::Result<()> {
                     summary: rule.summary,
                 })
                 .collect();
-            serde_json::to_writer_pretty(&mut *out, &entries)?;
+            crate::report::escape::write_json(&mut *out, &entries, true)?;
             writeln!(out)
         }
         ListFormat::Text => {

@@ -172,7 +172,7 @@ pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome) -> io::Result<()> 
         .map(|error| {
             let mut notification = json!({
                 "level": "error",
-                "message": {"text": error.message},
+                "message": {"text": crate::natsurl::mask_credentials_in_text(&error.message)},
             });
             if let Some(line) = error.line {
                 let location = Location {
@@ -209,7 +209,7 @@ pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome) -> io::Result<()> 
             "results": results,
         }]
     });
-    serde_json::to_writer_pretty(&mut *out, &document)?;
+    crate::report::escape::write_json(&mut *out, &document, true)?;
     writeln!(out)
 }
 

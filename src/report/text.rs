@@ -1,8 +1,10 @@
 //! The human format: one compiler-style block per finding, then a summary line.
 
-use crate::diagnostic::{Finding, InputError, Severity};
+use crate::diagnostic::{Finding, InputError, Note, Severity};
 use crate::lint::LintOutcome;
-use crate::report::source::Sources;
+use crate::manifest::judge::Skipped;
+use crate::report::escape;
+use crate::report::source::{Focus, Sources};
 use crate::report::Counts;
 use colored::{ColoredString, Colorize};
 use std::io::{self, Write};
@@ -19,7 +21,28 @@ fn severity_label(severity: Severity) -> ColoredString {
 }
 
 pub fn write_input_error(out: &mut dyn Write, error: &InputError) -> io::Result<()> {
-    writeln!(out, "{}: {error}", "error".red().bold())
+    let message = crate::natsurl::mask_credentials_in_text(&error.to_string());
+    writeln!(out, "{}: {}", "error".red().bold(), escape::text(&message))
+}
+
+pub fn write_note(out: &mut dyn Write, note: &Note) -> io::Result<()> {
+    let message = crate::natsurl::mask_credentials_in_text(&note.to_string());
+    writeln!(out, "{}: {}", "note".cyan().bold(), escape::text(&message))
+}
+
+/// One skipped file, with `--verbose`.
+pub fn write_skipped(out: &mut dyn Write, skipped: &Skipped) -> io::Result<()> {
+    write!(
+        out,
+        "{}: {}: {}",
+        "skipped".dimmed(),
+        escape::text(&skipped.file),
+        skipped.reason.describe()
+    )?;
+    match &skipped.detail {
+        Some(detail) => writeln!(out, " ({})", escape::text(detail)),
+        None => writeln!(out),
+    }
 }
 
 pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome, quiet: bool) -> io::Result<()> {
@@ -46,6 +69,17 @@ pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome, quiet: bool) -> io
             plural(outcome.errors.len(), "input")
         ));
     }
+    if !outcome.skipped.is_empty() {
+        let reasons: Vec<&str> = crate::report::skipped_counts(outcome)
+            .into_iter()
+            .map(|(reason, _)| reason.as_str())
+            .collect();
+        summary.push_str(&format!(
+            "; {} skipped ({}; -v lists them)",
+            plural(outcome.skipped.len(), "file"),
+            reasons.join(", ")
+        ));
+    }
     let summary = if counts.errors > 0 || !outcome.errors.is_empty() {
         summary.red().bold()
     } else if counts.warnings > 0 {
@@ -66,7 +100,7 @@ fn write_finding(
         "{}{}: {}",
         severity_label(finding.severity),
         format!("[{}]", finding.code).bold(),
-        finding.message.bold()
+        escape::text(&finding.message).bold()
     )?;
     // One gutter for the block, wide enough for every line number it shows.
     let widest = finding
@@ -77,11 +111,23 @@ fn write_finding(
         .max()
         .unwrap_or(1);
     let gutter = " ".repeat(widest.to_string().len());
-    writeln!(out, "{gutter}{} {}", "-->".blue().bold(), finding.location)?;
+    writeln!(
+        out,
+        "{gutter}{} {}",
+        "-->".blue().bold(),
+        escape::text(&finding.location.to_string())
+    )?;
     let shown = if finding.hide_source {
         None
     } else {
-        sources.line(&finding.location.file, finding.location.line)
+        sources.line(
+            &finding.location.file,
+            finding.location.line,
+            Some(Focus {
+                column: finding.location.column,
+                variable: finding.variable.as_deref(),
+            }),
+        )
     };
     let bar = "|".blue().bold();
     if let Some(source) = shown {
@@ -108,9 +154,14 @@ fn write_finding(
         let source = if finding.hide_source && related.location.file == finding.location.file {
             None
         } else {
-            sources.line(&related.location.file, related.location.line)
+            sources.line(&related.location.file, related.location.line, None)
         };
-        writeln!(out, "{gutter}{} {}", ":::".blue().bold(), related.location)?;
+        writeln!(
+            out,
+            "{gutter}{} {}",
+            ":::".blue().bold(),
+            escape::text(&related.location.to_string())
+        )?;
         match source {
             Some(source) => {
                 let width = token_width(&source, related.location.column);
@@ -121,10 +172,14 @@ fn write_finding(
                     "{gutter} {bar} {}{} {}",
                     padding(&source, related.location.column),
                     "-".repeat(width).blue().bold(),
-                    related.label.blue().bold()
+                    escape::text(&related.label).blue().bold()
                 )?;
             }
-            None => writeln!(out, "{gutter} {bar} {}", related.label.blue().bold())?,
+            None => writeln!(
+                out,
+                "{gutter} {bar} {}",
+                escape::text(&related.label).blue().bold()
+            )?,
         }
     }
     let eq = "=".blue().bold();
@@ -143,7 +198,7 @@ fn write_finding(
             out,
             "{gutter} {eq} {} {}",
             "object:".bold(),
-            object.join(", ")
+            escape::text(&object.join(", "))
         )?;
     }
     if !finding.used_by.is_empty() {
@@ -163,14 +218,24 @@ fn write_finding(
             out,
             "{gutter} {eq} {} {}{more}",
             "used by:".bold(),
-            users.join(", ")
+            escape::text(&users.join(", "))
         )?;
     }
     if let Some(help) = &finding.help {
-        writeln!(out, "{gutter} {eq} {} {help}", "help:".bold())?;
+        writeln!(
+            out,
+            "{gutter} {eq} {} {}",
+            "help:".bold(),
+            escape::text(help)
+        )?;
     }
     if let Some(runbook) = &finding.runbook {
-        writeln!(out, "{gutter} {eq} {} {runbook}", "runbook:".bold())?;
+        writeln!(
+            out,
+            "{gutter} {eq} {} {}",
+            "runbook:".bold(),
+            escape::text(runbook)
+        )?;
     }
     writeln!(out)
 }
@@ -179,36 +244,45 @@ fn write_source_line(out: &mut dyn Write, gutter: &str, line: u32, source: &str)
     let number = format!("{line:>width$}", width = gutter.len());
     writeln!(
         out,
-        "{} {} {source}",
+        "{} {} {}",
         number.blue().bold(),
-        "|".blue().bold()
+        "|".blue().bold(),
+        escape::text(source)
     )
 }
 
-/// Spaces up to `column` (1-based), keeping tabs so that the marks line up.
-fn padding(source: &str, column: u32) -> String {
+/// The characters before `column` (1-based) and from it on.
+fn split_at_column(source: &str, column: u32) -> (&str, &str) {
     let column = usize::try_from(column.max(1) - 1).unwrap_or(0);
-    source
-        .chars()
-        .take(column)
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect()
+    let at = source
+        .char_indices()
+        .nth(column)
+        .map_or(source.len(), |(at, _)| at);
+    source.split_at(at)
 }
 
-/// How many characters to underline: `width`, kept within the line.
+/// Spaces up to `column` (1-based) of the line as it is shown (escaped), so that the
+/// marks line up under it.
+fn padding(source: &str, column: u32) -> String {
+    let (before, _) = split_at_column(source, column);
+    " ".repeat(escape::text(before).chars().count())
+}
+
+/// How many characters to underline: `width` characters of the line from `column`,
+/// kept within the line, counted as the line is shown (escaped).
 fn underline_width(source: &str, column: u32, width: u32) -> usize {
-    let column = usize::try_from(column.max(1) - 1).unwrap_or(0);
-    let available = source.chars().count().saturating_sub(column).max(1);
-    usize::try_from(width).unwrap_or(1).clamp(1, available)
+    let (_, from) = split_at_column(source, column);
+    let width = usize::try_from(width).unwrap_or(1).max(1);
+    let marked: String = from.chars().take(width).collect();
+    escape::text(&marked).chars().count().max(1)
 }
 
 /// The width of the word at `column`: up to white space, `:` or a flow delimiter.
 fn token_width(source: &str, column: u32) -> usize {
-    let column = usize::try_from(column.max(1) - 1).unwrap_or(0);
-    source
+    let (_, from) = split_at_column(source, column);
+    let word: String = from
         .chars()
-        .skip(column)
         .take_while(|c| !c.is_whitespace() && !matches!(c, ':' | ',' | '{' | '}' | '[' | ']'))
-        .count()
-        .max(1)
+        .collect();
+    escape::text(&word).chars().count().max(1)
 }

@@ -47,9 +47,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     first.insert(var.name.as_str(), var);
                     continue;
                 };
+                // The first place is a related location, not a line number in the
+                // message: a rendered chart's lines are not its template's.
                 let message = format!(
-                    "`{}` is set again in container `{}` (first at line {}); the last one wins",
-                    var.name, container.name, previous.name_location.line
+                    "`{}` is set again in container `{}`; the last one wins",
+                    var.name, container.name
                 );
                 let mut finding = RULE.finding(var.name_location.clone(), var.name_width, message);
                 finding.object = Some(workload.reference());

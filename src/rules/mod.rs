@@ -29,6 +29,7 @@ macro_rules! declare_rule {
     };
 }
 
+mod duplicate_key;
 mod egress_blocks_dns;
 mod egress_blocks_nats;
 mod env_duplicate;
@@ -118,6 +119,7 @@ pub static RULES: &[&Rule] = &[
     &ref_other_namespace::RULE,
     &env_duplicate::RULE,
     &env_expansion_undefined::RULE,
+    &duplicate_key::RULE,
     &env_too_large::RULE,
     &egress_blocks_nats::RULE,
     &egress_blocks_dns::RULE,

@@ -45,7 +45,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 let crate::manifest::model::EnvSource::Value(value) = &var.source else {
                     continue;
                 };
-                if let Some(mut finding) = finding(value, "env value") {
+                if let Some(mut finding) = finding(value, "env value", &var.name) {
                     finding.object = Some(workload.reference());
                     finding.container = Some(container.name.to_string());
                     finding.variable = Some(var.name.to_string());
@@ -64,7 +64,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 RefKind::ConfigMap => "ConfigMap data",
                 RefKind::Secret => "Secret stringData",
             };
-            if let Some(mut finding) = finding(value, what) {
+            if let Some(mut finding) = finding(value, what, &entry.key) {
                 finding.object = Some(data.object.reference(Platform::Kubernetes));
                 finding.variable = Some(entry.key.to_string());
                 finding.hide_source = data.kind == RefKind::Secret;
@@ -74,13 +74,20 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-fn finding(value: &Value, what: &str) -> Option<Finding> {
+/// The finding for `value`, written under `name`. The value of a secret-named variable
+/// or key is never quoted: the message says what is wrong without it.
+fn finding(value: &Value, what: &str, name: &str) -> Option<Finding> {
     if value.style != Some(Style::Plain) || value.not_scalar {
         return None;
     }
     let kind = yaml11_non_string_type(&value.text)?;
+    let secret = crate::secret::is_secret_name(name);
     let message = if value.text.is_empty() {
         format!("empty unquoted {what} is null in YAML, not an empty string")
+    } else if secret {
+        format!(
+            "unquoted {what} of `{name}` (not shown: the name says it is a secret) is a YAML 1.1 {kind}; the API server rejects the object because it must be a string"
+        )
     } else {
         format!(
             "unquoted {what} `{}` is a YAML 1.1 {kind}; the API server rejects the object because it must be a string",
@@ -88,6 +95,10 @@ fn finding(value: &Value, what: &str) -> Option<Finding> {
         )
     };
     let mut finding = RULE.finding(value.location.clone(), value.width, message);
-    finding.help = Some(format!("quote it: \"{}\"", value.text));
+    finding.help = Some(if secret {
+        "put the value in double quotes (better: in a Secret, read with secretKeyRef)".to_string()
+    } else {
+        format!("quote it: \"{}\"", value.text)
+    });
     Some(finding)
 }

@@ -48,7 +48,12 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             None if !env.opaque => {
                 in_use.insert(DEFAULT_PREFIX);
             }
-            Some(Resolved::Known { text, .. }) => {
+            // A prefix from a Secret or a secret-named variable is never quoted.
+            Some(Resolved::Known { text, origin })
+                if !origin.config.is_some_and(|index| {
+                    ctx.inventory.config_data[index].kind == crate::manifest::model::RefKind::Secret
+                }) && !crate::secret::is_secret_name(origin.key) =>
+            {
                 in_use.insert(text.as_ref());
             }
             _ => {}

@@ -44,7 +44,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let Some(credentials) = &server.credentials else {
             continue;
         };
-        if site.hidden {
+        if ctx.in_secret(site) {
             continue;
         }
         let what = match credentials {

@@ -58,13 +58,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 format!("malformed NATS URL{position}: {error}")
             };
             if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
-                finding.help = Some(if too_many {
-                    "list a few seed servers of the cluster; the client learns the others from them"
-                        .to_string()
-                } else {
+                finding.help = Some(error.help().unwrap_or_else(|| {
                     "write one or more nats://host:port entries separated by commas, without spaces or quotes"
                         .to_string()
-                });
+                }));
                 finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, None, None));
                 out.push(finding);
             }

@@ -1,5 +1,5 @@
 //! A real DNS server for the tests: hickory-server, in process, on a UDP socket on
-//! 127.0.0.1. The `cluster.local` zone (with its SOA) is an authoritative in-memory zone
+//! 127.0.0.1 (or on UDP and TCP sockets bound in a network namespace). The `cluster.local` zone (with its SOA) is an authoritative in-memory zone
 //! serving `nats-server.nats.svc.cluster.local` → 127.0.0.1; names can be added (A/AAAA,
 //! CNAME, a name with no address = NODATA), everything else is NXDOMAIN with the SOA.
 //! A correct server never answers SERVFAIL or stays silent on purpose, so a small
@@ -137,9 +137,21 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 impl DnsServer {
-    /// A server with `nats-server.nats.svc.cluster.local` → 127.0.0.1; every name not
-    /// added is NXDOMAIN.
+    /// A server on a free UDP port of 127.0.0.1 with `nats-server.nats.svc.cluster.local`
+    /// → 127.0.0.1; every name not added is NXDOMAIN.
     pub fn start() -> DnsServer {
+        let socket = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind DNS socket");
+        let server = DnsServer::start_on(socket, None);
+        server.set(
+            NATS_FQDN,
+            Answer::Addresses(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]),
+        );
+        server
+    }
+
+    /// A server on sockets the test bound (in a network namespace, say), over TCP too
+    /// when a listener is given; no name is added.
+    pub fn start_on(socket: std::net::UdpSocket, tcp: Option<std::net::TcpListener>) -> DnsServer {
         let mut zone: InMemoryZoneHandler =
             InMemoryZoneHandler::empty(name(ZONE), ZoneType::Primary, AxfrPolicy::Deny);
         zone.upsert_mut(soa_record(ZONE), 1);
@@ -168,8 +180,12 @@ impl DnsServer {
             queries: queries.clone(),
             log: log.clone(),
         };
-        let socket = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind DNS socket");
         socket.set_nonblocking(true).expect("non-blocking socket");
+        if let Some(listener) = &tcp {
+            listener
+                .set_nonblocking(true)
+                .expect("non-blocking listener");
+        }
         let addr = socket.local_addr().expect("DNS address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready, is_ready) = std::sync::mpsc::channel();
@@ -178,13 +194,18 @@ impl DnsServer {
                 let socket = tokio::net::UdpSocket::from_std(socket).expect("tokio socket");
                 let mut server = hickory_server::Server::new(handler);
                 server.register_socket(socket);
+                if let Some(listener) = tcp {
+                    let listener =
+                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                    server.register_listener(listener, std::time::Duration::from_secs(2), 65_535);
+                }
                 let _ = ready.send(());
                 let _ = stopped.await;
                 let _ = server.shutdown_gracefully().await;
             });
         });
         is_ready.recv().expect("DNS server started");
-        let server = DnsServer {
+        DnsServer {
             addr,
             zone,
             faults,
@@ -193,12 +214,7 @@ impl DnsServer {
             serial: AtomicU32::new(2),
             stop: Some(stop),
             thread: Some(thread),
-        };
-        server.set(
-            NATS_FQDN,
-            Answer::Addresses(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]),
-        );
-        server
+        }
     }
 
     /// Sets how `name` (absolute, trailing dot) is answered.

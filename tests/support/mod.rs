@@ -1,9 +1,13 @@
-//! Real components for the integration tests: `nats-server` processes and a DNS server,
-//! all on loopback. Nothing here sends a packet outside 127.0.0.0/8.
+//! Real components for the integration tests: `nats-server` processes, a DNS server and
+//! a raw DNS responder on loopback, and network namespaces that emulate a pod and its
+//! cluster. Nothing here sends a packet outside 127.0.0.0/8, except to documentation
+//! addresses inside namespaces a test created.
 #![allow(dead_code)]
 
 pub mod dns_server;
 pub mod nats_server;
+pub mod netns;
+pub mod raw_dns;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
@@ -93,7 +97,19 @@ pub fn binary() -> std::path::PathBuf {
 /// Runs `nats-doctor check ARGS` with exactly `env` as its environment (plus PATH), and
 /// checks that no secret appears in its output.
 pub fn check(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = std::process::Command::new(binary());
+    check_through(&[], args, env)
+}
+
+/// `check`, started through `wrapper` (for example `ip netns exec NAME`).
+pub fn check_through(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = match wrapper.split_first() {
+        Some((program, wrapper_args)) => {
+            let mut command = std::process::Command::new(program);
+            command.args(wrapper_args).arg(binary());
+            command
+        }
+        None => std::process::Command::new(binary()),
+    };
     command
         .arg("check")
         .args(args)
