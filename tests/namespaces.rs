@@ -147,3 +147,93 @@ fn the_help_tells_that_the_default_is_the_group() {
     assert!(text.contains("chosen at deploy time"), "{text}");
     assert!(!text.contains("default: default"), "{text}");
 }
+
+/// A directory with `helm` in it: `tests/tools/helm_template.py`, a `helm template` on
+/// Helm's Go library from the PyPI package helm-python-sdk in target/test-venv.
+fn helm_directory() -> tempfile::TempDir {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join("target/test-venv/bin/python3");
+    let found = python.exists()
+        && Command::new(&python)
+            .args(["-c", "import helm_python"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+    assert!(
+        found,
+        "charts are rendered with Helm's Go library from the PyPI package helm-python-sdk, \
+         which is not installed in target/test-venv; install it with:\n  \
+         python3 -m venv target/test-venv && target/test-venv/bin/pip install helm-python-sdk==0.2.2   (./scripts/test does this)"
+    );
+    let directory = tempfile::tempdir().expect("tempdir");
+    let helm = directory.path().join("helm");
+    std::fs::write(
+        &helm,
+        format!(
+            "#!/bin/sh\nexec '{}' '{}' \"$@\"\n",
+            python.display(),
+            root.join("tests/tools/helm_template.py").display()
+        ),
+    )
+    .expect("write helm");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    directory
+}
+
+#[test]
+fn a_chart_rendered_without_a_namespace_is_one_group_with_its_release_namespace() {
+    let helm = helm_directory();
+    let path = format!(
+        "{}:{}",
+        helm.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
+            .arg("lint")
+            .args(args)
+            .arg("fixtures/charts/release-namespace")
+            .env("PATH", &path)
+            .output()
+            .expect("nats-doctor runs");
+        String::from_utf8(output.stdout).expect("utf-8")
+    };
+    // Helm would write `default` for `.Release.Namespace`. The release's objects that
+    // name it and those that name none are deployed together: the ConfigMap's URL names
+    // the Service, and the Deployment's refs resolve in the ConfigMap.
+    let report: Value = serde_json::from_str(&run(&["--format", "json"])).expect("json");
+    let codes: Vec<(&str, Value)> = findings(&report)
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().expect("code"),
+                f["object"]["namespace"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [("ND203", Value::Null), ("ND306", Value::Null)],
+        "{report:#}"
+    );
+    let text = run(&["--color", "never"]);
+    assert!(text.contains("Service `nats` has no port 4333"), "{text}");
+    assert!(
+        text.contains("help: use port 4222: nats://nats:4222"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ConfigMap `app-config` has no key `NATS_ENABLED`"),
+        "{text}"
+    );
+    assert!(!text.contains("default"), "{text}");
+    assert!(!text.contains("nats-doctor-release-namespace"), "{text}");
+
+    let text = run(&["--color", "never", "--namespace", "apps"]);
+    assert!(
+        text.contains("Service `apps/nats` has no port 4333"),
+        "{text}"
+    );
+    assert!(text.contains("object: Deployment apps/app"), "{text}");
+}

@@ -7,7 +7,7 @@ use crate::diagnostic::{Finding, InputError, Location, ObjectRef};
 use crate::lint::namespaces;
 use crate::lint::resolve::{self, ConfigIndex, ContainerEnv, Origin, Resolved};
 use crate::lint::topology::Topology;
-use crate::manifest::model::{Inventory, Platform, RefKind};
+use crate::manifest::model::{Inventory, Platform, RefKind, RELEASE_NAMESPACE};
 use crate::natsurl::{self, Entry, HostClass};
 use crate::rules::Rule;
 use crate::runbook::{self, Step};
@@ -370,8 +370,20 @@ impl<'a> Context<'a> {
     }
 
     /// Classifies a URL host with the namespaces this input knows.
+    /// A chart rendered without `--namespace` names its release namespace
+    /// [`RELEASE_NAMESPACE`]: a URL that names it names the group's.
     pub fn classify(&self, host: &natsurl::Host) -> HostClass {
-        natsurl::classify_host(host, &|ns| self.is_known_namespace(ns))
+        let mut class = natsurl::classify_host(host, &|ns| {
+            self.is_known_namespace(ns) || ns == RELEASE_NAMESPACE
+        });
+        if let HostClass::Namespaced { namespace, .. } | HostClass::ClusterFqdn { namespace, .. } =
+            &mut class
+        {
+            if namespace == RELEASE_NAMESPACE {
+                namespace.clear();
+            }
+        }
+        class
     }
 
     /// Whether a NATS client workload has messaging turned on (unset means on). `None`

@@ -7,7 +7,7 @@ use crate::manifest::model::{
     Container, ContainerPort, DataEntry, Direction, DuplicateKey, EnvFrom, EnvSource, EnvVar,
     Inventory, IpBlock, KeyRef, LabelSelector, Labels, Namespace, NetworkPolicy, Object, Platform,
     PolicyPeer, PolicyPort, PolicyRule, PortSpec, RefKind, SelectorOperator, SelectorRequirement,
-    Service, ServicePort, Text, Value, Workload, GROUP_NAMESPACE,
+    Service, ServicePort, Text, Value, Workload, GROUP_NAMESPACE, RELEASE_NAMESPACE,
 };
 use crate::manifest::yaml::{Document, Node, NodeKind, PathSegment};
 use base64::Engine;
@@ -480,11 +480,13 @@ fn port_number(node: &Node) -> Option<u16> {
 }
 
 /// `metadata.namespace` when it names one.
+/// The namespace an object names; none for the release namespace of a chart rendered
+/// without `--namespace` (see [`RELEASE_NAMESPACE`]).
 fn explicit_namespace(metadata: Option<&Node>) -> Option<&str> {
     metadata
         .and_then(|m| m.get("namespace"))
         .and_then(Node::as_str)
-        .filter(|ns| !ns.is_empty())
+        .filter(|ns| !ns.is_empty() && *ns != RELEASE_NAMESPACE)
 }
 
 /// Reads `matchLabels` and `matchExpressions`. An unknown operator, or a requirement

@@ -96,6 +96,12 @@ pub enum Platform {
 /// resolve as inside any namespace.
 pub const GROUP_NAMESPACE: &str = "";
 
+/// The release namespace charts are rendered with when `--namespace` names none, where
+/// Helm would write `default` for `.Release.Namespace`. A release is applied into one
+/// namespace chosen at deploy time, so objects and URLs that name this one belong to
+/// the group, like the release's objects that name no namespace.
+pub const RELEASE_NAMESPACE: &str = "nats-doctor-release-namespace";
+
 /// Metadata shared by every object.
 #[derive(Clone, Debug)]
 pub struct Object {
