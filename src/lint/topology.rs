@@ -184,6 +184,9 @@ pub(crate) struct Topology<'a> {
     /// For each of `Context::servers()` in order, where its Service name leads, when it
     /// names one.
     targets: OnceLock<Vec<Option<Target>>>,
+    /// For each Service, whether more than one server of the input names it: the policy
+    /// rules keep what they work out about those only. Worked out on first use.
+    shared_services: OnceLock<Box<[bool]>>,
     /// The named namespaces' policies and workloads, for the group's pods and policies,
     /// which may be deployed among them. Built only when the input has a group.
     across: Option<AcrossGroup<'a>>,
@@ -261,6 +264,7 @@ impl<'a> Topology<'a> {
             site_clients: Vec::new(),
             resolving_clients: BTreeSet::new(),
             targets: OnceLock::new(),
+            shared_services: OnceLock::new(),
             across: None,
         };
         let in_group = |namespace: &str| namespaces::is_group(namespace);
@@ -384,6 +388,20 @@ impl<'a> Topology<'a> {
                     target: target.as_ref()?,
                 })
             })
+    }
+
+    /// For each Service (by its place in `Inventory::services`), whether more than one
+    /// server of the input leads to it.
+    pub(crate) fn shared_services<'c>(&'c self, context: &'c Context<'a>) -> &'c [bool] {
+        self.shared_services.get_or_init(|| {
+            let mut seen = vec![0u8; self.inventory.services.len()];
+            for resolved in self.service_targets(context) {
+                if let Target::Found(index) = resolved.target {
+                    seen[*index] = seen[*index].saturating_add(1);
+                }
+            }
+            seen.into_iter().map(|count| count > 1).collect()
+        })
     }
 
     fn resolve(&self, context: &Context<'_>, site: &Site, server: &ServerUrl) -> Option<Target> {

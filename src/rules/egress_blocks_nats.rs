@@ -2,8 +2,8 @@ use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
 use crate::lint::topology::{
-    self, complete_labels, egress_rule_text, list_workloads, Endpoint, PortCheck, Target, Work,
-    LISTED,
+    self, complete_labels, egress_rule_text, list_workloads, Endpoint, PortCheck, Target, Topology,
+    Work, LISTED,
 };
 use crate::manifest::model::Decision;
 use crate::runbook::{self, Step};
@@ -76,25 +76,38 @@ struct Blocked {
 }
 
 /// The egress policies of a client workload isolated for egress: its own, which isolate
-/// it, and those across the group's boundary, which may open the way; with a number
-/// shared by every workload with the same lists, whose decisions are the same.
+/// it, and those across the group's boundary, which may open the way. Workloads with the
+/// same lists decide alike: `local` numbers the lists among the clients of one value,
+/// `shared` among those of Services that several servers name (given when needed).
 struct Isolation {
     policies: Vec<usize>,
     across: Vec<usize>,
-    class: usize,
+    local: usize,
+    shared: Option<usize>,
+}
+
+/// Whether no rule of `isolation`'s policies lets TCP through to `endpoint`.
+fn blocks(topology: &Topology<'_>, isolation: &Isolation, endpoint: &Endpoint<'_>) -> bool {
+    topology.egress_allows(&isolation.policies, endpoint, &["TCP"]) == Decision::No
+        && topology.egress_allows(&isolation.across, endpoint, &["TCP"]) == Decision::No
 }
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
+    let shared_services = topology.shared_services(ctx);
     let mut groups = Groups::new();
     let mut work = Work::new();
+    // Per value: its clients' isolation, numbered by their lists, and per server the
+    // decision of each number.
+    let mut site = usize::MAX;
     let mut isolation: FxHashMap<usize, Option<Isolation>> = FxHashMap::default();
-    let mut classes: FxHashMap<(Vec<usize>, Vec<usize>), usize> = FxHashMap::default();
-    // The pods behind each Service port, and whether each class of isolated workloads
-    // reaches them: worked out once, however many values name the Service.
+    let mut local_lists: FxHashMap<(Vec<usize>, Vec<usize>), usize> = FxHashMap::default();
+    let mut decisions: FxHashMap<usize, bool> = FxHashMap::default();
+    // For a Service that several servers name: the pods behind each port, and whether
+    // each list of policies reaches them, worked out once. Other Services' are not kept.
+    let mut shared_lists: FxHashMap<(Vec<usize>, Vec<usize>), usize> = FxHashMap::default();
     let mut endpoints: FxHashMap<(usize, usize), Endpoint<'_>> = FxHashMap::default();
     let mut decided: FxHashMap<(usize, usize, usize), bool> = FxHashMap::default();
-    let mut blocked_unknown: FxHashMap<usize, bool> = FxHashMap::default();
     'servers: for resolved in topology.service_targets(ctx) {
         let clients = topology.clients(resolved.site_index);
         let Some(port) = resolved.server.port.number() else {
@@ -103,34 +116,48 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if clients.is_empty() {
             continue;
         }
+        if resolved.site_index != site {
+            site = resolved.site_index;
+            isolation.clear();
+            local_lists.clear();
+        }
         // The Service's name and namespace, worked out only when needed: for a Service
         // the input does not hold, and for the message of a blocked connection.
         let mut destination = None;
         let unknown_namespace: String;
-        let unknown_endpoint: Endpoint<'_>;
-        let (service, endpoint) = match resolved.target {
+        let own_endpoint: Endpoint<'_>;
+        let (service, shared, endpoint) = match resolved.target {
             Target::Found(index) => {
                 let service = topology.service(*index);
                 let PortCheck::Exposed(exposed) = topology.port_check(service, port) else {
                     continue;
                 };
-                if let Entry::Vacant(slot) = endpoints.entry((*index, exposed)) {
-                    let endpoint = topology.service_endpoint(service, &service.ports[exposed]);
-                    if !work.take(endpoint.candidates.len()) {
+                let key = (*index, exposed);
+                if shared_services[*index] {
+                    if let Entry::Vacant(slot) = endpoints.entry(key) {
+                        let endpoint = topology.service_endpoint(service, &service.ports[exposed]);
+                        if !work.take(endpoint.candidates.len()) {
+                            ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                            break 'servers;
+                        }
+                        slot.insert(endpoint);
+                    }
+                    (Some(*index), Some(key), &endpoints[&key])
+                } else {
+                    own_endpoint = topology.service_endpoint(service, &service.ports[exposed]);
+                    if !work.take(own_endpoint.candidates.len()) {
                         ctx.limit_reached(Work::stopped(&RULE, resolved.site));
                         break 'servers;
                     }
-                    slot.insert(endpoint);
+                    (Some(*index), None, &own_endpoint)
                 }
-                (Some((*index, exposed)), &endpoints[&(*index, exposed)])
             }
             Target::Unknown => {
                 let found = resolved.service(ctx);
                 unknown_namespace = found.2.clone();
                 destination = Some(found);
-                unknown_endpoint = topology.unknown_endpoint(&unknown_namespace, port);
-                blocked_unknown.clear();
-                (None, &unknown_endpoint)
+                own_endpoint = topology.unknown_endpoint(&unknown_namespace, port);
+                (None, None, &own_endpoint)
             }
             // The name does not resolve: `service-not-found` and
             // `service-other-namespace` say so.
@@ -140,6 +167,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ctx.limit_reached(Work::stopped(&RULE, resolved.site));
             break;
         }
+        decisions.clear();
         for &client in clients {
             let workload = topology.workload(client);
             if workload.ignores(RULE.code, RULE.name) {
@@ -153,14 +181,15 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     return None;
                 }
                 let across = topology.policies_across_group(namespace, labels, true, &mut work)?;
-                let next = classes.len();
-                let class = *classes
+                let next = local_lists.len();
+                let local = *local_lists
                     .entry((policies.clone(), across.clone()))
                     .or_insert(next);
                 Some(Isolation {
                     policies,
                     across,
-                    class,
+                    local,
+                    shared: None,
                 })
             });
             if work.spent() {
@@ -170,29 +199,36 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let Some(isolated) = isolated else {
                 continue;
             };
-            let reaches = || {
-                topology.egress_allows(&isolated.policies, endpoint, &["TCP"]) == Decision::No
-                    && topology.egress_allows(&isolated.across, endpoint, &["TCP"]) == Decision::No
-            };
-            let known = match service {
-                Some((index, exposed)) => decided.get(&(isolated.class, index, exposed)),
-                None => blocked_unknown.get(&isolated.class),
-            };
-            let blocked = match known {
+            let blocked = match decisions.get(&isolated.local) {
                 Some(&blocked) => blocked,
                 None => {
-                    // Judging a class against the pods behind a Service looks at each pod.
-                    if !work.take(endpoint.candidates.len()) {
-                        ctx.limit_reached(Work::stopped(&RULE, resolved.site));
-                        break 'servers;
-                    }
-                    let blocked = reaches();
-                    match service {
-                        Some((index, exposed)) => {
-                            decided.insert((isolated.class, index, exposed), blocked)
+                    let known = shared.and_then(|(index, exposed)| {
+                        let list = *isolated.shared.get_or_insert_with(|| {
+                            let next = shared_lists.len();
+                            *shared_lists
+                                .entry((isolated.policies.clone(), isolated.across.clone()))
+                                .or_insert(next)
+                        });
+                        decided.get(&(list, index, exposed)).copied()
+                    });
+                    let blocked = match known {
+                        Some(blocked) => blocked,
+                        None => {
+                            // Judging policies against the pods behind a Service looks at
+                            // each pod.
+                            if !work.take(endpoint.candidates.len()) {
+                                ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                                break 'servers;
+                            }
+                            let blocked = blocks(topology, isolated, endpoint);
+                            if let (Some((index, exposed)), Some(list)) = (shared, isolated.shared)
+                            {
+                                decided.insert((list, index, exposed), blocked);
+                            }
+                            blocked
                         }
-                        None => blocked_unknown.insert(isolated.class, blocked),
                     };
+                    decisions.insert(isolated.local, blocked);
                     blocked
                 }
             };
@@ -208,10 +244,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                         .iter()
                         .find_map(|c| c.port)
                         .unwrap_or(port);
-                    let selector = service.map(|(s, _)| &topology.service(s).selector);
+                    let selector = service.map(|s| &topology.service(s).selector);
                     Blocked {
                         workloads: Vec::new(),
-                        service: service.map(|(s, _)| s),
+                        service,
                         rule: egress_rule_text(namespace, selector, container_port, "TCP"),
                     }
                 });

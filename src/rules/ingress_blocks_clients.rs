@@ -2,7 +2,7 @@ use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
 use crate::lint::topology::{
-    self, complete_labels, list_workloads, Endpoint, PortCheck, Target, Work, LISTED,
+    self, complete_labels, list_workloads, Endpoint, PortCheck, Target, Topology, Work, LISTED,
 };
 use crate::manifest::model::Labels;
 use crate::manifest::model::{Decision, NAMESPACE_NAME_LABEL};
@@ -64,18 +64,53 @@ struct Blocked {
 /// ingress, those policies, and the policies across the group's boundary.
 type Behind<'t> = (Endpoint<'t>, Vec<(Decision, Vec<usize>, Vec<usize>)>);
 
+/// The NATS pods behind a Service port, with the policies that isolate each of them
+/// for ingress and those across the group's boundary that may select it where it is
+/// deployed: the same for every client.
+fn behind<'t>(
+    topology: &'t Topology<'_>,
+    service: &'t crate::manifest::model::Service,
+    exposed: usize,
+    work: &mut Work,
+) -> Option<Behind<'t>> {
+    let endpoint = topology.service_endpoint(service, &service.ports[exposed]);
+    if !work.take(endpoint.candidates.len()) {
+        return None;
+    }
+    let isolation = endpoint
+        .candidates
+        .iter()
+        .map(|candidate| {
+            let (isolated, policies) =
+                topology.isolating(endpoint.namespace, candidate.labels, false, work);
+            // Policies across the boundary that cannot all be looked at may admit
+            // anyone: the pod counts as not isolated.
+            let (isolated, across) = match topology.policies_across_group(
+                endpoint.namespace,
+                candidate.labels,
+                false,
+                work,
+            ) {
+                Some(across) => (isolated, across),
+                None => (Decision::Unknown, Vec::new()),
+            };
+            (isolated, policies, across)
+        })
+        .collect();
+    (!work.spent()).then_some((endpoint, isolation))
+}
+
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
+    let shared_services = topology.shared_services(ctx);
     let mut groups: BTreeMap<(usize, usize, u16), Blocked> = BTreeMap::new();
     let mut work = Work::new();
-    // The NATS pods behind each Service port, with the policies that isolate each of
-    // them and those across the group's boundary that may select it where it is
-    // deployed: the same for every client, and worked out once however many values
-    // name the Service.
+    // For a Service that several servers name, what lies behind each port and how each
+    // class of clients fares there, worked out once; other Services' are not kept.
     let mut endpoints: FxHashMap<(usize, usize), Behind<'_>> = FxHashMap::default();
-    // Clients of one namespace with the same pod labels are admitted alike.
-    let mut decisions: FxHashMap<(&str, &Labels, usize, usize), Option<usize>> =
-        FxHashMap::default();
+    let mut decided: FxHashMap<(&str, &Labels, usize, usize), Option<usize>> = FxHashMap::default();
+    // Per server: clients of one namespace with the same pod labels are admitted alike.
+    let mut decisions: FxHashMap<(&str, &Labels), Option<usize>> = FxHashMap::default();
     'servers: for resolved in topology.service_targets(ctx) {
         let Target::Found(service_index) = *resolved.target else {
             continue;
@@ -91,79 +126,75 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let PortCheck::Exposed(exposed) = topology.port_check(service, port) else {
             continue;
         };
-        if let Entry::Vacant(slot) = endpoints.entry((service_index, exposed)) {
-            let endpoint = topology.service_endpoint(service, &service.ports[exposed]);
-            if !work.take(endpoint.candidates.len()) {
+        let shared = shared_services[service_index];
+        let own: Behind<'_>;
+        let (endpoint, isolation) = if shared {
+            if let Entry::Vacant(slot) = endpoints.entry((service_index, exposed)) {
+                let Some(found) = behind(topology, service, exposed, &mut work) else {
+                    ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                    break;
+                };
+                slot.insert(found);
+            }
+            &endpoints[&(service_index, exposed)]
+        } else {
+            let Some(found) = behind(topology, service, exposed, &mut work) else {
                 ctx.limit_reached(Work::stopped(&RULE, resolved.site));
                 break;
-            }
-            let isolation = endpoint
-                .candidates
-                .iter()
-                .map(|candidate| {
-                    let (isolated, policies) =
-                        topology.isolating(endpoint.namespace, candidate.labels, false, &mut work);
-                    // Policies across the boundary that cannot all be looked at may
-                    // admit anyone: the pod counts as not isolated.
-                    let (isolated, across) = match topology.policies_across_group(
-                        endpoint.namespace,
-                        candidate.labels,
-                        false,
-                        &mut work,
-                    ) {
-                        Some(across) => (isolated, across),
-                        None => (Decision::Unknown, Vec::new()),
-                    };
-                    (isolated, policies, across)
-                })
-                .collect();
-            if work.spent() {
-                ctx.limit_reached(Work::stopped(&RULE, resolved.site));
-                break;
-            }
-            slot.insert((endpoint, isolation));
-        }
-        let (endpoint, isolation) = &endpoints[&(service_index, exposed)];
+            };
+            own = found;
+            &own
+        };
         if !work.take(clients.len()) {
             ctx.limit_reached(Work::stopped(&RULE, resolved.site));
             break;
         }
+        decisions.clear();
         for &client_index in clients {
             let client = topology.workload(client_index);
             if client.ignores(RULE.code, RULE.name) {
                 continue;
             }
-            let key = (
-                client.object.namespace.as_str(),
-                &client.pod_labels,
-                service_index,
-                exposed,
-            );
-            if !decisions.contains_key(&key) && !work.take(endpoint.candidates.len()) {
-                ctx.limit_reached(Work::stopped(&RULE, resolved.site));
-                break 'servers;
-            }
-            let blamed = *decisions.entry(key).or_insert_with(|| {
-                let client_labels = complete_labels(&client.pod_labels);
-                let mut blamed = None;
-                for (candidate, (isolated, policies, across)) in
-                    endpoint.candidates.iter().zip(isolation)
-                {
-                    let admits = |policies: &[usize]| {
-                        topology.ingress_allows(
-                            policies,
-                            &client.object.namespace,
-                            client_labels,
-                            candidate,
-                        ) != Decision::No
-                    };
-                    if *isolated != Decision::Yes || admits(policies) || admits(across) {
-                        return None;
-                    }
-                    blamed.get_or_insert(policies[0]);
-                }
-                blamed
+            let class = (client.object.namespace.as_str(), &client.pod_labels);
+            let known = decisions.get(&class).copied().or_else(|| {
+                shared
+                    .then(|| decided.get(&(class.0, class.1, service_index, exposed)))
+                    .flatten()
+                    .copied()
             });
+            let blamed = match known {
+                Some(blamed) => blamed,
+                None => {
+                    if !work.take(endpoint.candidates.len()) {
+                        ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                        break 'servers;
+                    }
+                    let client_labels = complete_labels(&client.pod_labels);
+                    let mut blamed = None;
+                    for (candidate, (isolated, policies, across)) in
+                        endpoint.candidates.iter().zip(isolation)
+                    {
+                        let admits = |policies: &[usize]| {
+                            topology.ingress_allows(
+                                policies,
+                                &client.object.namespace,
+                                client_labels,
+                                candidate,
+                            ) != Decision::No
+                        };
+                        if *isolated != Decision::Yes || admits(policies) || admits(across) {
+                            blamed = None;
+                            break;
+                        }
+                        blamed.get_or_insert(policies[0]);
+                    }
+                    decisions.insert(class, blamed);
+                    if shared {
+                        decided.insert((class.0, class.1, service_index, exposed), blamed);
+                    }
+                    blamed
+                }
+            };
             let Some(blamed) = blamed else {
                 continue;
             };
