@@ -12,6 +12,7 @@ pub mod files;
 pub mod lint;
 pub mod manifest;
 pub mod messaging;
+pub mod nats;
 pub mod natsurl;
 pub mod probe;
 pub mod report;

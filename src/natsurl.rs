@@ -177,7 +177,7 @@ impl ServerUrl {
     }
 
     /// The URL a client should dial: scheme and port made explicit, credentials removed
-    /// (async-nats ignores userinfo; `check` passes it through connect options instead).
+    /// (nats-doctor's client puts them into CONNECT; async-nats ignores userinfo).
     pub fn without_credentials(&self) -> String {
         let mut copy = self.clone();
         copy.credentials = None;
