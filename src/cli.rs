@@ -122,8 +122,9 @@ pub struct LintArgs {
     #[arg(long = "known-namespace", value_name = "NS")]
     pub known_namespaces: Vec<String>,
 
-    /// Namespace of objects that name none (default `default`); also the release
-    /// namespace charts are rendered with.
+    /// Namespace of objects that name none (also the release namespace charts are
+    /// rendered with). Without it they are one group deployed into a namespace chosen at
+    /// deploy time, which the input does not name.
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
 
