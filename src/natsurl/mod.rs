@@ -7,10 +7,19 @@
 //! host (name, IPv4 or bracketed IPv6) and an optional port.
 //!
 //! It also owns where credentials are in a URL, in a configured value and in free
-//! text (`find_userinfo`, `mask_credentials`, `mask_credentials_in_text`): the userinfo
-//! is found before anything else is parsed, so nothing but `Credentials` ever holds it.
+//! text ([`userinfo`]: `find_userinfo`, `mask_credentials`, `mask_credentials_in_text`):
+//! the userinfo is found before anything else is parsed, so nothing but `Credentials`
+//! ever holds it; and where a host leads ([`host`]: IP ranges, `classify_host`).
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+pub mod host;
+pub mod userinfo;
+
+pub use host::{classify_host, ip_range, is_top_level_domain, net_contains, HostClass, IpRange};
+use userinfo::blank_userinfo;
+pub use userinfo::{
+    find_userinfo, find_userinfo_in_text, mask_credentials, mask_credentials_in_text, Userinfo,
+};
+
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -459,327 +468,12 @@ fn split_host_port(text: &str) -> Result<(Host, Option<&str>), UrlError> {
     Ok((Host::Name { name, absolute }, port))
 }
 
-/// Where an IP address points.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IpRange {
-    Loopback,
-    Private,
-    LinkLocal,
-    Unspecified,
-    Public,
-}
-
-impl IpRange {
-    pub fn describe(self) -> &'static str {
-        match self {
-            IpRange::Loopback => "a loopback address",
-            IpRange::Private => {
-                "a private address (a pod or ClusterIP that changes when it is recreated)"
-            }
-            IpRange::LinkLocal => "a link-local address",
-            IpRange::Unspecified => "the unspecified address",
-            IpRange::Public => "a public address outside the cluster",
-        }
-    }
-}
-
-/// Classifies an IP address with the IANA special-purpose ranges that matter here.
-pub fn ip_range(ip: IpAddr) -> IpRange {
-    const V4: &[(Ipv4Net, IpRange)] = &[
-        (net4(0, 0, 0, 0, 32), IpRange::Unspecified),
-        (net4(127, 0, 0, 0, 8), IpRange::Loopback),
-        (net4(10, 0, 0, 0, 8), IpRange::Private),
-        (net4(172, 16, 0, 0, 12), IpRange::Private),
-        (net4(192, 168, 0, 0, 16), IpRange::Private),
-        (net4(100, 64, 0, 0, 10), IpRange::Private),
-        (net4(169, 254, 0, 0, 16), IpRange::LinkLocal),
-    ];
-    match ip {
-        IpAddr::V4(v4) => V4
-            .iter()
-            .find(|(net, _)| net.contains(&v4))
-            .map_or(IpRange::Public, |(_, range)| *range),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return ip_range(IpAddr::V4(v4));
-            }
-            let in_net = |text: &str| text.parse::<Ipv6Net>().is_ok_and(|net| net.contains(&v6));
-            if v6.is_unspecified() {
-                IpRange::Unspecified
-            } else if v6.is_loopback() {
-                IpRange::Loopback
-            } else if in_net("fc00::/7") {
-                IpRange::Private
-            } else if in_net("fe80::/10") {
-                IpRange::LinkLocal
-            } else {
-                IpRange::Public
-            }
-        }
-    }
-}
-
-const fn net4(a: u8, b: u8, c: u8, d: u8, prefix: u8) -> Ipv4Net {
-    match Ipv4Net::new(Ipv4Addr::new(a, b, c, d), prefix) {
-        Ok(net) => net,
-        Err(_) => panic!("invalid prefix length in a constant network"),
-    }
-}
-
-/// Whether `ip` lies in `net` (for callers that hold an [`IpNet`]).
-pub fn net_contains(net: &IpNet, ip: IpAddr) -> bool {
-    net.contains(&ip)
-}
-
-/// What a host names, seen from a pod.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HostClass {
-    Ip {
-        address: IpAddr,
-        range: IpRange,
-    },
-    /// `localhost`, `*.localhost`: the pod itself.
-    Localhost,
-    /// `nats-server`: a Service in the pod's own namespace.
-    Short {
-        service: String,
-    },
-    /// `nats-server.nats` or `nats-server.nats.svc`.
-    Namespaced {
-        service: String,
-        namespace: String,
-    },
-    /// `nats-server.nats.svc.cluster.local` (any domain after `svc`; compare it with
-    /// the cluster domain). `subdomain` holds StatefulSet pod names (`nats-0`).
-    ClusterFqdn {
-        service: String,
-        namespace: String,
-        domain: String,
-        subdomain: Option<String>,
-    },
-    /// A DNS name outside the cluster.
-    External,
-}
-
-impl HostClass {
-    /// The Service and the namespace it is looked up in, for names that point at one.
-    /// `own_namespace` is the namespace of the pod that resolves a short name.
-    pub fn service<'a>(&'a self, own_namespace: &'a str) -> Option<(&'a str, &'a str)> {
-        match self {
-            HostClass::Short { service } => Some((service, own_namespace)),
-            HostClass::Namespaced { service, namespace }
-            | HostClass::ClusterFqdn {
-                service, namespace, ..
-            } => Some((service, namespace)),
-            _ => None,
-        }
-    }
-}
-
-/// Classifies a host. `is_known_namespace` answers for namespaces seen in the input or
-/// given on the command line; it decides `name.ns` versus `host.tld`.
-pub fn classify_host(host: &Host, is_known_namespace: &dyn Fn(&str) -> bool) -> HostClass {
-    let name = match host {
-        Host::Ip(address) => {
-            return HostClass::Ip {
-                address: *address,
-                range: ip_range(*address),
-            }
-        }
-        Host::Name { name, .. } => name,
-    };
-    let labels: Vec<&str> = name.split('.').collect();
-    if labels.last() == Some(&"localhost") {
-        return HostClass::Localhost;
-    }
-    if let Some(svc) = labels.iter().position(|label| *label == "svc") {
-        if svc >= 2 {
-            let service = labels[svc - 2].to_string();
-            let namespace = labels[svc - 1].to_string();
-            let subdomain = (svc > 2).then(|| labels[..svc - 2].join("."));
-            if svc + 1 == labels.len() && subdomain.is_none() {
-                return HostClass::Namespaced { service, namespace };
-            }
-            return HostClass::ClusterFqdn {
-                service,
-                namespace,
-                domain: labels[svc + 1..].join("."),
-                subdomain,
-            };
-        }
-    }
-    match labels.as_slice() {
-        [service] => HostClass::Short {
-            service: service.to_string(),
-        },
-        [service, namespace]
-            if is_known_namespace(namespace) || !is_top_level_domain(namespace) =>
-        {
-            HostClass::Namespaced {
-                service: service.to_string(),
-                namespace: namespace.to_string(),
-            }
-        }
-        _ => HostClass::External,
-    }
-}
-
-/// Whether `label` is a top-level domain on the Public Suffix List (ICANN or private
-/// section), so that `nats.io` is a website while `nats-server.nats` is a Service.
-pub fn is_top_level_domain(label: &str) -> bool {
-    match psl::suffix(label.as_bytes()) {
-        Some(suffix) => suffix.typ().is_some() && suffix.as_bytes() == label.as_bytes(),
-        None => false,
-    }
-}
-
-/// Where the userinfo of one server entry lies in a text: `start..end` is everything
-/// between the entry start and its last `@` (the `@` excluded); `secret..end` is what is
-/// never shown: the part after the first `:`, or all of it for a token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Userinfo {
-    pub start: usize,
-    pub secret: usize,
-    pub end: usize,
-}
-
-/// The userinfo of every entry of a configured server list, found before anything else
-/// is parsed, so that no later step can quote a secret.
-///
-/// nats.go (Go's `net/url`), nats.py (`urllib.parse`) and async-nats (WHATWG URL) all
-/// take the userinfo up to the last `@` of the authority, and end the authority at the
-/// first `/`, `?` or `#`. A password holding one of those is therefore read wrongly by
-/// every client, and its pieces would show up as a host, a port or a path. This is more
-/// generous than any of them: an entry starts at the start of the value or after a
-/// `scheme://` that follows a separator (start, space, `,`, `;`, a quote, `=`, a
-/// bracket), and everything from there to the last `@` before the next entry start is
-/// userinfo, whatever it contains (`#`, `/`, `?`, `,`, `;`, spaces, quotes, newlines,
-/// more `@`s).
-pub fn find_userinfo(value: &str) -> Vec<Userinfo> {
-    userinfo_spans(value, true)
-}
-
-/// The userinfo of every `scheme://…@` in free text (a source line, an error text from a
-/// server or a library). Unlike [`find_userinfo`], text before the first `scheme://` is
-/// not taken as an entry: free text is not a server list.
-pub fn find_userinfo_in_text(text: &str) -> Vec<Userinfo> {
-    userinfo_spans(text, false)
-}
-
-fn is_scheme_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'-' | b'.')
-}
-
-/// What may stand before a `scheme://` that starts a new entry. A `:` or `@` may not: a
-/// password such as `a://b` must not end the userinfo before it.
-fn is_entry_separator(byte: u8) -> bool {
-    byte.is_ascii_whitespace()
-        || matches!(
-            byte,
-            b',' | b';' | b'"' | b'\'' | b'`' | b'=' | b'(' | b'[' | b'{' | b'<' | b'|' | b'>'
-        )
-}
-
-fn userinfo_spans(text: &str, value_start_is_entry: bool) -> Vec<Userinfo> {
-    let bytes = text.as_bytes();
-    // Each entry as (where the previous one must end, where this one starts).
-    let mut entries: Vec<(usize, usize)> = Vec::new();
-    if value_start_is_entry {
-        entries.push((0, 0));
-    }
-    let mut search = 0;
-    while let Some(found) = text.get(search..).and_then(|rest| rest.find("://")) {
-        let at = search + found;
-        let mut scheme_start = at;
-        while scheme_start > 0 && is_scheme_byte(bytes[scheme_start - 1]) {
-            scheme_start -= 1;
-        }
-        if scheme_start == 0 || is_entry_separator(bytes[scheme_start - 1]) {
-            entries.push((scheme_start, at + 3));
-        }
-        search = at + 3;
-    }
-    let mut spans = Vec::new();
-    for (index, &(_, start)) in entries.iter().enumerate() {
-        let end = entries
-            .get(index + 1)
-            .map_or(text.len(), |&(boundary, _)| boundary);
-        if end <= start {
-            continue;
-        }
-        let Some(at) = text[start..end].rfind('@') else {
-            continue;
-        };
-        if at == 0 {
-            continue;
-        }
-        let userinfo = &text[start..start + at];
-        let secret = userinfo.find(':').map_or(start, |colon| start + colon + 1);
-        spans.push(Userinfo {
-            start,
-            secret,
-            end: start + at,
-        });
-    }
-    spans
-}
-
-/// `text` with the secret part of every span replaced by `***`.
-fn replace_secrets(text: &str, spans: &[Userinfo]) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for span in spans {
-        out.push_str(&text[copied..span.secret]);
-        out.push_str("***");
-        copied = span.end;
-    }
-    out.push_str(&text[copied..]);
-    out
-}
-
-/// A configured server list as it may be printed: the secret part of every entry's
-/// userinfo is `***` (`nats://app:***@nats:4222`, `nats://***@nats` for a token), the
-/// rest exactly as written.
-pub fn mask_credentials(value: &str) -> String {
-    replace_secrets(value, &find_userinfo(value))
-}
-
-/// Free text (a source line, an error text) with the secret part of every URL's
-/// userinfo replaced by `***`. Lists separated by `,`, `;` or spaces, quoted URLs and
-/// passwords holding any of those are handled as in [`find_userinfo`].
-pub fn mask_credentials_in_text(text: &str) -> String {
-    let spans = find_userinfo_in_text(text);
-    if spans.is_empty() {
-        return text.to_string();
-    }
-    replace_secrets(text, &spans)
-}
-
-/// `value` with every byte of every userinfo replaced by `*`: the same length and the
-/// same positions, so that the server list can be split and parsed from it without the
-/// parser ever holding a secret (`,` `/` `#` `@` in a password no longer split it).
-fn blank_userinfo<'v>(value: &'v str, spans: &[Userinfo]) -> std::borrow::Cow<'v, str> {
-    if spans.is_empty() {
-        return std::borrow::Cow::Borrowed(value);
-    }
-    let mut bytes = value.as_bytes().to_vec();
-    for span in spans {
-        bytes[span.start..span.end].fill(b'*');
-    }
-    // Spans start and end at ASCII characters, so whole characters were replaced.
-    std::borrow::Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|_| "*".repeat(value.len())))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn server(text: &str) -> ServerUrl {
         parse_server(text, 0).expect("parses")
-    }
-
-    fn class(text: &str) -> HostClass {
-        classify_host(&server(text).host, &|ns| ns == "petrosa-apps")
     }
 
     #[test]
@@ -875,7 +569,7 @@ mod tests {
 
     /// Passwords that break naive masking: URL delimiters, list separators, quotes, a
     /// number, non-ASCII, a percent-encoded one.
-    const HOSTILE: &[&str] = &[
+    pub(super) const HOSTILE: &[&str] = &[
         "Hunter2#x",
         "pa/ss",
         "pa?ss",
@@ -891,55 +585,6 @@ mod tests {
         "p%40ss%23",
         "a://b",
     ];
-
-    #[test]
-    fn userinfo_is_found_up_to_the_last_at_sign_whatever_it_holds() {
-        for password in HOSTILE {
-            for value in [
-                format!("nats://app:{password}@nats-server.nats:4222"),
-                format!("app:{password}@nats-server.nats:4222"),
-                format!("nats://h1:4222,nats://app:{password}@h2:4222"),
-                format!("nats://app:{password}@h1:4222,nats://h2:4222"),
-                format!("nats://a:b@h1:4222;nats://app:{password}@h2:4222"),
-                format!("tls://app:{password}@h1 nats://app:{password}@h2"),
-                format!("nats://{password}@h"),
-            ] {
-                let masked = mask_credentials(&value);
-                assert!(!masked.contains(password), "{value} -> {masked}");
-                // Free text has no entry start but `scheme://`.
-                if value.contains("://") && !value.starts_with("app:") {
-                    let text = format!("  NATS_URL: \"{value}\"  # x");
-                    let masked = mask_credentials_in_text(&text);
-                    assert!(!masked.contains(password), "{text} -> {masked}");
-                }
-                for entry in parse_server_list(&value) {
-                    let shown = match entry {
-                        Entry::Server(server) => format!("{server:?} {}", server.masked()),
-                        Entry::Invalid { error, .. } => error.to_string(),
-                    };
-                    assert!(!shown.contains(password), "{value} -> {shown}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn masking_keeps_the_user_and_everything_but_the_secret() {
-        assert_eq!(
-            mask_credentials("nats://app:Hunter2#x@nats-server.nats:4222"),
-            "nats://app:***@nats-server.nats:4222"
-        );
-        assert_eq!(mask_credentials("app:p,w@h:1,h2"), "app:***@h:1,h2");
-        assert_eq!(
-            mask_credentials("nats://h1,nats://t0k@h2"),
-            "nats://h1,nats://***@h2"
-        );
-        assert_eq!(
-            mask_credentials_in_text("see nats://u:p@h1;tls://v:q@h2 and admin@example.com"),
-            "see nats://u:***@h1;tls://v:***@example.com"
-        );
-        assert_eq!(mask_credentials_in_text("no URL: a@b"), "no URL: a@b");
-    }
 
     #[test]
     fn a_password_with_a_delimiter_is_reported_without_the_password() {
@@ -962,52 +607,5 @@ mod tests {
                 password: "p@ss;it's:%40".into()
             })
         );
-    }
-
-    #[test]
-    fn classifies_hosts_as_a_pod_resolves_them() {
-        assert_eq!(
-            class("nats://nats-server"),
-            HostClass::Short {
-                service: "nats-server".into()
-            }
-        );
-        assert_eq!(
-            class("nats://nats-server.nats"),
-            HostClass::Namespaced {
-                service: "nats-server".into(),
-                namespace: "nats".into()
-            }
-        );
-        assert_eq!(class("nats://external-server.com"), HostClass::External);
-        assert_eq!(class("nats://nats.example.org"), HostClass::External);
-        assert_eq!(class("nats://localhost"), HostClass::Localhost);
-        assert!(matches!(
-            class("nats://nats-0.nats-headless.nats.svc.cluster.local."),
-            HostClass::ClusterFqdn { ref subdomain, ref domain, .. }
-                if subdomain.as_deref() == Some("nats-0") && domain == "cluster.local"
-        ));
-        assert!(matches!(
-            class("nats://192.168.194.253:4222"),
-            HostClass::Ip {
-                range: IpRange::Private,
-                ..
-            }
-        ));
-        assert!(matches!(
-            class("nats://[::1]:4222"),
-            HostClass::Ip {
-                range: IpRange::Loopback,
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn top_level_domains_come_from_the_public_suffix_list() {
-        assert!(is_top_level_domain("com"));
-        assert!(is_top_level_domain("io"));
-        assert!(!is_top_level_domain("nats"));
-        assert!(!is_top_level_domain("petrosa-apps"));
     }
 }
