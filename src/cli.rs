@@ -299,27 +299,31 @@ pub struct ConnectArgs {
     pub timeout: Duration,
 }
 
-/// Parses `3s`, `500ms`, `1.5s`, `2m`, or a bare number of seconds.
+/// Parses a duration as humantime reads one (`3s`, `500ms`, `1.5s`, `5m`, `1m30s`,
+/// `1h`), or a bare number of seconds (`2`); more than 0 and at most an hour.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
-        Some(at) => (&text[..at], &text[at..]),
-        None => (text, "s"),
-    };
     // The messages do not repeat the text: the command-line parser shows it (escaped).
-    let value: f64 = number
-        .parse()
-        .map_err(|_| "not a duration (examples: 3s, 500ms)".to_string())?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => return Err("unknown unit (use ms, s or m)".to_string()),
+    const NOT_A_DURATION: &str = "not a duration (examples: 3s, 500ms, 1m30s)";
+    const OUT_OF_RANGE: &str = "must be more than 0 and at most 1 hour";
+    let text = text.trim();
+    let duration = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        let seconds: f64 = text.parse().map_err(|_| NOT_A_DURATION.to_string())?;
+        if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
+            return Err(OUT_OF_RANGE.to_string());
+        }
+        Duration::from_secs_f64(seconds)
+    } else {
+        humantime::parse_duration(text).map_err(|error| match error {
+            humantime::DurationError::UnknownUnit { .. } => {
+                "unknown unit (use ms, s, m or h)".to_string()
+            }
+            _ => NOT_A_DURATION.to_string(),
+        })?
     };
-    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
-        return Err("must be more than 0 and at most 1 hour".to_string());
+    if duration.is_zero() || duration > Duration::from_secs(3600) {
+        return Err(OUT_OF_RANGE.to_string());
     }
-    Ok(Duration::from_secs_f64(seconds))
+    Ok(duration)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -411,7 +415,7 @@ pub struct WatchArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 
-    /// Stop after this long (e.g. 30s, 5m).
+    /// Stop after this long (e.g. 30s, 5m, 1m30s, 1h).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
@@ -434,7 +438,17 @@ mod tests {
         assert_eq!(parse_duration("3s"), Ok(Duration::from_secs(3)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("0").is_err());
         assert!(parse_duration("3h").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(
+            parse_duration("3 fortnights"),
+            Err("unknown unit (use ms, s, m or h)".to_string())
+        );
     }
 }
