@@ -420,18 +420,19 @@ fn width(start: Mark, end: Mark, text: &str) -> u32 {
 }
 
 /// A libyaml error as a located error. A reader error gives a byte offset: its line and
-/// column are counted here.
+/// column are counted here. So are those of an error at the end of a text that does not
+/// end with a line break: libyaml puts the end of the stream on a line of its own, one
+/// past the last line.
 fn located(error: ParseError, text: &str, lines: Option<&LineStarts>) -> YamlError {
-    let place = |mark: Mark| lines.map_or(mark, |lines| lines.place(mark, text));
-    let mark = error.mark.map(place).unwrap_or_else(|| {
-        let before = text.get(..error.offset).unwrap_or(text);
-        let line_start = before.rfind('\n').map_or(0, |at| at + 1);
-        Mark {
-            line: u32::try_from(before.matches('\n').count() + 1).unwrap_or(u32::MAX),
-            column: u32::try_from(before[line_start..].chars().count() + 1).unwrap_or(u32::MAX),
-            offset: error.offset,
-        }
-    });
+    let place = |mark: Mark| match lines {
+        Some(lines) => lines.place(mark, text),
+        None if mark.offset >= text.len() => counted(text, text.len()),
+        None => mark,
+    };
+    let mark = match error.mark {
+        Some(mark) => place(mark),
+        None => counted(text, error.offset),
+    };
     let message = match error.context.map(|(context, at)| (context, place(at))) {
         Some((context, at)) => format!(
             "{} ({context} at line {}, column {})",
@@ -443,5 +444,16 @@ fn located(error: ParseError, text: &str, lines: Option<&LineStarts>) -> YamlErr
         line: mark.line,
         column: mark.column,
         message,
+    }
+}
+
+/// The line and column of byte `offset` of `text`, lines broken at `\n`.
+fn counted(text: &str, offset: usize) -> Mark {
+    let before = text.get(..offset).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    Mark {
+        line: clamp(before.matches('\n').count() + 1),
+        column: clamp(before[line_start..].chars().count() + 1),
+        offset,
     }
 }

@@ -313,6 +313,20 @@ mod tests {
     }
 
     #[test]
+    fn an_error_at_the_end_of_a_text_without_a_final_line_break_is_on_its_last_line() {
+        let unfinished = error("root: []\nroot:! ");
+        assert_eq!(
+            (unfinished.line, unfinished.column),
+            (2, 8),
+            "{unfinished:?}"
+        );
+        let unclosed = error("a: [1,\n  2");
+        assert_eq!((unclosed.line, unclosed.column), (2, 4), "{unclosed:?}");
+        let ended = error("a: [1,\n  2\n");
+        assert_eq!((ended.line, ended.column), (3, 1), "{ended:?}");
+    }
+
+    #[test]
     fn hands_out_documents_one_at_a_time_and_stops_at_an_error() {
         let mut all = documents("a: 1\n---\nb: 2\n---\nc: [\n");
         assert_eq!(
