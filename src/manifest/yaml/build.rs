@@ -107,6 +107,14 @@ impl Iterator for Documents<'_> {
             if let Some(lines) = &self.lines {
                 start = lines.place(start, self.text);
                 end = lines.place(end, self.text);
+            } else if end.offset >= self.text.len() {
+                // An empty node at the end of the text (`?`) is on libyaml's line past
+                // the last.
+                let last = counted(self.text, self.text.len());
+                if start.offset >= self.text.len() {
+                    start = last;
+                }
+                end = last;
             }
             match self.builder.event(event, start, end, self.text) {
                 Ok(Some(document)) => break Some(Ok(document)),

@@ -313,7 +313,7 @@ mod tests {
     }
 
     #[test]
-    fn an_error_at_the_end_of_a_text_without_a_final_line_break_is_on_its_last_line() {
+    fn the_end_of_a_text_without_a_final_line_break_is_on_its_last_line() {
         let unfinished = error("root: []\nroot:! ");
         assert_eq!(
             (unfinished.line, unfinished.column),
@@ -324,6 +324,9 @@ mod tests {
         assert_eq!((unclosed.line, unclosed.column), (2, 4), "{unclosed:?}");
         let ended = error("a: [1,\n  2\n");
         assert_eq!((ended.line, ended.column), (3, 1), "{ended:?}");
+        let key = first("a: 1\n?").root;
+        let (empty, _) = &key.entries()[1];
+        assert_eq!((empty.line, empty.column, empty.width), (2, 2, 1));
     }
 
     #[test]
