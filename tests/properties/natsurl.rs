@@ -218,7 +218,14 @@ fn lint_output(value: &str) -> String {
     let path = dir.path().join("app.yaml");
     std::fs::write(&path, manifest).expect("write the manifest");
     let env_path = dir.path().join("app.env");
-    std::fs::write(&env_path, format!("NATS_URL={value}\n")).expect("write the env file");
+    // Plain when the value reads back as itself, else double-quoted.
+    let plain = !value.contains(" #") && !value.starts_with(['"', '\'']) && value.trim() == value;
+    let env_value = if plain {
+        value.to_string()
+    } else {
+        format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+    };
+    std::fs::write(&env_path, format!("NATS_URL={env_value}\n")).expect("write the env file");
     let outcome = lint::run(
         &[path, env_path],
         false,
