@@ -3,7 +3,8 @@
 //! values, well formed or broken by a few edits, walked as a directory and named one by
 //! one. Nothing panics; every input error and every finding is at a place inside its
 //! file; the text report holds no control character but its own line feeds (and with
-//! colours off, no escape sequence at all); the JSON report is JSON.
+//! colours off, no escape sequence at all), also as `nats-doctor --color never lint -v`
+//! prints it on standard output and error; the JSON and SARIF reports are JSON.
 
 use crate::strategies::{
     apply, config, double_quoted, edit, hostile_string, inside, is_terminal_control, shown_lines,
@@ -356,6 +357,24 @@ fn check_reports(outcome: &LintOutcome) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// `nats-doctor --color never lint -v PATH…`, standard output and error: no control
+/// character but line feeds, so no escape sequence at all.
+fn check_binary(paths: &[PathBuf]) -> Result<(), TestCaseError> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
+        .args(["--color", "never", "lint", "-v"])
+        .args(paths)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run nats-doctor lint");
+    prop_assert!(matches!(output.status.code(), Some(0..=2)), "{output:?}");
+    for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+        let text = String::from_utf8_lossy(bytes);
+        let raw = text.chars().find(|c| *c != '\n' && is_terminal_control(*c));
+        prop_assert!(raw.is_none(), "raw {raw:?} on {stream}:\n{text}");
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(config(256))]
 
@@ -377,6 +396,7 @@ proptest! {
         let named = lint_paths(&paths);
         check_places(&named, &texts)?;
         check_reports(&named)?;
+        check_binary(&[dir.path().to_path_buf()])?;
         if parts.edits.is_empty() {
             prop_assert!(
                 named.errors.is_empty(),
