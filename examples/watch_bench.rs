@@ -7,22 +7,25 @@
 //!         --count 1000000 --rate 100000
 
 use anyhow::{bail, Context};
-use bytes::Bytes;
+use nats_doctor::nats::connect::connect_plain;
+use nats_doctor::nats::Incoming;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// Messages published between two looks at the clock.
 const BATCH: u64 = 1000;
 
 struct Options {
-    url: String,
+    address: SocketAddr,
     count: u64,
     rate: u64,
     prefix: String,
 }
 
 fn options() -> anyhow::Result<Options> {
+    let mut url = "nats://127.0.0.1:4222".to_string();
     let mut options = Options {
-        url: "nats://127.0.0.1:4222".to_string(),
+        address: SocketAddr::from(([127, 0, 0, 1], 4222)),
         count: 1_000_000,
         rate: 100_000,
         prefix: "binance.extraction".to_string(),
@@ -33,23 +36,20 @@ fn options() -> anyhow::Result<Options> {
             .next()
             .with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
-            "--url" => options.url = value,
+            "--url" => url = value,
             "--count" => options.count = value.parse().context("--count")?,
             "--rate" => options.rate = value.parse().context("--rate")?,
             "--prefix" => options.prefix = value,
             other => bail!("unknown flag {other}"),
         }
     }
-    // The benchmark must never leave the machine.
-    let host = options
-        .url
-        .split("://")
-        .nth(1)
-        .unwrap_or(&options.url)
-        .rsplit_once(':')
-        .map_or(options.url.as_str(), |(host, _)| host);
-    if !(host.starts_with("127.") || host == "[::1]" || host == "localhost") {
-        bail!("refusing to benchmark against {host}: loopback only");
+    // The benchmark must never leave the machine: a loopback address, written as such.
+    let address = url.strip_prefix("nats://").unwrap_or(&url);
+    options.address = address
+        .parse()
+        .with_context(|| format!("--url {url}: nats://IP:PORT"))?;
+    if !options.address.ip().is_loopback() {
+        bail!("refusing to benchmark against {address}: loopback only");
     }
     Ok(options)
 }
@@ -60,24 +60,21 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let client = async_nats::connect(options.url.as_str()).await?;
+        let mut client = connect_plain(options.address, Duration::from_secs(5)).await?;
         let samples = nats_doctor::events::sample_events(
             &options.prefix,
             &nats_doctor::rfc3339::format_utc_millis(std::time::SystemTime::now()),
         )?;
-        let payloads: Vec<(String, Bytes)> = samples
-            .into_iter()
-            .map(|sample| (sample.subject, Bytes::from(sample.payload)))
-            .collect();
         let started = Instant::now();
         let mut sent = 0u64;
         while sent < options.count {
             let batch_end = (sent + BATCH).min(options.count);
             while sent < batch_end {
-                let (subject, payload) = &payloads[(sent % payloads.len() as u64) as usize];
-                client.publish(subject.clone(), payload.clone()).await?;
+                let sample = &samples[(sent % samples.len() as u64) as usize];
+                client.publish(&sample.subject, &[], &sample.payload)?;
                 sent += 1;
             }
+            client.write_queued().await?;
             if options.rate > 0 {
                 // Pace to the target rate: publish a batch, then wait until the schedule
                 // catches up.
@@ -85,7 +82,18 @@ fn main() -> anyhow::Result<()> {
                 tokio::time::sleep_until(due.into()).await;
             }
         }
-        client.flush().await?;
+        // The server has processed every publication once our PING is answered.
+        client.ping();
+        tokio::time::timeout(Duration::from_secs(30), async {
+            // Bounded: the timeout ends the wait.
+            loop {
+                if let Incoming::Pong = client.next().await? {
+                    return anyhow::Ok(());
+                }
+            }
+        })
+        .await
+        .context("no PONG within 30 s")??;
         let elapsed = started.elapsed();
         println!(
             "{{\"published\":{sent},\"seconds\":{:.3},\"rate\":{:.0}}}",

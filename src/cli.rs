@@ -122,8 +122,9 @@ pub struct LintArgs {
     #[arg(long = "known-namespace", value_name = "NS")]
     pub known_namespaces: Vec<String>,
 
-    /// Namespace of objects that name none (default `default`); also the release
-    /// namespace charts are rendered with.
+    /// Namespace of objects that name none (also the release namespace charts are
+    /// rendered with). Without it they are one group deployed into a namespace chosen at
+    /// deploy time, which the input does not name.
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
 
@@ -299,7 +300,7 @@ Exit codes:
   0  every case arrived once, intact and valid (or NATS_ENABLED is not true)
   1  a case was lost, duplicated, corrupted or invalid, the server refused it, or no
      connection could be made
-  2  usage error, or settings that could not be read";
+  2  usage error, or settings that could not be read or used";
 
 #[derive(Debug, Args)]
 #[command(after_help = TEST_MESSAGING_EXIT_CODES)]
@@ -321,8 +322,9 @@ pub const WATCH_EXIT_CODES: &str = "\
 Exit codes:
   0  every message received was a valid extraction event
   1  a message was invalid, messages were dropped (slow consumer), the connection was
-     lost, or no connection could be made
-  2  usage error, or settings that could not be read";
+     lost (even if regained: what was published meanwhile is not replayed), or no
+     connection could be made
+  2  usage error, or settings that could not be read or used";
 
 #[derive(Debug, Args)]
 #[command(after_help = WATCH_EXIT_CODES)]
@@ -344,4 +346,9 @@ pub struct WatchArgs {
     /// Output format: text lines, or one JSON object per message and a summary object.
     #[arg(long, value_enum, default_value_t = MessagingFormat::Text)]
     pub format: MessagingFormat,
+
+    /// How long to try to reconnect when the connection is lost (e.g. 30s, 2m);
+    /// after that the watch ends with exit code 1.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub reconnect_window: Duration,
 }

@@ -1,16 +1,19 @@
 //! The connection settings shared by `check`, `test-messaging` and `watch`: the flags a
 //! user types (`ConnectArgs`), the effective NATS_URL / NATS_ENABLED /
 //! NATS_SUBJECT_PREFIX with where each came from, the credentials and TLS files, and the
-//! `async_nats::ConnectOptions` for one server.
+//! [`Dialer`] for one server of the list.
 //!
 //! Precedence for the three settings: flag, then `--env-file`, then the process
 //! environment, then the documented default. Credentials: flags, then the URL's
 //! userinfo (what the Python services use), then the `NATS_*` variables of the nats
-//! tooling. async-nats ignores userinfo in URLs, so it is always passed through
-//! `ConnectOptions`.
+//! tooling. The URL given to a dialer never carries the userinfo: the credentials go
+//! into CONNECT only.
 
 use crate::manifest::dotenv;
 use crate::manifest::model::EnvSource;
+use crate::nats::auth::{CredentialsError, Secret};
+use crate::nats::connect::Dialer;
+use crate::nats::tls::{TlsConfig, TlsFileError};
 use crate::natsurl::{self, Credentials, Entry, ServerUrl};
 use clap::Args;
 use std::fmt;
@@ -23,8 +26,6 @@ pub const ENABLED_VARIABLE: &str = "NATS_ENABLED";
 pub const PREFIX_VARIABLE: &str = "NATS_SUBJECT_PREFIX";
 pub const DEFAULT_ENABLED: &str = "true";
 pub const DEFAULT_PREFIX: &str = "binance.extraction";
-/// Credentials, keys and certificates are a few kilobytes; a larger file is not one.
-const SECRET_FILE_LIMIT: u64 = 1024 * 1024;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Connection flags, flattened into each command that talks to NATS.
@@ -224,17 +225,10 @@ pub enum ConnectionError {
     },
     #[error("--password needs --user")]
     PasswordWithoutUser,
-    /// `file` is what may be printed of it: the path, or the variable that names it.
-    #[error("cannot read credentials file {file}: {source}")]
-    CredsFile {
-        file: String,
-        source: std::io::Error,
-    },
-    #[error("cannot read nkey seed file {file}: {source}")]
-    NkeyFile {
-        file: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsFileError),
 }
 
 /// Everything needed to reach NATS: settings, credentials, TLS and the step timeout.
@@ -430,65 +424,26 @@ impl Connection {
         ) || self.tls.any()
     }
 
-    /// Connect options for exactly one server: the server's credentials, TLS files,
-    /// explicit timeouts, no shuffling, no servers discovered from INFO, and no
-    /// reconnection attempts (a diagnosis wants the first failure, not a retry loop).
-    pub async fn connect_options(
+    /// The TLS settings of the command line, with its files read.
+    pub fn tls_config(&self) -> Result<TlsConfig, ConnectionError> {
+        Ok(TlsConfig::load(&self.tls)?)
+    }
+
+    /// How to reach `server`: its credentials (files read now), the shared TLS
+    /// settings, and whether TLS is wanted even if the server does not require it.
+    pub fn dialer(
         &self,
         server: &ServerUrl,
-    ) -> Result<async_nats::ConnectOptions, ConnectionError> {
+        tls: &Arc<TlsConfig>,
+    ) -> Result<Dialer, ConnectionError> {
         let (auth, source) = self.auth_for(server);
-        let mut options = match auth {
-            Auth::None => async_nats::ConnectOptions::new(),
-            Auth::Token(token) => async_nats::ConnectOptions::with_token(token),
-            Auth::UserPassword { user, password } => {
-                async_nats::ConnectOptions::with_user_and_password(user, password)
-            }
-            Auth::CredsFile(path) => async_nats::ConnectOptions::with_credentials_file(&path)
-                .await
-                .map_err(|error| ConnectionError::CredsFile {
-                    file: shown_file(&path, &source),
-                    source: shown_error(error, &source),
-                })?,
-            Auth::NkeyFile(path) => {
-                let seed =
-                    crate::files::read_to_string(&path, SECRET_FILE_LIMIT).map_err(|error| {
-                        ConnectionError::NkeyFile {
-                            file: shown_file(&path, &source),
-                            source: shown_error(error.into(), &source),
-                        }
-                    })?;
-                async_nats::ConnectOptions::with_nkey(seed.trim().to_string())
-            }
-        };
-        let timeout = self.timeout;
-        options = options
-            .name("nats-doctor")
-            .connection_timeout(timeout)
-            .request_timeout(Some(timeout))
-            .retain_servers_order()
-            .ignore_discovered_servers()
-            // The initial attempt counts as one; a second attempt would be a reconnect.
-            .max_reconnects(Some(1))
-            // async-nats asks for a delay before the first attempt too; only a reconnect
-            // waits.
-            .reconnect_delay_callback(move |attempts| {
-                if attempts <= 1 {
-                    Duration::ZERO
-                } else {
-                    timeout
-                }
-            });
-        if self.tls_required(server) {
-            options = options.require_tls(true);
-        }
-        if let Some(ca) = &self.tls.ca {
-            options = options.add_root_certificates(ca.clone());
-        }
-        if let (Some(cert), Some(key)) = (&self.tls.cert, &self.tls.key) {
-            options = options.add_client_certificate(cert.clone(), key.clone());
-        }
-        Ok(options)
+        let secret = Secret::load(&auth, &|path| shown_file(path, &source))?;
+        Ok(Dialer::new(
+            server.clone(),
+            secret,
+            Arc::clone(tls),
+            self.tls_required(server),
+        ))
     }
 }
 
@@ -498,15 +453,6 @@ fn shown_file(path: &Path, source: &AuthSource) -> String {
     match source {
         AuthSource::Variable(name) => format!("(the path in {name})"),
         _ => path.display().to_string(),
-    }
-}
-
-/// An error reading such a file as it may be printed: the client library names the path
-/// in its message, so for a path from a variable only the kind of error is kept.
-fn shown_error(error: std::io::Error, source: &AuthSource) -> std::io::Error {
-    match source {
-        AuthSource::Variable(_) => std::io::Error::from(error.kind()),
-        _ => error,
     }
 }
 

@@ -94,7 +94,9 @@ pub struct Finding {
     pub help: Option<String>,
     pub runbook: Option<String>,
     /// Workloads that consume a value defined elsewhere (a ConfigMap key, an env file).
-    pub used_by: Vec<ObjectRef>,
+    /// Shared by every finding at the same value: a value read by thousands of
+    /// workloads may have a finding for each of its servers.
+    pub used_by: Arc<[ObjectRef]>,
     pub related: Vec<Related>,
     /// The source line must not be shown (it holds Secret data).
     pub hide_source: bool,

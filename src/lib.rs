@@ -12,6 +12,7 @@ pub mod files;
 pub mod lint;
 pub mod manifest;
 pub mod messaging;
+pub mod nats;
 pub mod natsurl;
 pub mod probe;
 pub mod report;
@@ -216,17 +217,17 @@ fn write_atomically(path: &std::path::Path, contents: &[u8]) -> std::io::Result<
 fn lint_command(args: &LintArgs, quiet: bool, out: &mut dyn Write) -> anyhow::Result<u8> {
     let selection = selection(args)?;
     let options = LintOptions {
-        default_namespace: args
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".to_string()),
+        default_namespace: args.namespace.clone().filter(|ns| !ns.is_empty()),
         cluster_domain: args.cluster_domain.trim_end_matches('.').to_string(),
         known_namespaces: args.known_namespaces.clone(),
         url_vars: args.url_vars.clone(),
         strict_refs: args.strict_refs,
     };
     let load = manifest::LoadOptions {
-        default_namespace: &options.default_namespace,
+        default_namespace: options
+            .default_namespace
+            .as_deref()
+            .unwrap_or(manifest::model::GROUP_NAMESPACE),
         threads: std::thread::available_parallelism().map_or(1, usize::from),
         honour_ignore_files: !args.no_ignore,
         require_render: args.require_render,

@@ -177,7 +177,7 @@ impl ServerUrl {
     }
 
     /// The URL a client should dial: scheme and port made explicit, credentials removed
-    /// (async-nats ignores userinfo; `check` passes it through connect options instead).
+    /// (nats-doctor's client puts them into CONNECT; async-nats ignores userinfo).
     pub fn without_credentials(&self) -> String {
         let mut copy = self.clone();
         copy.credentials = None;
@@ -227,6 +227,9 @@ pub enum UrlError {
     BadHostCharacter(char),
     #[error("the scheme is empty before `://`")]
     EmptyScheme,
+    /// The list has more entries than [`MAX_SERVERS`]; the count is of all of them.
+    #[error("the list has {0} servers; nats-doctor reads the first 1,024 (a NATS client needs a few seed servers), and does not check the rest")]
+    TooManyServers(usize),
     /// The character, never the user name or password that holds it.
     #[error(
         "the user name or password contains {}, where NATS clients end the server address \
@@ -247,6 +250,10 @@ impl UrlError {
                 describe_character(*character),
                 percent_encoded(*character)
             )),
+            UrlError::TooManyServers(_) => Some(
+                "list a few seed servers of the cluster; the client learns the others from them"
+                    .to_string(),
+            ),
             _ => None,
         }
     }
@@ -283,10 +290,19 @@ pub enum Entry {
     Invalid { offset: usize, error: UrlError },
 }
 
-/// Splits a configured value on commas and parses every entry. The userinfo of every
-/// entry is found first ([`find_userinfo`]) and the list is split and parsed from a copy
-/// in which it is blanked out, so a comma, `#` or `/` in a password does not split the
-/// list, and no error or field but `credentials` can hold any part of a password.
+/// The most servers read from one value. A NATS client is given a few seed servers and
+/// learns the rest of its cluster from them; 1,024 is far above any real list (a
+/// cluster of 1,024 seeds in one variable would be some 25 KiB of text), and it keeps
+/// what one value costs to a few hundred kilobytes, where a 16 MiB value of two million
+/// servers took gigabytes.
+pub const MAX_SERVERS: usize = 1024;
+
+/// Splits a configured value on commas and parses every entry, up to [`MAX_SERVERS`]:
+/// the rest of a longer list is one [`UrlError::TooManyServers`] entry, at the first
+/// server not read. The userinfo of every entry is found first ([`find_userinfo`]) and
+/// the list is split and parsed from a copy in which it is blanked out, so a comma, `#`
+/// or `/` in a password does not split the list, and no error or field but
+/// `credentials` can hold any part of a password.
 pub fn parse_server_list(value: &str) -> Vec<Entry> {
     if value.is_empty() {
         return vec![Entry::Invalid {
@@ -298,6 +314,15 @@ pub fn parse_server_list(value: &str) -> Vec<Entry> {
     let mut entries = Vec::new();
     let mut offset = 0;
     for part in blanked.split(',') {
+        if entries.len() == MAX_SERVERS {
+            let servers =
+                MAX_SERVERS + 1 + blanked[offset..].bytes().filter(|b| *b == b',').count();
+            entries.push(Entry::Invalid {
+                offset,
+                error: UrlError::TooManyServers(servers),
+            });
+            break;
+        }
         let written = &value[offset..offset + part.len()];
         entries.push(match parse_blanked(part, written, offset) {
             Ok(server) => Entry::Server(server),
@@ -836,6 +861,25 @@ mod tests {
                 UrlError::Quote,
             ]
         );
+    }
+
+    #[test]
+    fn a_list_is_read_up_to_its_first_1024_servers() {
+        let value = vec!["nats://a:4222"; 3000].join(",");
+        let entries = parse_server_list(&value);
+        assert_eq!(entries.len(), MAX_SERVERS + 1);
+        assert!(entries[..MAX_SERVERS]
+            .iter()
+            .all(|entry| matches!(entry, Entry::Server(_))));
+        assert_eq!(
+            entries[MAX_SERVERS],
+            Entry::Invalid {
+                offset: MAX_SERVERS * "nats://a:4222,".len(),
+                error: UrlError::TooManyServers(3000),
+            }
+        );
+        let exactly = vec!["a"; MAX_SERVERS].join(",");
+        assert_eq!(parse_server_list(&exactly).len(), MAX_SERVERS);
     }
 
     #[test]

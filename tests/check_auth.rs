@@ -61,7 +61,8 @@ fn token_from_url_flag_or_variable_is_used_and_masked() {
 
 #[test]
 fn user_and_password_from_url_reach_the_rust_client() {
-    // async-nats ignores userinfo in URLs; the check passes it through connect options.
+    // async-nats ignores userinfo in URLs (the Rust services do not see it); the check
+    // takes it out of the URL and puts it into CONNECT.
     let server = NatsServer::with_auth(Auth::UserPassword);
     let url = format!(
         "nats://{}:{}@127.0.0.1:{}",

@@ -1,18 +1,17 @@
 //! `test-messaging` and `watch` against real `nats-server` processes on loopback: the
-//! binary is run as a user runs it, and a second client (async-nats) publishes or
-//! listens beside it.
+//! binary is run as a user runs it, and a second client (`support::client`) publishes
+//! or listens beside it.
 mod support;
 
-use async_nats::HeaderMap;
-use bytes::Bytes;
-use futures_util::StreamExt;
 use nats_doctor::events::{self, ProblemCode};
+use nats_doctor::nats::Message;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::client::TestClient;
 use support::nats_server::{Auth, NatsServer, LIMITED_PASSWORD, LIMITED_USER};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_nats-doctor");
@@ -53,13 +52,6 @@ fn stdout_json(output: &Output) -> Value {
             String::from_utf8_lossy(&output.stderr)
         )
     })
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 fn problem_codes(case: &Value) -> Vec<String> {
@@ -140,49 +132,29 @@ fn test_messaging_text_has_one_line_per_case() {
 /// Collects what a subscriber on the live prefix receives while `action` runs, then
 /// proves it has everything: a marker it publishes on its own connection comes back
 /// only after every earlier delivery.
-fn live_subscriber_sees(server: &NatsServer, action: impl FnOnce()) -> Vec<async_nats::Message> {
-    let runtime = runtime();
-    let client = runtime
-        .block_on(async_nats::connect(server.url()))
-        .expect("connect");
-    let mut subscriber = runtime
-        .block_on(client.subscribe(format!("{LIVE_PREFIX}.>")))
-        .expect("subscribe");
-    runtime.block_on(client.flush()).expect("flush");
+fn live_subscriber_sees(server: &NatsServer, action: impl FnOnce()) -> Vec<Message> {
+    let mut client = TestClient::connect(server.port);
+    client.subscribe(&format!("{LIVE_PREFIX}.>"));
     // The subscription is registered once our own marker comes back through it.
     let marker = format!("{LIVE_PREFIX}.marker.ready.now");
-    runtime.block_on(async {
-        client
-            .publish(marker.clone(), Bytes::from_static(b"ready"))
-            .await
-            .expect("publish marker");
-        let message = tokio::time::timeout(PATIENCE, subscriber.next())
-            .await
-            .expect("marker within the limit")
-            .expect("marker");
-        assert_eq!(message.subject.as_str(), marker);
-    });
+    client.publish(&marker, &[], b"ready");
+    client.flush();
+    assert_eq!(client.next_message().subject, marker);
     action();
-    runtime.block_on(async {
-        let end = format!("{LIVE_PREFIX}.marker.end.now");
-        client
-            .publish(end.clone(), Bytes::from_static(b"end"))
-            .await
-            .expect("publish end marker");
-        let mut seen = Vec::new();
-        loop {
-            let message = tokio::time::timeout(PATIENCE, subscriber.next())
-                .await
-                .expect("end marker within the limit")
-                .expect("message");
-            if message.subject.as_str() == end {
-                break;
-            }
-            seen.push(message);
-            assert!(seen.len() < 100, "unexpected flood on the live prefix");
+    let end = format!("{LIVE_PREFIX}.marker.end.now");
+    client.publish(&end, &[], b"end");
+    client.flush();
+    let mut seen = Vec::new();
+    // Bounded: at most 100 messages before the end marker.
+    loop {
+        let message = client.next_message();
+        if message.subject == end {
+            break;
         }
-        seen
-    })
+        seen.push(message);
+        assert!(seen.len() < 100, "unexpected flood on the live prefix");
+    }
+    seen
 }
 
 #[test]
@@ -234,7 +206,7 @@ fn live_publishes_under_the_configured_prefix_with_the_test_header() {
             .headers
             .as_ref()
             .and_then(|headers| headers.get("Nats-Doctor-Test"))
-            .map(|value| value.as_str().to_string());
+            .map(str::to_string);
         assert_eq!(header.as_deref(), Some("true"));
         let checked = events::validate(&message.subject, &message.payload, Some(LIVE_PREFIX));
         assert!(checked.is_valid(), "{:?}", checked.problems);
@@ -344,12 +316,122 @@ fn unreachable_server_fails_without_publishing() {
         text.contains("FAIL") && text.contains("nothing published"),
         "{text}"
     );
+    // The same words as check's tcp step, not the operating system's.
+    assert!(
+        text.contains(&format!(
+            "nats://127.0.0.1:{port}: connection refused (nothing listens there)"
+        )),
+        "{text}"
+    );
+    let output = run(&[
+        "watch",
+        "--url",
+        &format!("nats://127.0.0.1:{port}"),
+        "--timeout",
+        "1s",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("connection refused (nothing listens there)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("os error"), "{stderr}");
+}
+
+#[test]
+fn settings_no_client_could_use_exit_2() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["test-messaging", "--url", "foo://x"],
+            "the scheme `foo` is not one NATS clients accept",
+        ),
+        (
+            &["watch", "--url", "foo://x"],
+            "the scheme `foo` is not one NATS clients accept",
+        ),
+        (
+            &["test-messaging", "--url", "nats://a:4222,,nats://b:4222"],
+            "empty entry in the server list",
+        ),
+        (&["watch", "--url", "ws://127.0.0.1:1"], "not WebSocket"),
+        (
+            &["watch", "a b", "--url", "nats://127.0.0.1:1"],
+            "\"a b\" is not a subject",
+        ),
+        (
+            &[
+                "test-messaging",
+                "--url",
+                "nats://127.0.0.1:1",
+                "--creds",
+                "/nonexistent/user.creds",
+            ],
+            "cannot read credentials file /nonexistent/user.creds",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = run(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}: {output:?}");
+    }
+    for subcommand in ["test-messaging", "watch"] {
+        let output = command(&[subcommand, "--url", "nats://127.0.0.1:1"])
+            .env("NATS_SUBJECT_PREFIX", "binance..extraction")
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{subcommand}: {stderr}");
+        assert!(
+            stderr.contains("NATS_SUBJECT_PREFIX \"binance..extraction\" has an empty token"),
+            "{subcommand}: {stderr}"
+        );
+    }
 }
 
 /// A running `watch` whose subscription is live.
 struct Watch {
     child: Child,
+    /// Standard output, line by line, as it is written.
     stdout: mpsc::Receiver<String>,
+    /// Standard error, line by line.
+    stderr: mpsc::Receiver<String>,
+    /// Lines already taken from the receivers while waiting for one.
+    seen_stdout: Vec<String>,
+    seen_stderr: Vec<String>,
+}
+
+/// Forwards the lines of `reader` to a channel, on a thread that ends with the stream.
+fn lines_of(reader: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    receiver
+}
+
+/// Waits (bounded) for a line that satisfies `wanted`, keeping every line in `seen`.
+fn wait_for_line(
+    receiver: &mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+    wanted: impl Fn(&str) -> bool,
+) -> Option<String> {
+    if let Some(line) = seen.iter().find(|line| wanted(line)) {
+        return Some(line.clone());
+    }
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = receiver.recv_timeout(left).ok()?;
+        seen.push(line.clone());
+        if wanted(&line) {
+            return Some(line);
+        }
+    }
 }
 
 impl Watch {
@@ -359,64 +441,77 @@ impl Watch {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn watch");
-        let stderr = child.stderr.take().expect("stderr");
-        let (ready_tx, ready_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = ready_tx.send(line);
-            }
-        });
-        let mut stdout = child.stdout.take().expect("stdout");
-        let (out_tx, out_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stdout.read_to_string(&mut text);
-            let _ = out_tx.send(text);
-        });
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match ready_rx.recv_timeout(left) {
-                Ok(line) if line.contains("watching") => break,
-                Ok(_) => {}
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!("watch did not announce its subscription");
-                }
-            }
-        }
-        Watch {
+        let stderr = lines_of(child.stderr.take().expect("stderr"));
+        let stdout = lines_of(child.stdout.take().expect("stdout"));
+        let mut watch = Watch {
             child,
-            stdout: out_rx,
+            stdout,
+            stderr,
+            seen_stdout: Vec::new(),
+            seen_stderr: Vec::new(),
+        };
+        if watch
+            .stderr_line(|line| line.contains("watching"))
+            .is_none()
+        {
+            let _ = watch.child.kill();
+            panic!("watch did not announce its subscription");
         }
+        watch
+    }
+
+    /// Waits for a line on standard error.
+    fn stderr_line(&mut self, wanted: impl Fn(&str) -> bool) -> Option<String> {
+        wait_for_line(&self.stderr, &mut self.seen_stderr, wanted)
+    }
+
+    /// Waits for a line on standard output.
+    fn stdout_line(&mut self, wanted: impl Fn(&str) -> bool) -> Option<String> {
+        wait_for_line(&self.stdout, &mut self.seen_stdout, wanted)
     }
 
     /// Waits for the exit; returns the exit code and standard output.
-    fn finish(mut self) -> (Option<i32>, String) {
-        let text = match self.stdout.recv_timeout(PATIENCE) {
-            Ok(text) => text,
-            Err(_) => {
-                let _ = self.child.kill();
-                panic!("watch did not finish");
+    fn finish(self) -> (Option<i32>, String) {
+        let (code, stdout, _) = self.finish_with_stderr();
+        (code, stdout)
+    }
+
+    /// Waits for the exit; returns the exit code, standard output and standard error.
+    fn finish_with_stderr(mut self) -> (Option<i32>, String, String) {
+        let deadline = Instant::now() + PATIENCE;
+        let status = loop {
+            match self.child.try_wait().expect("wait") {
+                Some(status) => break status,
+                None if Instant::now() > deadline => {
+                    let _ = self.child.kill();
+                    panic!("watch did not finish");
+                }
+                None => std::thread::sleep(Duration::from_millis(5)),
             }
         };
-        let status = self.child.wait().expect("wait");
-        (status.code(), text)
+        // The streams end with the process; the reader threads forward what is left.
+        let drain = |receiver: &mpsc::Receiver<String>, seen: &mut Vec<String>| {
+            while let Ok(line) = receiver.recv_timeout(PATIENCE) {
+                seen.push(line);
+            }
+            let mut text = seen.join("\n");
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text
+        };
+        let stdout = drain(&self.stdout, &mut self.seen_stdout);
+        let stderr = drain(&self.stderr, &mut self.seen_stderr);
+        (status.code(), stdout, stderr)
     }
 }
 
 fn publish_all(server: &NatsServer, messages: &[(String, Vec<u8>)]) {
-    let runtime = runtime();
-    runtime.block_on(async {
-        let client = async_nats::connect(server.url()).await.expect("connect");
-        for (subject, payload) in messages {
-            client
-                .publish(subject.clone(), Bytes::from(payload.clone()))
-                .await
-                .expect("publish");
-        }
-        client.flush().await.expect("flush");
-    });
+    let mut client = TestClient::connect(server.port);
+    for (subject, payload) in messages {
+        client.publish(subject, &[], payload);
+    }
+    client.flush();
 }
 
 fn json_lines(text: &str) -> Vec<Value> {
@@ -887,19 +982,16 @@ fn headers_do_not_disturb_validation() {
         "json",
     ]);
     let (subject, payload) = samples()[0].clone();
-    runtime().block_on(async {
-        let client = async_nats::connect(server.url()).await.expect("connect");
-        let mut headers = HeaderMap::new();
-        headers.insert(
+    let mut client = TestClient::connect(server.port);
+    client.publish(
+        &subject,
+        &[(
             "traceparent",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-        );
-        client
-            .publish_with_headers(subject, headers, Bytes::from(payload))
-            .await
-            .expect("publish");
-        client.flush().await.expect("flush");
-    });
+        )],
+        &payload,
+    );
+    client.flush();
     let (code, text) = watch.finish();
     assert_eq!(code, Some(0), "{text}");
 }
@@ -926,7 +1018,7 @@ fn watch_prints_the_summary_on_interrupt() {
 }
 
 #[test]
-fn watch_ends_when_the_server_goes_away() {
+fn watch_ends_when_the_server_stays_away_longer_than_the_reconnect_window() {
     let mut server = NatsServer::plain();
     let watch = Watch::start(&[
         "watch",
@@ -934,11 +1026,75 @@ fn watch_ends_when_the_server_goes_away() {
         &server.url(),
         "--timeout",
         "500ms",
+        "--reconnect-window",
+        "1s",
         "--color",
         "never",
     ]);
+    let killed = Instant::now();
     server.kill();
-    let (code, text) = watch.finish();
-    assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("connection lost"), "{text}");
+    let (code, text, stderr) = watch.finish_with_stderr();
+    let ended_after = killed.elapsed();
+    assert_eq!(code, Some(1), "{text}{stderr}");
+    assert!(
+        text.contains("connection lost and not regained within 1s"),
+        "{text}"
+    );
+    assert!(
+        stderr.contains(&format!("disconnected from {}", server.url())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("reconnecting for up to 1s"), "{stderr}");
+    // The window, then at most one attempt's time limit.
+    assert!(
+        ended_after >= Duration::from_secs(1) && ended_after < Duration::from_secs(3),
+        "{ended_after:?}"
+    );
+}
+
+#[test]
+fn watch_reconnects_when_the_server_restarts() {
+    let mut server = NatsServer::plain();
+    let mut watch = Watch::start(&[
+        "watch",
+        "--url",
+        &server.url(),
+        "--count",
+        "2",
+        "--format",
+        "json",
+    ]);
+    let samples = samples();
+    publish_all(&server, &samples[..1]);
+    assert!(watch
+        .stdout_line(|line| line.contains("\"valid\":true"))
+        .is_some());
+    server.restart();
+    let reconnected = watch
+        .stderr_line(|line| line.contains("reconnected to"))
+        .expect("watch reconnects");
+    assert!(
+        reconnected.contains(&format!("reconnected to {}", server.url())),
+        "{reconnected}"
+    );
+    publish_all(&server, &samples[1..2]);
+    let (code, text, stderr) = watch.finish_with_stderr();
+    // A disconnection may have cost messages, so the watch does not pass.
+    assert_eq!(code, Some(1), "{text}{stderr}");
+    let lines = json_lines(&text);
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[0]["subject"], samples[0].0.as_str());
+    assert_eq!(lines[1]["subject"], samples[1].0.as_str());
+    let summary = &lines[2]["summary"];
+    assert_eq!(summary["received"], 2);
+    assert_eq!(summary["valid"], 2);
+    assert_eq!(summary["disconnections"], 1);
+    assert!(
+        summary["disconnected_seconds"]
+            .as_f64()
+            .is_some_and(|seconds| seconds > 0.0),
+        "{summary}"
+    );
+    assert!(stderr.contains("disconnected from"), "{stderr}");
+    assert!(stderr.contains("core NATS does not replay"), "{stderr}");
 }

@@ -55,10 +55,8 @@ fn lint_fixture(path: &Path, rule: &'static Rule) -> lint::LintOutcome {
         ..LintOptions::default()
     };
     let selection = Selection { rules: vec![rule] };
-    let load = nats_doctor::manifest::LoadOptions {
-        default_namespace: &options.default_namespace,
-        ..nats_doctor::manifest::LoadOptions::default()
-    };
+    // Objects without a namespace are the group, as without `--namespace`.
+    let load = nats_doctor::manifest::LoadOptions::default();
     lint::run(&[path.to_path_buf()], false, &options, &load, &selection)
 }
 

@@ -3,21 +3,25 @@
 //! it. A value in a ConfigMap is one site however many workloads read it, so it is
 //! reported once, at the ConfigMap line.
 
-use crate::diagnostic::{Finding, Location, ObjectRef};
+use crate::diagnostic::{Finding, InputError, Location, ObjectRef};
+use crate::lint::namespaces;
 use crate::lint::resolve::{self, ConfigIndex, ContainerEnv, Origin, Resolved};
 use crate::lint::topology::Topology;
-use crate::manifest::model::{Inventory, Platform, RefKind};
+use crate::manifest::model::{Inventory, Platform, RefKind, RELEASE_NAMESPACE};
 use crate::natsurl::{self, Entry, HostClass};
 use crate::rules::Rule;
 use crate::runbook::{self, Step};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// Settings of a lint run that change what rules conclude.
 #[derive(Clone, Debug)]
 pub struct LintOptions {
-    pub default_namespace: String,
+    /// `--namespace`: the namespace of objects that name none. `None` leaves them one
+    /// group in a namespace the input does not name.
+    pub default_namespace: Option<String>,
     pub cluster_domain: String,
     pub known_namespaces: Vec<String>,
     pub url_vars: Vec<String>,
@@ -27,7 +31,7 @@ pub struct LintOptions {
 impl Default for LintOptions {
     fn default() -> Self {
         LintOptions {
-            default_namespace: "default".to_string(),
+            default_namespace: None,
             cluster_domain: "cluster.local".to_string(),
             known_namespaces: Vec::new(),
             url_vars: Vec::new(),
@@ -45,6 +49,14 @@ pub const DEFAULT_PREFIX: &str = "binance.extraction";
 /// Inputs with fewer workloads are resolved on one thread: starting a second costs more
 /// than it saves.
 const PARALLEL_WORKLOADS: usize = 1024;
+
+/// The servers parsed in one run: this many, and [`SERVERS_PER_SITE`] more for every
+/// value that holds URLs. A real input lists one to three servers per value; a parsed
+/// server takes some 150 bytes, 75 times the two bytes of text (`a,`) a hostile list
+/// needs for one, and a value may list up to [`natsurl::MAX_SERVERS`]. Past the budget
+/// the values' servers are not parsed, and an input error says where that began.
+const SERVER_BUDGET: usize = 65_536;
+const SERVERS_PER_SITE: usize = 8;
 
 /// A container that reads a site's value.
 #[derive(Clone, Copy, Debug)]
@@ -94,6 +106,13 @@ enum SiteKind {
 pub struct Context<'a> {
     pub inventory: &'a Inventory,
     pub options: &'a LintOptions,
+    /// Limits of the analysis that the input reached (the expansion budget), reported
+    /// like the inputs that cannot be read.
+    pub errors: Vec<InputError>,
+    /// Limits that rules reached while they ran (see [`Context::limit_reached`]).
+    limits: std::sync::Mutex<Vec<InputError>>,
+    /// The `used by` lists of the sites that have findings, by site.
+    used_by: std::sync::Mutex<FxHashMap<usize, Arc<[ObjectRef]>>>,
     pub known_namespaces: FxHashSet<String>,
     pub configs: ConfigIndex<'a>,
     pub envs: Vec<ContainerEnv<'a>>,
@@ -102,8 +121,9 @@ pub struct Context<'a> {
     pub prefix_sites: Vec<Site<'a>>,
     /// Services, policies and connections; built on first use by a cross-object rule.
     topology: std::sync::OnceLock<Topology<'a>>,
-    /// `name.namespace` of a Service per port, built on first use.
-    services_by_port: std::sync::OnceLock<FxHashMap<u16, String>>,
+    /// The Service to suggest per port (index into `Inventory::services`), built on
+    /// first use.
+    services_by_port: std::sync::OnceLock<FxHashMap<u16, usize>>,
 }
 
 impl<'a> Context<'a> {
@@ -115,12 +135,14 @@ impl<'a> Context<'a> {
         known_namespaces.extend(options.known_namespaces.iter().cloned());
 
         // Containers resolve independently: a large input is split in two halves, one
-        // per thread, and joined in order.
-        let resolve_range = |workloads: std::ops::Range<usize>| {
+        // per thread, and joined in order. Each half has its share of the expansion
+        // budget, so that where expansion stops does not depend on the threads' timing.
+        let resolve_range = |workloads: std::ops::Range<usize>, budget: usize| {
+            let mut budget = resolve::Budget::new(budget);
             let mut envs = Vec::new();
             for w in workloads {
                 for c in 0..inventory.workloads[w].containers.len() {
-                    let mut env = resolve::resolve(inventory, &configs, w, c);
+                    let mut env = resolve::resolve(inventory, &configs, w, c, &mut budget);
                     // Rules read only NATS settings from here on, and of the other
                     // `NATS_` variables (credentials, timeouts) only their `$(VAR)`
                     // references; dropping the rest keeps the context small.
@@ -136,27 +158,44 @@ impl<'a> Context<'a> {
                     envs.push(env);
                 }
             }
-            envs
+            (envs, budget.exhausted_at)
         };
         let count = inventory.workloads.len();
-        let envs = if count < PARALLEL_WORKLOADS {
-            resolve_range(0..count)
+        let budget = resolve::EXPANSION_BUDGET;
+        let (envs, stops) = if count < PARALLEL_WORKLOADS {
+            let (envs, stop) = resolve_range(0..count, budget);
+            (envs, vec![stop])
         } else {
             std::thread::scope(|scope| {
-                let second = scope.spawn(|| resolve_range(count / 2..count));
-                let mut envs = resolve_range(0..count / 2);
-                envs.extend(
-                    second
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                );
-                envs
+                let second = scope.spawn(|| resolve_range(count / 2..count, budget / 2));
+                let (mut envs, first_stop) = resolve_range(0..count / 2, budget / 2);
+                let (rest, second_stop) = second
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                envs.extend(rest);
+                (envs, vec![first_stop, second_stop])
             })
         };
+        let errors = stops
+            .into_iter()
+            .flatten()
+            .map(|(location, name)| InputError {
+                file: location.file.clone(),
+                line: Some(location.line),
+                column: Some(location.column),
+                message: format!(
+                    "`$(VAR)` expansion stopped at `{name}`: this input's values expand to more than the {} MiB nats-doctor builds in one run; this value and later ones that need expanding are taken as unknown",
+                    resolve::EXPANSION_BUDGET / (1024 * 1024)
+                ),
+            })
+            .collect();
 
         let mut context = Context {
             inventory,
             options,
+            errors,
+            limits: std::sync::Mutex::default(),
+            used_by: std::sync::Mutex::default(),
             known_namespaces,
             configs,
             envs,
@@ -272,17 +311,52 @@ impl<'a> Context<'a> {
         self.url_sites.reserve_exact(count(SiteKind::Url));
         self.enabled_sites.reserve_exact(count(SiteKind::Enabled));
         self.prefix_sites.reserve_exact(count(SiteKind::Prefix));
+        let budget = SERVER_BUDGET + SERVERS_PER_SITE * count(SiteKind::Url);
+        let mut servers_left = budget;
+        let mut servers_stopped = false;
         for (kind, mut site) in sites {
             site.consumers.shrink_to_fit();
             match kind {
                 SiteKind::Url => {
-                    let entries = natsurl::parse_server_list(&site.text);
+                    let entries = if servers_left > 0 {
+                        natsurl::parse_server_list(&site.text)
+                    } else {
+                        if !servers_stopped {
+                            servers_stopped = true;
+                            self.errors.push(servers_stopped_at(&site, budget));
+                        }
+                        Vec::new()
+                    };
+                    servers_left = servers_left.saturating_sub(entries.len());
                     self.url_sites.push(UrlSite { site, entries });
                 }
                 SiteKind::Enabled => self.enabled_sites.push(site),
                 SiteKind::Prefix => self.prefix_sites.push(site),
             }
         }
+    }
+
+    /// Records that a rule stopped at a limit of its work, to be reported as an input
+    /// error.
+    pub fn limit_reached(&self, error: InputError) {
+        self.limits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(error);
+    }
+
+    /// The limits the rules reached, in the order of the places they name.
+    pub fn take_limits(&self) -> Vec<InputError> {
+        let mut limits = std::mem::take(
+            &mut *self
+                .limits
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        limits.sort_by(|a, b| {
+            (&a.file, a.line, a.column, &a.message).cmp(&(&b.file, b.line, b.column, &b.message))
+        });
+        limits
     }
 
     /// The cluster as the input describes it (built once, on first use).
@@ -296,8 +370,20 @@ impl<'a> Context<'a> {
     }
 
     /// Classifies a URL host with the namespaces this input knows.
+    /// A chart rendered without `--namespace` names its release namespace
+    /// [`RELEASE_NAMESPACE`]: a URL that names it names the group's.
     pub fn classify(&self, host: &natsurl::Host) -> HostClass {
-        natsurl::classify_host(host, &|ns| self.is_known_namespace(ns))
+        let mut class = natsurl::classify_host(host, &|ns| {
+            self.is_known_namespace(ns) || ns == RELEASE_NAMESPACE
+        });
+        if let HostClass::Namespaced { namespace, .. } | HostClass::ClusterFqdn { namespace, .. } =
+            &mut class
+        {
+            if namespace == RELEASE_NAMESPACE {
+                namespace.clear();
+            }
+        }
+        class
     }
 
     /// Whether a NATS client workload has messaging turned on (unset means on). `None`
@@ -310,14 +396,26 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The workloads reading a site, for `used by`.
-    pub fn consumers(&self, site: &Site) -> Vec<ObjectRef> {
-        let set: BTreeSet<ObjectRef> = site
-            .consumers
-            .iter()
-            .map(|c| self.inventory.workloads[c.workload].reference())
-            .collect();
-        set.into_iter().collect()
+    /// The workloads reading a site, for `used by`: worked out once per site and shared
+    /// by its findings.
+    pub fn consumers(&self, site: &Site) -> Arc<[ObjectRef]> {
+        // Sites stay where they are once collected: the address names one.
+        let key = std::ptr::from_ref(site) as usize;
+        let mut lists = self
+            .used_by
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        lists
+            .entry(key)
+            .or_insert_with(|| {
+                let set: BTreeSet<ObjectRef> = site
+                    .consumers
+                    .iter()
+                    .map(|c| self.inventory.workloads[c.workload].reference())
+                    .collect();
+                set.into_iter().collect()
+            })
+            .clone()
     }
 
     /// A finding at a site, or `None` when the site's object, or every workload that
@@ -388,9 +486,9 @@ impl<'a> Context<'a> {
             .filter(|data| data.kind == crate::manifest::model::RefKind::ConfigMap)
             .map(|data| data.object.name.clone());
         let names = runbook::Names {
-            namespace: (!site.namespace.is_empty()).then(|| site.namespace.to_string()),
+            namespace: namespaces::named(site.namespace),
             service: service.map(|(s, _)| s.to_string()),
-            service_namespace: service.map(|(_, ns)| ns.to_string()),
+            service_namespace: service.and_then(|(_, ns)| namespaces::named(ns)),
             host: None,
             port,
             config_map: config_map.map(String::from),
@@ -413,6 +511,11 @@ impl<'a> Context<'a> {
         })
     }
 
+    /// The namespace of the Kubernetes pods that read a site, for [`Context::suggested_url`].
+    pub fn pods_namespace<'s>(&self, site: &'s Site) -> Option<&'s str> {
+        (site.platform == Platform::Kubernetes).then_some(site.namespace)
+    }
+
     /// Text from a site as it may be printed: nothing of a secret value is shown.
     pub fn shown<'s>(&self, site: &Site, text: &'s str) -> std::borrow::Cow<'s, str> {
         if site.hidden {
@@ -430,31 +533,51 @@ impl<'a> Context<'a> {
     }
 
     /// The URL to use instead: a Service of the input that exposes `port` (preferring
-    /// one named like NATS), written as its cluster FQDN.
-    pub fn suggested_url(&self, port: u16) -> String {
+    /// one named like NATS), written as its cluster FQDN. `from` is the namespace of the
+    /// Kubernetes pods that read the URL (`None` for compose and env files): a Service of
+    /// the group is named by its short name from the group, and with a `<namespace>`
+    /// placeholder from anywhere else.
+    pub fn suggested_url(&self, port: u16, from: Option<&str>) -> String {
         let domain = &self.options.cluster_domain;
         let services = self.services_by_port.get_or_init(|| {
-            let mut best: FxHashMap<u16, (bool, String)> = FxHashMap::default();
-            for service in &self.inventory.services {
+            let mut best: FxHashMap<u16, (bool, usize)> = FxHashMap::default();
+            for (index, service) in self.inventory.services.iter().enumerate() {
                 let nats = service.object.name.contains("nats");
-                let fqdn = format!("{}.{}", service.object.name, service.object.namespace);
                 for service_port in &service.ports {
-                    let slot = best
-                        .entry(service_port.port)
-                        .or_insert((nats, fqdn.clone()));
+                    let slot = best.entry(service_port.port).or_insert((nats, index));
                     if nats && !slot.0 {
-                        *slot = (nats, fqdn.clone());
+                        *slot = (nats, index);
                     }
                 }
             }
             best.into_iter()
-                .map(|(port, (_, fqdn))| (port, fqdn))
+                .map(|(port, (_, index))| (port, index))
                 .collect()
         });
-        match services.get(&port) {
-            Some(fqdn) => format!("nats://{fqdn}.svc.{domain}:{port}"),
-            None => format!("nats://nats-server.nats.svc.{domain}:{port}"),
+        let Some(&index) = services.get(&port) else {
+            return format!("nats://nats-server.nats.svc.{domain}:{port}");
+        };
+        let service = &self.inventory.services[index].object;
+        if namespaces::is_group(&service.namespace) && from.is_some_and(namespaces::is_group) {
+            format!("nats://{}:{port}", service.name)
+        } else {
+            let address = namespaces::qualified(&service.name, &service.namespace);
+            format!("nats://{address}.svc.{domain}:{port}")
         }
+    }
+}
+
+/// The input error at the first value whose servers the run's budget leaves unparsed.
+fn servers_stopped_at(site: &Site, budget: usize) -> InputError {
+    let location = site.origin.location;
+    InputError {
+        file: location.file.clone(),
+        line: Some(location.line),
+        column: Some(location.column),
+        message: format!(
+            "servers not checked from `{}` on: the input's URL values list more than {budget} servers in all, the most nats-doctor parses for them",
+            site.origin.key
+        ),
     }
 }
 

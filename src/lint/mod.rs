@@ -3,6 +3,7 @@
 
 pub mod context;
 pub(crate) mod grouped;
+pub(crate) mod namespaces;
 pub mod refs;
 pub mod resolve;
 pub(crate) mod topology;
@@ -54,7 +55,9 @@ pub fn run(
     if environment {
         manifest::load_environment(&mut loaded);
     }
-    let mut findings = check(&loaded.inventory, options, selection);
+    let (mut findings, errors) = analyse(&loaded.inventory, options, selection);
+    // Where the analysis reached a limit, as input errors: placed like the others.
+    loaded.errors.extend(errors);
     // Findings in rendered charts and overlays, moved to the files that wrote them.
     loaded.place(&mut findings);
     let objects = loaded.inventory.objects;
@@ -74,13 +77,26 @@ pub fn run(
     }
 }
 
-/// Runs the selected rules over an inventory; findings sorted by place, then code.
+/// Runs the selected rules over an inventory; findings sorted by place, then code. For
+/// an inventory that cannot reach the limits of the analysis (one value, as `check`
+/// lints it); [`analyse`] also returns where an input reached them.
 pub fn check(
     inventory: &manifest::model::Inventory,
     options: &LintOptions,
     selection: &Selection,
 ) -> Vec<Finding> {
-    let context = Context::new(inventory, options);
+    analyse(inventory, options, selection).0
+}
+
+/// Runs the selected rules over an inventory: the findings, sorted by place, then code,
+/// and the places where the input reached a limit of the analysis.
+pub fn analyse(
+    inventory: &manifest::model::Inventory,
+    options: &LintOptions,
+    selection: &Selection,
+) -> (Vec<Finding>, Vec<InputError>) {
+    let mut context = Context::new(inventory, options);
+    let mut errors = std::mem::take(&mut context.errors);
     // Rules are independent readers of the context. One thread takes rules from the
     // front of the list and the other from the back until they meet: the URL rules at the
     // front run while the policy rules at the back build the topology they share with the
@@ -117,5 +133,6 @@ pub fn check(
         .sort_by(|a, b| (&a.location, a.code, &a.message).cmp(&(&b.location, b.code, &b.message)));
     findings
         .dedup_by(|a, b| a.location == b.location && a.code == b.code && a.message == b.message);
-    findings
+    errors.extend(context.take_limits());
+    (findings, errors)
 }

@@ -3,20 +3,30 @@
 
 use crate::diagnostic::{Finding, Location};
 use crate::lint::context::Context;
+use crate::lint::namespaces;
 use crate::manifest::model::{EnvSource, Platform, RefKind};
 use crate::rules::Rule;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RefOutcome {
+pub enum RefOutcome<'a> {
     Found,
     MissingObject,
     MissingKey,
-    /// The object exists, but only in these other namespaces.
-    OtherNamespace(Vec<String>),
-    /// The input holds no object of that kind in the namespace: it cannot tell.
+    /// The object exists, but only in other namespaces: the first of them (sorted, at
+    /// most [`SHOWN_NAMESPACES`]) and how many there are.
+    OtherNamespace {
+        first: Vec<&'a str>,
+        count: usize,
+    },
+    /// The input holds no object of that kind in the namespace, or the object exists on
+    /// the other side of the group's boundary (the group may be deployed there): it
+    /// cannot tell.
     Undecidable,
 }
+
+/// The most namespaces a finding names for an object found only elsewhere.
+pub const SHOWN_NAMESPACES: usize = 5;
 
 pub struct Reference<'a> {
     pub workload: usize,
@@ -28,7 +38,7 @@ pub struct Reference<'a> {
     pub namespace: &'a str,
     pub location: &'a Location,
     pub width: u32,
-    pub outcome: RefOutcome,
+    pub outcome: RefOutcome<'a>,
 }
 
 /// The references whose target is missing or in another namespace. References that
@@ -41,43 +51,60 @@ pub fn broken<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
         .iter()
         .map(|data| (data.kind, data.object.namespace.as_str()))
         .collect();
-    let mut namespaces_of: FxHashMap<(RefKind, &str), Vec<&str>> = FxHashMap::default();
+    // The namespaces that have an object of a kind and name, sorted, each once (so the
+    // group's, the empty name, comes first). A ref that misses in its own namespace
+    // keeps the first few: thousands of refs to a name thousands of namespaces have
+    // would otherwise each copy the list.
+    let mut namespaces_of: FxHashMap<(RefKind, &'a str), Vec<&'a str>> = FxHashMap::default();
     for data in &inventory.config_data {
         namespaces_of
             .entry((data.kind, data.object.name.as_str()))
             .or_default()
             .push(data.object.namespace.as_str());
     }
-    let outcome =
-        |kind: RefKind, namespace: &str, name: &str, key: Option<&str>, optional: bool| {
-            if let Some(at) = ctx.configs.find(kind, namespace, name) {
-                return match key {
-                    Some(key) if inventory.config_data[at].get(key).is_none() && !optional => {
-                        RefOutcome::MissingKey
-                    }
-                    _ => RefOutcome::Found,
-                };
-            }
-            let mut elsewhere: Vec<String> = namespaces_of
-                .get(&(kind, name))
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .filter(|ns| **ns != namespace)
-                .map(|ns| ns.to_string())
-                .collect();
-            elsewhere.sort();
-            elsewhere.dedup();
-            if !elsewhere.is_empty() {
-                RefOutcome::OtherNamespace(elsewhere)
-            } else if optional {
-                RefOutcome::Found
-            } else if covered.contains(&(kind, namespace)) || ctx.options.strict_refs {
-                RefOutcome::MissingObject
-            } else {
-                RefOutcome::Undecidable
-            }
+    for list in namespaces_of.values_mut() {
+        list.sort_unstable();
+        list.dedup();
+    }
+    let namespaces_of = &namespaces_of;
+    let outcome = |kind: RefKind,
+                   namespace: &str,
+                   name: &str,
+                   key: Option<&str>,
+                   optional: bool|
+     -> RefOutcome<'a> {
+        if let Some(at) = ctx.configs.find(kind, namespace, name) {
+            return match key {
+                Some(key) if inventory.config_data[at].get(key).is_none() && !optional => {
+                    RefOutcome::MissingKey
+                }
+                _ => RefOutcome::Found,
+            };
+        }
+        // Not found in its own namespace: the list names only others.
+        let elsewhere: &[&'a str] = namespaces_of.get(&(kind, name)).map_or(&[], Vec::as_slice);
+        // The group may be deployed into a named namespace that has the object, and
+        // a named namespace may receive the group's: either way the ref may resolve.
+        let across_group = if namespaces::is_group(namespace) {
+            !elsewhere.is_empty()
+        } else {
+            elsewhere.first().is_some_and(|ns| namespaces::is_group(ns))
         };
+        if across_group {
+            RefOutcome::Undecidable
+        } else if !elsewhere.is_empty() {
+            RefOutcome::OtherNamespace {
+                first: elsewhere.iter().take(SHOWN_NAMESPACES).copied().collect(),
+                count: elsewhere.len(),
+            }
+        } else if optional {
+            RefOutcome::Found
+        } else if covered.contains(&(kind, namespace)) || ctx.options.strict_refs {
+            RefOutcome::MissingObject
+        } else {
+            RefOutcome::Undecidable
+        }
+    };
     let mut found = Vec::new();
     let mut keep = |reference: Reference<'a>| {
         if !matches!(

@@ -56,6 +56,9 @@ pub struct ContainerEnv<'a> {
     /// Some variable's name starts with `NATS_`: the container is a NATS client. Kept
     /// apart because the lint context keeps only the variables its rules read.
     pub nats_client: bool,
+    /// Where the environment is larger than Linux lets the container start with (boxed:
+    /// it is rare, and the context keeps one of these per container).
+    pub oversize: Option<Box<Oversize<'a>>>,
 }
 
 impl<'a> ContainerEnv<'a> {
@@ -94,12 +97,77 @@ impl<'a> ConfigIndex<'a> {
     }
 }
 
-/// Resolves the env of `container` of the workload at `workload`.
+/// Linux refuses to start a program when one string of its environment, `NAME=value`
+/// with its terminating NUL, is longer than `MAX_ARG_STRLEN`: 32 pages, 131,072 bytes
+/// with the 4 KiB pages of x86-64 (`include/uapi/linux/binfmts.h`; execve(2), "Limits
+/// on size of arguments and environment"). `execve` fails with `E2BIG` and the
+/// container does not start. The kubelet's own `$(VAR)` expansion has no limit.
+pub const MAX_ENV_STRING: usize = 32 * 4096;
+
+/// All strings of the arguments and the environment, and a pointer to each, may take a
+/// quarter of the stack limit and never more than three quarters of `_STK_LIM` (8 MiB),
+/// 6 MiB, whatever the limit (`fs/exec.c`, `bprm_stack_limits`): an environment larger
+/// than that cannot start on any Linux.
+pub const MAX_ENVIRONMENT: usize = 6 * 1024 * 1024;
+
+/// The most bytes `$(VAR)` expansion builds in one run of the linter. A real expansion
+/// adds a host name to a URL; a hostile input stays within the limits above and still
+/// builds gigabytes (a value doubling through `$(VAR)` up to 128 KiB in each of
+/// thousands of containers). Past this budget values are taken as unknown, and an input
+/// error says where expansion stopped.
+pub const EXPANSION_BUDGET: usize = 64 * 1024 * 1024;
+
+/// What the expansions of a run may still build.
+#[derive(Debug)]
+pub struct Budget<'a> {
+    remaining: usize,
+    /// The first value left unexpanded because the budget ran out.
+    pub exhausted_at: Option<(&'a Location, &'a str)>,
+}
+
+impl Budget<'_> {
+    pub fn new(bytes: usize) -> Self {
+        Budget {
+            remaining: bytes,
+            exhausted_at: None,
+        }
+    }
+}
+
+/// Why a container's environment is too large to start with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OversizeKind {
+    /// One `NAME=value` string is longer than [`MAX_ENV_STRING`].
+    String,
+    /// Every string with its pointer is larger than [`MAX_ENVIRONMENT`].
+    Environment,
+}
+
+/// The variable at which a container's environment is too large (the first one that is
+/// too long, or the one that takes the whole past its limit).
+#[derive(Clone, Debug)]
+pub struct Oversize<'a> {
+    pub kind: OversizeKind,
+    pub name: Cow<'a, str>,
+    /// Where the variable's value is defined: its `env` entry, or the ConfigMap or
+    /// Secret key it comes from.
+    pub location: &'a Location,
+    pub width: u32,
+    /// Bytes of the variable's value (for `String`), of every `NAME=value` string with
+    /// its NUL and pointer (for `Environment`).
+    pub length: usize,
+    /// Later variables whose strings are too long too.
+    pub others: usize,
+}
+
+/// Resolves the env of `container` of the workload at `workload`, building at most what
+/// `budget` still allows.
 pub fn resolve<'a>(
     inventory: &'a Inventory,
     index: &ConfigIndex<'_>,
     workload: usize,
     container_index: usize,
+    budget: &mut Budget<'a>,
 ) -> ContainerEnv<'a> {
     let owner = &inventory.workloads[workload];
     let container: &Container = &owner.containers[container_index];
@@ -114,6 +182,8 @@ pub fn resolve<'a>(
                 Cow::Borrowed(&var.name),
                 literal(value, &var.name, templating),
                 Vec::new(),
+                None,
+                (&value.location, value.width),
             );
         }
     }
@@ -127,37 +197,55 @@ pub fn resolve<'a>(
                     } else {
                         Cow::Owned(format!("{}{}", source.prefix, entry.key))
                     };
-                    let value = match &entry.value {
-                        Some(value) => Resolved::Known {
-                            text: Cow::Borrowed(&value.text),
-                            origin: Origin {
-                                location: &value.location,
-                                width: value.width,
-                                config: Some(found),
-                                key: &entry.key,
+                    let (value, place) = match &entry.value {
+                        Some(value) => (
+                            Resolved::Known {
+                                text: Cow::Borrowed(&value.text),
+                                origin: Origin {
+                                    location: &value.location,
+                                    width: value.width,
+                                    config: Some(found),
+                                    key: &entry.key,
+                                },
                             },
-                        },
-                        None => Resolved::Unknown,
+                            (&value.location, value.width),
+                        ),
+                        None => (Resolved::Unknown, (&source.location, source.width)),
                     };
-                    env.set(name, value, Vec::new());
+                    env.set(name, value, Vec::new(), None, place);
                 }
             }
             None => opaque = true,
         }
     }
     for var in &container.env {
+        let mut place = (&var.name_location, var.name_width);
+        // The length of a value too long to build.
+        let mut too_long = None;
         let (value, undefined) = match &var.source {
             EnvSource::Value(value) => {
+                place = (&value.location, value.width);
                 if value.not_scalar {
                     (Resolved::Unknown, Vec::new())
                 } else if owner.platform == Platform::Kubernetes {
-                    let (text, undefined, unknown) = env.expand(&value.text);
-                    let resolved = if unknown {
-                        Resolved::Unknown
-                    } else {
-                        Resolved::Known {
+                    // The value may be at most as long as the string of this name allows.
+                    let limit = MAX_ENV_STRING.saturating_sub(var.name.len() + 2);
+                    let (expansion, undefined) = env.expand(&value.text, limit, budget);
+                    let resolved = match expansion {
+                        Expansion::Text(text) => Resolved::Known {
                             text,
                             origin: origin_of(value, &var.name),
+                        },
+                        Expansion::Unknown => Resolved::Unknown,
+                        Expansion::TooLong(length) => {
+                            too_long = Some(length);
+                            Resolved::Unknown
+                        }
+                        Expansion::OverBudget => {
+                            budget
+                                .exhausted_at
+                                .get_or_insert((&value.location, &var.name));
+                            Resolved::Unknown
                         }
                     };
                     (resolved, undefined)
@@ -166,6 +254,7 @@ pub fn resolve<'a>(
                 }
             }
             EnvSource::KeyRef(key_ref) => {
+                place = (&key_ref.location, key_ref.width);
                 let found = index
                     .find(key_ref.kind, namespace, &key_ref.name)
                     .and_then(|at| {
@@ -202,14 +291,26 @@ pub fn resolve<'a>(
             EnvSource::Value(value) => Some((&value.location, value.width)),
             _ => None,
         };
-        env.set_written(Cow::Borrowed(&var.name), value, undefined, written_at);
+        env.set_sized(
+            Cow::Borrowed(&var.name),
+            value,
+            undefined,
+            written_at,
+            place,
+            too_long,
+        );
     }
+    let oversize = (owner.platform == Platform::Kubernetes)
+        .then(|| env.oversize())
+        .flatten()
+        .map(Box::new);
     ContainerEnv {
         workload,
         container: container_index,
         nats_client: env.vars.iter().any(|var| var.name.starts_with("NATS_")),
         vars: env.vars,
         opaque,
+        oversize,
     }
 }
 
@@ -234,79 +335,210 @@ fn literal<'a>(value: &'a Value, key: &'a str, templating: bool) -> Resolved<'a>
     }
 }
 
+/// The outcome of expanding one value.
+enum Expansion<'a> {
+    Text(Cow<'a, str>),
+    /// A referenced variable is known only at run time.
+    Unknown,
+    /// The expanded value would be this many bytes, more than its limit: not built.
+    TooLong(usize),
+    /// The run's expansion budget is spent: not built.
+    OverBudget,
+}
+
+/// One piece of a value that may hold `$(NAME)` references.
+enum Piece<'t> {
+    Text(&'t str),
+    /// `$(NAME)`, with the text as written (kept when `NAME` is not defined).
+    Reference {
+        name: &'t str,
+        written: &'t str,
+    },
+}
+
+/// Splits a value into text and references as the kubelet reads it: `$$` is one `$`,
+/// `$(NAME)` a reference, any other `$` itself.
+fn pieces(text: &str) -> impl Iterator<Item = Piece<'_>> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let Some(at) = rest.find('$') else {
+            return Some(Piece::Text(std::mem::take(&mut rest)));
+        };
+        if at > 0 {
+            let (before, after) = rest.split_at(at);
+            rest = after;
+            return Some(Piece::Text(before));
+        }
+        let after = &rest[1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            rest = tail;
+            return Some(Piece::Text("$"));
+        }
+        if let Some(close) = after.strip_prefix('(').and_then(|inner| inner.find(')')) {
+            let written = &rest[..close + 3];
+            rest = &rest[close + 3..];
+            return Some(Piece::Reference {
+                name: &written[2..written.len() - 1],
+                written,
+            });
+        }
+        rest = after;
+        Some(Piece::Text("$"))
+    })
+}
+
 #[derive(Default)]
 struct Environment<'a> {
     vars: Vec<ResolvedVar<'a>>,
+    /// For each variable, the length of its value as the kubelet builds it (0 when it is
+    /// known only at run time) and where that value is defined.
+    lengths: Vec<(usize, (&'a Location, u32))>,
     positions: FxHashMap<Cow<'a, str>, usize>,
 }
 
 impl<'a> Environment<'a> {
-    fn set(&mut self, name: Cow<'a, str>, value: Resolved<'a>, undefined: Vec<String>) {
-        self.set_written(name, value, undefined, None);
-    }
-
-    fn set_written(
+    fn set(
         &mut self,
         name: Cow<'a, str>,
         value: Resolved<'a>,
         undefined: Vec<String>,
         written_at: Option<(&'a Location, u32)>,
+        place: (&'a Location, u32),
     ) {
-        match self.positions.get(name.as_ref()) {
+        self.set_sized(name, value, undefined, written_at, place, None);
+    }
+
+    /// Sets a variable; `too_long` is the length of a value too long to be built, which
+    /// is then unknown.
+    fn set_sized(
+        &mut self,
+        name: Cow<'a, str>,
+        value: Resolved<'a>,
+        undefined: Vec<String>,
+        written_at: Option<(&'a Location, u32)>,
+        place: (&'a Location, u32),
+        too_long: Option<usize>,
+    ) {
+        let length = match (&value, too_long) {
+            (_, Some(length)) => length,
+            (Resolved::Known { text, .. }, None) => text.len(),
+            (Resolved::Unknown, None) => 0,
+        };
+        let var = ResolvedVar {
+            name,
+            value,
+            undefined,
+            written_at,
+        };
+        match self.positions.get(var.name.as_ref()) {
             Some(&at) => {
-                self.vars[at] = ResolvedVar {
-                    name,
-                    value,
-                    undefined,
-                    written_at,
-                }
+                self.vars[at] = var;
+                self.lengths[at] = (length, place);
             }
             None => {
-                self.positions.insert(name.clone(), self.vars.len());
-                self.vars.push(ResolvedVar {
-                    name,
-                    value,
-                    undefined,
-                    written_at,
-                });
+                self.positions.insert(var.name.clone(), self.vars.len());
+                self.vars.push(var);
+                self.lengths.push((length, place));
             }
         }
     }
 
-    /// Expands `$(NAME)` and `$$`. Returns the text, the names that are not defined, and
-    /// whether a referenced variable has a value only known at run time.
-    fn expand(&self, text: &'a str) -> (Cow<'a, str>, Vec<String>, bool) {
+    /// Expands `$(NAME)` and `$$` in a value of at most `limit` bytes. Returns the
+    /// outcome and the names that are not defined. The length is worked out from the
+    /// lengths of the referenced values first, so that a value too long for its limit,
+    /// or for the budget, is never built: the work is the input's plus what is built.
+    fn expand(
+        &self,
+        text: &'a str,
+        limit: usize,
+        budget: &mut Budget<'_>,
+    ) -> (Expansion<'a>, Vec<String>) {
         if !text.contains('$') {
-            return (Cow::Borrowed(text), Vec::new(), false);
+            return if text.len() > limit {
+                (Expansion::TooLong(text.len()), Vec::new())
+            } else {
+                (Expansion::Text(Cow::Borrowed(text)), Vec::new())
+            };
         }
-        let mut out = String::with_capacity(text.len());
         let mut undefined = Vec::new();
         let mut unknown = false;
-        let mut rest = text;
-        while let Some(at) = rest.find('$') {
-            out.push_str(&rest[..at]);
-            let after = &rest[at + 1..];
-            if let Some(tail) = after.strip_prefix('$') {
-                out.push('$');
-                rest = tail;
-            } else if let Some(close) = after.strip_prefix('(').and_then(|inner| inner.find(')')) {
-                let name = &after[1..=close];
-                match self.positions.get(name).map(|&i| &self.vars[i].value) {
-                    Some(Resolved::Known { text, .. }) => out.push_str(text),
-                    Some(Resolved::Unknown) => unknown = true,
+        let mut length = 0usize;
+        for piece in pieces(text) {
+            let added = match piece {
+                Piece::Text(text) => text.len(),
+                Piece::Reference { name, written } => match self.positions.get(name) {
+                    Some(&at) => {
+                        unknown |= matches!(self.vars[at].value, Resolved::Unknown);
+                        self.lengths[at].0
+                    }
                     None => {
                         undefined.push(name.to_string());
-                        out.push_str(&rest[at..at + close + 3]);
+                        written.len()
                     }
-                }
-                rest = &after[close + 2..];
-            } else {
-                out.push('$');
-                rest = after;
+                },
+            };
+            length = length.saturating_add(added);
+        }
+        // A value known only at run time adds to the length, so this much is certain.
+        if length > limit {
+            return (Expansion::TooLong(length), undefined);
+        }
+        if unknown {
+            return (Expansion::Unknown, undefined);
+        }
+        if length > budget.remaining {
+            budget.remaining = 0;
+            return (Expansion::OverBudget, undefined);
+        }
+        budget.remaining -= length;
+        let mut out = String::with_capacity(length);
+        for piece in pieces(text) {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Reference { name, written } => match self.positions.get(name) {
+                    Some(&at) => {
+                        if let Resolved::Known { text, .. } = &self.vars[at].value {
+                            out.push_str(text);
+                        }
+                    }
+                    None => out.push_str(written),
+                },
             }
         }
-        out.push_str(rest);
-        (Cow::Owned(out), undefined, unknown)
+        (Expansion::Text(Cow::Owned(out)), undefined)
+    }
+
+    /// Where the container's environment is too large to start with, if it is.
+    fn oversize(&self) -> Option<Oversize<'a>> {
+        let string = |at: usize| {
+            self.lengths[at]
+                .0
+                .saturating_add(self.vars[at].name.len() + 2)
+        };
+        let mut too_long = (0..self.vars.len()).filter(|&at| string(at) > MAX_ENV_STRING);
+        let found = |at: usize, kind, length, others| {
+            let (_, (location, width)) = self.lengths[at];
+            Oversize {
+                kind,
+                name: self.vars[at].name.clone(),
+                location,
+                width,
+                length,
+                others,
+            }
+        };
+        if let Some(first) = too_long.next() {
+            let length = self.lengths[first].0;
+            return Some(found(first, OversizeKind::String, length, too_long.count()));
+        }
+        let mut total = 0usize;
+        (0..self.vars.len()).find_map(|at| {
+            total = total.saturating_add(string(at) + std::mem::size_of::<u64>());
+            (total > MAX_ENVIRONMENT).then(|| found(at, OversizeKind::Environment, total, 0))
+        })
     }
 }
 
@@ -314,27 +546,134 @@ impl<'a> Environment<'a> {
 mod tests {
     use super::*;
 
+    fn known<'a>(location: &'a Location, text: &'a str) -> Resolved<'a> {
+        Resolved::Known {
+            text: text.into(),
+            origin: Origin {
+                location,
+                width: 1,
+                config: None,
+                key: "",
+            },
+        }
+    }
+
+    fn text(expansion: Expansion<'_>) -> String {
+        match expansion {
+            Expansion::Text(text) => text.into_owned(),
+            Expansion::Unknown => "(unknown)".to_string(),
+            Expansion::TooLong(length) => format!("(too long: {length})"),
+            Expansion::OverBudget => "(over budget)".to_string(),
+        }
+    }
+
     #[test]
     fn expands_defined_variables_and_escapes() {
         let mut env = Environment::default();
         let location = Location::new(&std::sync::Arc::from("f"), 1, 1);
-        let origin = Origin {
-            location: &location,
-            width: 1,
-            config: None,
-            key: "HOST",
-        };
         env.set(
             Cow::Borrowed("HOST"),
-            Resolved::Known {
-                text: "nats-server".into(),
-                origin,
-            },
+            known(&location, "nats-server"),
             Vec::new(),
+            None,
+            (&location, 1),
         );
-        let (text, undefined, unknown) = env.expand("nats://$(HOST):$(PORT)/$$(HOST)");
-        assert_eq!(text, "nats://nats-server:$(PORT)/$(HOST)");
+        let mut budget = Budget::new(1024);
+        let (expansion, undefined) =
+            env.expand("nats://$(HOST):$(PORT)/$$(HOST)$", 1024, &mut budget);
+        assert_eq!(text(expansion), "nats://nats-server:$(PORT)/$(HOST)$");
         assert_eq!(undefined, ["PORT"]);
-        assert!(!unknown);
+        assert_eq!(budget.remaining, 1024 - 35);
+    }
+
+    #[test]
+    fn values_too_long_or_over_the_budget_are_not_built() {
+        let mut env = Environment::default();
+        let location = Location::new(&std::sync::Arc::from("f"), 1, 1);
+        let place = (&location, 1);
+        env.set(
+            Cow::Borrowed("A"),
+            known(&location, "abcd"),
+            Vec::new(),
+            None,
+            place,
+        );
+        env.set(
+            Cow::Borrowed("X"),
+            Resolved::Unknown,
+            Vec::new(),
+            None,
+            place,
+        );
+        let mut budget = Budget::new(8);
+        let (expansion, _) = env.expand("$(A)$(A)$(A)", 10, &mut budget);
+        assert_eq!(text(expansion), "(too long: 12)");
+        // Too long for certain, whatever the unknown value adds.
+        let (expansion, _) = env.expand("$(X)$(A)$(A)$(A)", 10, &mut budget);
+        assert_eq!(text(expansion), "(too long: 12)");
+        let (expansion, _) = env.expand("$(X)$(A)", 10, &mut budget);
+        assert_eq!(text(expansion), "(unknown)");
+        assert_eq!(budget.remaining, 8, "nothing was built");
+        let (expansion, _) = env.expand("$(A)$(A)", 10, &mut budget);
+        assert_eq!(text(expansion), "abcdabcd");
+        let (expansion, _) = env.expand("$(A)", 10, &mut budget);
+        assert_eq!(text(expansion), "(over budget)");
+        // A value that expands to nothing new costs nothing.
+        let (expansion, _) = env.expand("plain", 10, &mut budget);
+        assert_eq!(text(expansion), "plain");
+    }
+
+    #[test]
+    fn a_doubling_chain_is_measured_without_being_built() {
+        let mut env = Environment::default();
+        let location = Location::new(&std::sync::Arc::from("f"), 1, 1);
+        let place = (&location, 1);
+        let names: Vec<String> = (0..=64).map(|i| format!("V{i}")).collect();
+        let values: Vec<String> = (1..=64)
+            .map(|i| format!("$(V{})$(V{})", i - 1, i - 1))
+            .collect();
+        env.set(
+            Cow::Borrowed(&names[0]),
+            known(&location, "ab"),
+            Vec::new(),
+            None,
+            place,
+        );
+        let mut budget = Budget::new(EXPANSION_BUDGET);
+        for i in 1..=64 {
+            let (expansion, _) = env.expand(&values[i - 1], MAX_ENV_STRING, &mut budget);
+            let (value, too_long) = match expansion {
+                Expansion::Text(text) => (
+                    Resolved::Known {
+                        text,
+                        origin: Origin {
+                            location: &location,
+                            width: 1,
+                            config: None,
+                            key: "",
+                        },
+                    },
+                    None,
+                ),
+                Expansion::TooLong(length) => (Resolved::Unknown, Some(length)),
+                _ => panic!("V{i} is known"),
+            };
+            env.set_sized(
+                Cow::Borrowed(&names[i]),
+                value,
+                Vec::new(),
+                None,
+                place,
+                too_long,
+            );
+        }
+        // V17, 2 << 17 bytes, is the first value over the limit given: V1 to V16, 4 + 8 +
+        // ... + 2 << 16 bytes, were built. With its name, V16's string is too long too.
+        assert_eq!(EXPANSION_BUDGET - budget.remaining, (2 << 17) - 4);
+        assert_eq!(env.lengths[64].0, usize::MAX, "the length saturates");
+        let oversize = env.oversize().expect("too long");
+        assert_eq!(oversize.kind, OversizeKind::String);
+        assert_eq!(oversize.name, "V16");
+        assert_eq!(oversize.others, 48);
     }
 }

@@ -5,13 +5,14 @@
 
 use crate::lint::context::{Context, Site};
 use crate::lint::grouped::Grouped;
+use crate::lint::namespaces;
 use crate::manifest::model::Labels;
 use crate::manifest::model::{
     Decision, Inventory, KnownLabels, NetworkPolicy, Platform, PolicyPeer, PolicyPort, PolicyRule,
     PortSpec, Service, ServicePort, Workload, NAMESPACE_NAME_LABEL,
 };
 use crate::natsurl::{Host, HostClass, Port, ServerUrl};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
@@ -27,17 +28,21 @@ pub(crate) enum Target {
     /// The Service exists in the input (index into `Inventory::services`).
     Found(usize),
     /// A short name that misses in the pod's namespace; Services of that name exist in
-    /// these other namespaces.
-    OtherNamespace(Vec<usize>),
+    /// other namespaces (see [`Topology::services_named`]). Kept for every server of the
+    /// input: a list here would be as long as the namespaces having the name.
+    OtherNamespace,
     /// The input covers the namespace (or `--strict-refs`) and has no such Service.
     Missing,
-    /// The input does not cover the namespace: it cannot tell.
+    /// The input does not cover the namespace, or a Service of that name is on the
+    /// other side of the group's boundary: it cannot tell.
     Unknown,
 }
 
 /// A URL host seen as a Service from the consuming pods' namespace.
 pub(crate) struct ServiceTarget<'c> {
     pub(crate) site: &'c Site<'c>,
+    /// The site's place in `Context::url_sites`, for [`Topology::clients`].
+    pub(crate) site_index: usize,
     pub(crate) server: &'c ServerUrl,
     pub(crate) target: &'c Target,
 }
@@ -65,15 +70,71 @@ pub(crate) enum PortCheck {
     CannotTell,
 }
 
-/// One place a NATS client connects to: a Service name resolved from its namespace.
-#[derive(Clone, Debug)]
-pub(crate) struct Connection {
-    pub workload: usize,
-    pub service_name: String,
-    pub service_namespace: String,
-    pub target: Target,
-    /// The port the URL dials.
-    pub port: u16,
+/// The work a policy rule may do on one input, in steps: a client workload and a server
+/// it connects to, a pod behind a Service, a policy or workload looked at to find which
+/// select a pod. A real client connects to a server or three and meets a few policies;
+/// a value of 1,024 servers read by twenty thousand workloads makes twenty million
+/// pairs, and thousands of policies that no label indexes each meet thousands of pods.
+/// Four million steps take a second or so; past them the rule stops, with an input
+/// error.
+pub(crate) const POLICY_WORK: usize = 1 << 22;
+
+/// What is left of [`POLICY_WORK`] for one rule.
+pub(crate) struct Work {
+    left: usize,
+    spent: bool,
+}
+
+impl Work {
+    pub(crate) fn new() -> Self {
+        Work {
+            left: POLICY_WORK,
+            spent: false,
+        }
+    }
+
+    /// Takes `units` of work; `false` once there is not that much left, and from then
+    /// on.
+    pub(crate) fn take(&mut self, units: usize) -> bool {
+        match self.left.checked_sub(units) {
+            Some(left) if !self.spent => {
+                self.left = left;
+                true
+            }
+            _ => {
+                self.spent = true;
+                false
+            }
+        }
+    }
+
+    /// Whether the work ran out, so that something asked for was not done.
+    pub(crate) fn spent(&self) -> bool {
+        self.spent
+    }
+
+    /// The input error of a rule that stopped at `site`.
+    pub(crate) fn stopped(rule: &crate::rules::Rule, site: &Site) -> crate::diagnostic::InputError {
+        Work::stopped_at(rule, site.origin.location, site.origin.key)
+    }
+
+    /// The input error of a rule that stopped at what is named `name`, at `location`.
+    pub(crate) fn stopped_at(
+        rule: &crate::rules::Rule,
+        location: &crate::diagnostic::Location,
+        name: &str,
+    ) -> crate::diagnostic::InputError {
+        crate::diagnostic::InputError {
+            file: location.file.clone(),
+            line: Some(location.line),
+            column: Some(location.column),
+            message: format!(
+                "{} ({}) stopped at `{name}`: judging the input's NATS clients, servers, pods and NetworkPolicies takes more than {POLICY_WORK} steps; the rest is not judged",
+                rule.code,
+                rule.name,
+            ),
+        }
+    }
 }
 
 /// A pod that may receive a connection, with the container port that takes it.
@@ -103,22 +164,41 @@ pub(crate) struct Topology<'a> {
     /// Kubernetes workloads by namespace.
     workloads: Grouped<&'a str>,
     policies: Grouped<&'a str>,
-    /// Policies by namespace and the first `matchLabels` pair of their pod selector: a
-    /// pod can only be selected by the policies under one of its own labels.
+    /// Policies by namespace and the label pairs their pod selector requires (see
+    /// `required_pairs`): a pod can only be selected by the policies under one of its
+    /// own labels.
     policies_by_label: Grouped<(&'a str, &'a str, &'a str)>,
-    /// Policies whose pod selector has no `matchLabels`, by namespace.
+    /// Policies whose pod selector requires no label pair, by namespace.
     policies_without_labels: Grouped<&'a str>,
     /// Kubernetes workloads by namespace and pod label.
     workloads_by_label: Grouped<(&'a str, &'a str, &'a str)>,
     namespace_labels: FxHashMap<&'a str, &'a Labels>,
     empty: Labels,
     dns_labels: Labels,
-    pub connections: Vec<Connection>,
+    /// For each URL site of the context, in order, the Kubernetes workloads that read
+    /// it, each once: the clients of every server the site lists, kept once per site
+    /// however many servers it lists.
+    site_clients: Vec<Box<[usize]>>,
     /// NATS client workloads that resolve at least one host name through DNS.
     pub resolving_clients: BTreeSet<usize>,
     /// For each of `Context::servers()` in order, where its Service name leads, when it
     /// names one.
     targets: OnceLock<Vec<Option<Target>>>,
+    /// For each Service, whether more than one server of the input names it: the policy
+    /// rules keep what they work out about those only. Worked out on first use.
+    shared_services: OnceLock<Box<[bool]>>,
+    /// The named namespaces' policies and workloads, for the group's pods and policies,
+    /// which may be deployed among them. Built only when the input has a group.
+    across: Option<AcrossGroup<'a>>,
+}
+
+/// The policies and Kubernetes workloads of the named namespaces, by the first
+/// `matchLabels` pair of a policy's pod selector and by every pod label.
+struct AcrossGroup<'a> {
+    policies_by_label: Grouped<(&'a str, &'a str)>,
+    policies_without_labels: Vec<usize>,
+    workloads_by_label: Grouped<(&'a str, &'a str)>,
+    workloads: Vec<usize>,
 }
 
 impl<'a> Topology<'a> {
@@ -133,15 +213,7 @@ impl<'a> Topology<'a> {
                 .enumerate()
                 .filter(|(_, workload)| workload.platform == Platform::Kubernetes)
         };
-        // The first `matchLabels` pair of a readable pod selector.
-        let first_label = |policy: &'a NetworkPolicy| {
-            let selector = &policy.pod_selector;
-            selector
-                .match_labels
-                .iter()
-                .next()
-                .filter(|_| !selector.unreadable)
-        };
+        let required = |policy: &'a NetworkPolicy| required_pairs(&policy.pod_selector);
         let mut topology = Topology {
             inventory,
             services: Grouped::by(services, |s| {
@@ -169,12 +241,12 @@ impl<'a> Topology<'a> {
                 policies
                     .iter()
                     .enumerate()
-                    .filter_map(|(index, p)| {
-                        let (key, value) = first_label(p)?;
-                        Some((
-                            (p.object.namespace.as_str(), key.as_str(), value.as_str()),
-                            index,
-                        ))
+                    .flat_map(|(index, p)| {
+                        let namespace = p.object.namespace.as_str();
+                        required(p)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(move |(key, value)| ((namespace, key, value), index))
                     })
                     .collect(),
             ),
@@ -182,78 +254,101 @@ impl<'a> Topology<'a> {
                 policies
                     .iter()
                     .enumerate()
-                    .filter(|(_, p)| first_label(p).is_none())
+                    .filter(|(_, p)| required(p).is_none())
                     .map(|(index, p)| (p.object.namespace.as_str(), index))
                     .collect(),
             ),
             namespace_labels: FxHashMap::default(),
             empty: Labels::default(),
             dns_labels: Labels::from_iter([(DNS_LABEL.0.to_string(), DNS_LABEL.1.to_string())]),
-            connections: Vec::new(),
+            site_clients: Vec::new(),
             resolving_clients: BTreeSet::new(),
             targets: OnceLock::new(),
+            shared_services: OnceLock::new(),
+            across: None,
         };
+        let in_group = |namespace: &str| namespaces::is_group(namespace);
+        let has_group = inventory
+            .workloads
+            .iter()
+            .any(|w| w.platform == Platform::Kubernetes && in_group(&w.object.namespace))
+            || services.iter().any(|s| in_group(&s.object.namespace))
+            || policies.iter().any(|p| in_group(&p.object.namespace));
+        if has_group {
+            let named_policies = || {
+                policies
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| !in_group(&p.object.namespace))
+            };
+            let named_workloads = || kubernetes().filter(|(_, w)| !in_group(&w.object.namespace));
+            topology.across = Some(AcrossGroup {
+                policies_by_label: Grouped::new(
+                    named_policies()
+                        .flat_map(|(index, p)| {
+                            required(p)
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(move |pair| (pair, index))
+                        })
+                        .collect(),
+                ),
+                policies_without_labels: named_policies()
+                    .filter(|(_, p)| required(p).is_none())
+                    .map(|(index, _)| index)
+                    .collect(),
+                workloads_by_label: Grouped::new(
+                    named_workloads()
+                        .flat_map(|(index, w)| {
+                            w.pod_labels
+                                .iter()
+                                .map(move |(k, v)| ((k.as_str(), v.as_str()), index))
+                        })
+                        .collect(),
+                ),
+                workloads: named_workloads().map(|(index, _)| index).collect(),
+            });
+        }
         for namespace in &inventory.namespaces {
             topology
                 .namespace_labels
                 .insert(namespace.name.as_str(), &namespace.labels);
         }
-        topology.collect_connections(context);
+        topology.collect_clients(context);
         topology
     }
 
-    fn collect_connections(&mut self, context: &Context<'a>) {
-        let mut seen = FxHashSet::default();
+    fn collect_clients(&mut self, context: &Context<'a>) {
+        self.site_clients.reserve_exact(context.url_sites.len());
         for url_site in &context.url_sites {
-            for entry in &url_site.entries {
-                let crate::natsurl::Entry::Server(server) = entry else {
-                    continue;
-                };
-                let class = context.classify(&server.host);
-                let resolves =
-                    matches!(server.host, Host::Name { .. }) && class != HostClass::Localhost;
-                let short = matches!(class, HostClass::Short { .. });
-                for consumer in &url_site.site.consumers {
-                    let workload = &self.inventory.workloads[consumer.workload];
-                    if workload.platform != Platform::Kubernetes {
-                        continue;
-                    }
-                    if resolves {
-                        self.resolving_clients.insert(consumer.workload);
-                    }
-                    let Some((service_name, service_namespace)) =
-                        service_of(context, &class, server, &workload.object.namespace)
-                            .map(|(name, namespace)| (name.to_string(), namespace.to_string()))
-                    else {
-                        continue;
-                    };
-                    let Some(port) = server.port.number() else {
-                        continue;
-                    };
-                    if !seen.insert((
-                        consumer.workload,
-                        service_name.clone(),
-                        service_namespace.clone(),
-                        port,
-                    )) {
-                        continue;
-                    }
-                    let target = self.target(
-                        &service_name,
-                        &service_namespace,
-                        short,
-                        context.options.strict_refs,
-                    );
-                    self.connections.push(Connection {
-                        workload: consumer.workload,
-                        service_name,
-                        service_namespace,
-                        target,
-                        port,
-                    });
-                }
+            let mut clients: Vec<usize> = url_site
+                .site
+                .consumers
+                .iter()
+                .map(|consumer| consumer.workload)
+                .filter(|&w| self.inventory.workloads[w].platform == Platform::Kubernetes)
+                .collect();
+            // Consumers are containers, in order: those of one workload are adjacent.
+            clients.dedup();
+            // A host name other than localhost (which `classify_host` tells by its last
+            // label) goes to DNS.
+            let resolves = url_site.entries.iter().any(|entry| match entry {
+                crate::natsurl::Entry::Server(ServerUrl {
+                    host: Host::Name { name, .. },
+                    ..
+                }) => name != "localhost" && !name.ends_with(".localhost"),
+                _ => false,
+            });
+            if resolves {
+                self.resolving_clients.extend(clients.iter().copied());
             }
+            self.site_clients.push(clients.into_boxed_slice());
         }
+    }
+
+    /// The Kubernetes workloads that read a site (by its place in `Context::url_sites`).
+    pub(crate) fn clients(&self, site: usize) -> &[usize] {
+        &self.site_clients[site]
     }
 
     /// Every server of every Kubernetes URL site whose host names a Service, with what the
@@ -270,16 +365,43 @@ impl<'a> Topology<'a> {
                 .map(|(url_site, server)| self.resolve(context, &url_site.site, server))
                 .collect()
         });
-        context
-            .servers()
+        let servers = context
+            .url_sites
+            .iter()
+            .enumerate()
+            .flat_map(|(index, url_site)| {
+                url_site
+                    .entries
+                    .iter()
+                    .filter_map(move |entry| match entry {
+                        crate::natsurl::Entry::Server(server) => Some((index, url_site, server)),
+                        crate::natsurl::Entry::Invalid { .. } => None,
+                    })
+            });
+        servers
             .zip(targets)
-            .filter_map(|((url_site, server), target)| {
+            .filter_map(|((site_index, url_site, server), target)| {
                 Some(ServiceTarget {
                     site: &url_site.site,
+                    site_index,
                     server,
                     target: target.as_ref()?,
                 })
             })
+    }
+
+    /// For each Service (by its place in `Inventory::services`), whether more than one
+    /// server of the input leads to it.
+    pub(crate) fn shared_services<'c>(&'c self, context: &'c Context<'a>) -> &'c [bool] {
+        self.shared_services.get_or_init(|| {
+            let mut seen = vec![0u8; self.inventory.services.len()];
+            for resolved in self.service_targets(context) {
+                if let Target::Found(index) = resolved.target {
+                    seen[*index] = seen[*index].saturating_add(1);
+                }
+            }
+            seen.into_iter().map(|count| count > 1).collect()
+        })
     }
 
     fn resolve(&self, context: &Context<'_>, site: &Site, server: &ServerUrl) -> Option<Target> {
@@ -303,23 +425,33 @@ impl<'a> Topology<'a> {
         if let Some(&found) = self.services.get(&(namespace, name)).first() {
             return Target::Found(found);
         }
-        if short_name {
-            let elsewhere: Vec<usize> = self
-                .services_by_name
-                .get(&name)
+        // Not found in its own namespace: every Service of the name is elsewhere.
+        let elsewhere = self.services_named(name);
+        // The group may be deployed into a named namespace that has the Service, and a
+        // named namespace may receive the group's Service: the name may resolve.
+        let across_group = if namespaces::is_group(namespace) {
+            !elsewhere.is_empty()
+        } else {
+            elsewhere
                 .iter()
-                .copied()
-                .filter(|&i| self.inventory.services[i].object.namespace != namespace)
-                .collect();
-            if !elsewhere.is_empty() {
-                return Target::OtherNamespace(elsewhere);
-            }
+                .any(|&i| namespaces::is_group(&self.inventory.services[i].object.namespace))
+        };
+        if across_group {
+            return Target::Unknown;
+        }
+        if short_name && !elsewhere.is_empty() {
+            return Target::OtherNamespace;
         }
         if strict || self.services_by_namespace.contains_key(&namespace) {
             Target::Missing
         } else {
             Target::Unknown
         }
+    }
+
+    /// The Services of a name, in input order.
+    pub(crate) fn services_named(&self, name: &str) -> &[usize] {
+        self.services_by_name.find(|k| (*k).cmp(name))
     }
 
     /// Whether `service` takes connections on `port`. A headless Service has no
@@ -429,7 +561,15 @@ impl<'a> Topology<'a> {
     }
 
     /// A namespace's labels: its name always, the rest when a Namespace object shows them.
+    /// Of the group's namespace, chosen at deploy time, not even the name is known.
     pub(crate) fn namespace_labels<'s>(&'s self, namespace: &'s str) -> KnownLabels<'s> {
+        if namespaces::is_group(namespace) {
+            return KnownLabels {
+                labels: &self.empty,
+                complete: false,
+                extra: None,
+            };
+        }
         match self.namespace_labels.get(namespace) {
             Some(labels) => KnownLabels {
                 labels,
@@ -535,58 +675,185 @@ impl<'a> Topology<'a> {
 
     /// The policies of a namespace whose pod selector may match these labels, in input
     /// order. With complete labels only the policies indexed under one of the labels
-    /// (or with no `matchLabels`) can match; otherwise every policy is a candidate.
+    /// (or requiring no label pair) can match; otherwise every policy is a candidate.
+    /// `None` when `work` does not cover looking at them all.
     pub(crate) fn policies_that_may_select(
         &self,
         namespace: &str,
         labels: KnownLabels<'_>,
-    ) -> Vec<usize> {
+        work: &mut Work,
+    ) -> Option<Vec<usize>> {
         if !labels.complete {
-            return self.policies_in(namespace).to_vec();
+            let all = self.policies_in(namespace);
+            return work.take(all.len()).then(|| all.to_vec());
         }
-        let mut found: Vec<usize> = self.policies_without_labels.get(&namespace).to_vec();
-        let pairs = labels
-            .labels
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.as_str()))
-            .chain(labels.extra);
-        for (key, value) in pairs {
+        let pairs = || {
+            labels
+                .labels
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_str()))
+                .chain(labels.extra)
+        };
+        let without = self.policies_without_labels.get(&namespace);
+        let count = without.len()
+            + pairs()
+                .map(|(key, value)| self.policies_by_label.get(&(namespace, key, value)).len())
+                .sum::<usize>();
+        if !work.take(count) {
+            return None;
+        }
+        let mut found: Vec<usize> = without.to_vec();
+        for (key, value) in pairs() {
             found.extend_from_slice(self.policies_by_label.get(&(namespace, key, value)));
         }
+        // A policy indexed under several values of its `In` requirement may be found
+        // under more than one of the pod's labels.
         found.sort_unstable();
-        found
+        found.dedup();
+        Some(found)
     }
 
     /// Whether some workload of a namespace may be selected by `selector`, looking only
-    /// at the workloads that carry its first `matchLabels` pair when it has one.
+    /// at the workloads that carry a label pair it requires when it requires one. `true`
+    /// when `work` does not cover looking (the selector may select some).
     pub(crate) fn selects_some_workload(
         &self,
         namespace: &str,
         selector: &crate::manifest::model::LabelSelector,
+        work: &mut Work,
     ) -> bool {
-        let candidates = match selector.match_labels.iter().next() {
-            Some((key, value)) => {
-                self.workloads_by_label
-                    .get(&(namespace, key.as_str(), value.as_str()))
-            }
-            None => self.workloads_in(namespace),
+        let candidates: Vec<&[usize]> = match required_pairs(selector) {
+            Some(pairs) => pairs
+                .into_iter()
+                .map(|(key, value)| self.workloads_by_label.get(&(namespace, key, value)))
+                .collect(),
+            None => vec![self.workloads_in(namespace)],
         };
-        candidates.iter().any(|&w| {
-            selector.matches(complete_labels(&self.workload(w).pod_labels)) != Decision::No
+        self.any_selected(selector, &candidates, work)
+    }
+
+    /// Whether `selector` may select one of the workloads in `candidates`, within `work`.
+    fn any_selected(
+        &self,
+        selector: &crate::manifest::model::LabelSelector,
+        candidates: &[&[usize]],
+        work: &mut Work,
+    ) -> bool {
+        if !work.take(candidates.iter().map(|list| list.len()).sum()) {
+            return true;
+        }
+        candidates.iter().any(|list| {
+            list.iter().any(|&w| {
+                selector.matches(complete_labels(&self.workload(w).pod_labels)) != Decision::No
+            })
         })
     }
 
+    /// The policies across the group's boundary that may select a pod of `namespace` with
+    /// these labels and have rules in one direction: for a pod of the group, the named
+    /// namespaces' (the group may be deployed into one of them); for a pod of a named
+    /// namespace, the group's (they may be deployed into it). Their rules may let
+    /// through what the pod's own policies block. `None` when `work` does not cover
+    /// looking at them all.
+    pub(crate) fn policies_across_group(
+        &self,
+        namespace: &str,
+        labels: KnownLabels<'_>,
+        egress: bool,
+        work: &mut Work,
+    ) -> Option<Vec<usize>> {
+        let Some(across) = &self.across else {
+            return Some(Vec::new());
+        };
+        let mut found = if !namespaces::is_group(namespace) {
+            self.policies_that_may_select(crate::manifest::model::GROUP_NAMESPACE, labels, work)?
+        } else if !labels.complete {
+            if !work.take(self.inventory.network_policies.len()) {
+                return None;
+            }
+            (0..self.inventory.network_policies.len())
+                .filter(|&index| !namespaces::is_group(&self.policy(index).object.namespace))
+                .collect()
+        } else {
+            let pairs = || {
+                labels
+                    .labels
+                    .iter()
+                    .map(|(key, value)| (key.as_str(), value.as_str()))
+                    .chain(labels.extra)
+            };
+            let count = across.policies_without_labels.len()
+                + pairs()
+                    .map(|pair| across.policies_by_label.get(&pair).len())
+                    .sum::<usize>();
+            if !work.take(count) {
+                return None;
+            }
+            let mut found = across.policies_without_labels.clone();
+            for pair in pairs() {
+                found.extend_from_slice(across.policies_by_label.get(&pair));
+            }
+            found.sort_unstable();
+            found.dedup();
+            found
+        };
+        found.retain(|&index| {
+            let policy = self.policy(index);
+            let direction = if egress {
+                &policy.egress
+            } else {
+                &policy.ingress
+            };
+            direction.is_some() && policy.pod_selector.matches(labels) != Decision::No
+        });
+        Some(found)
+    }
+
+    /// Whether `selector`, of a policy in `namespace`, may select a workload across the
+    /// group's boundary (see [`Topology::policies_across_group`]); `true` when `work`
+    /// does not cover looking.
+    pub(crate) fn may_select_across_group(
+        &self,
+        namespace: &str,
+        selector: &crate::manifest::model::LabelSelector,
+        work: &mut Work,
+    ) -> bool {
+        let Some(across) = &self.across else {
+            return false;
+        };
+        if !namespaces::is_group(namespace) {
+            return self.selects_some_workload(
+                crate::manifest::model::GROUP_NAMESPACE,
+                selector,
+                work,
+            );
+        }
+        let candidates: Vec<&[usize]> = match required_pairs(selector) {
+            Some(pairs) => pairs
+                .into_iter()
+                .map(|pair| across.workloads_by_label.get(&pair))
+                .collect(),
+            None => vec![&across.workloads[..]],
+        };
+        self.any_selected(selector, &candidates, work)
+    }
+
     /// Whether the policies of a pod's namespace isolate it in one direction: `Yes` with
-    /// the isolating policies, `Unknown` when a policy's selector cannot be read.
+    /// the isolating policies, `Unknown` when a policy's selector cannot be read or
+    /// `work` does not cover looking at them all.
     pub(crate) fn isolating(
         &self,
         namespace: &str,
         labels: KnownLabels<'_>,
         egress: bool,
+        work: &mut Work,
     ) -> (Decision, Vec<usize>) {
+        let Some(candidates) = self.policies_that_may_select(namespace, labels, work) else {
+            return (Decision::Unknown, Vec::new());
+        };
         let mut isolating = Vec::new();
         let mut unsure = false;
-        for index in self.policies_that_may_select(namespace, labels) {
+        for index in candidates {
             let policy = self.policy(index);
             let direction = if egress {
                 &policy.egress
@@ -686,6 +953,32 @@ fn service_of<'c>(
         return None;
     }
     class.service(namespace)
+}
+
+/// Label pairs one of which every pod the selector selects carries: its first
+/// `matchLabels` pair, else the values of its first `In` requirement. `None` when it
+/// may select pods whatever their labels' values (`Exists`, `NotIn`, `DoesNotExist`,
+/// the empty selector) or cannot be read. Policies and workloads are looked up by
+/// these pairs, so that a pod meets only the policies that may select it.
+fn required_pairs(selector: &crate::manifest::model::LabelSelector) -> Option<Vec<(&str, &str)>> {
+    use crate::manifest::model::SelectorOperator;
+    if selector.unreadable {
+        return None;
+    }
+    if let Some((key, value)) = selector.match_labels.iter().next() {
+        return Some(vec![(key.as_str(), value.as_str())]);
+    }
+    let requirement = selector
+        .expressions
+        .iter()
+        .find(|r| r.operator == SelectorOperator::In)?;
+    Some(
+        requirement
+            .values
+            .iter()
+            .map(|value| (requirement.key.as_str(), value.as_str()))
+            .collect(),
+    )
 }
 
 /// Labels the input shows completely (a pod template's).
@@ -789,8 +1082,7 @@ fn peer_matches(
         return Decision::Unknown;
     }
     let in_namespace = match &peer.namespace_selector {
-        None if namespace == policy_namespace => Decision::Yes,
-        None => Decision::No,
+        None => namespaces::same(namespace, policy_namespace),
         Some(selector) => selector.matches(namespace_labels),
     };
     let pod = match &peer.pod_selector {
@@ -814,20 +1106,32 @@ pub(crate) fn describe_labels(labels: &Labels) -> String {
 
 /// The egress rule that lets a pod reach `namespace` (its pods picked by `selector`)
 /// on `port`, as one line of YAML flow style.
+/// For the group's namespace, whose name the input does not give, the peer is a pod
+/// selector alone: the policy that needs the rule is the group's too, and a pod
+/// selector alone means the policy's own namespace.
 pub(crate) fn egress_rule_text(
     namespace: &str,
     selector: Option<&Labels>,
     port: u16,
     protocol: &str,
 ) -> String {
-    let mut peer =
-        format!("namespaceSelector: {{matchLabels: {{{NAMESPACE_NAME_LABEL}: {namespace}}}}}");
-    if let Some(selector) = selector.filter(|s| !s.is_empty()) {
-        peer.push_str(&format!(
-            ", podSelector: {{matchLabels: {}}}",
-            flow_map(selector)
-        ));
-    }
+    let selector = selector.filter(|s| !s.is_empty());
+    let peer = match (namespaces::is_group(namespace), selector) {
+        (true, Some(selector)) => format!("podSelector: {{matchLabels: {}}}", flow_map(selector)),
+        (true, None) => "podSelector: {}".to_string(),
+        (false, selector) => {
+            let mut peer = format!(
+                "namespaceSelector: {{matchLabels: {{{NAMESPACE_NAME_LABEL}: {namespace}}}}}"
+            );
+            if let Some(selector) = selector {
+                peer.push_str(&format!(
+                    ", podSelector: {{matchLabels: {}}}",
+                    flow_map(selector)
+                ));
+            }
+            peer
+        }
+    };
     format!("{{to: [{{{peer}}}], ports: [{{protocol: {protocol}, port: {port}}}]}}")
 }
 
@@ -879,11 +1183,22 @@ pub(crate) fn policy_finding(
     Some(finding)
 }
 
-/// Workloads as a list for messages: `Deployment a/x, CronJob a/y`.
+/// The most workloads a policy finding names (in its message and as related places);
+/// the rest are counted. A value read by thousands of workloads would otherwise make
+/// every finding as long as the input.
+pub(crate) const LISTED: usize = 10;
+
+/// Workloads as a list for messages: `Deployment a/x, CronJob a/y`, the first
+/// [`LISTED`] of them and how many more.
 pub(crate) fn list_workloads(topology: &Topology<'_>, workloads: &[usize]) -> String {
-    workloads
+    let mut list = workloads
         .iter()
+        .take(LISTED)
         .map(|&w| topology.workload(w).reference().to_string())
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if workloads.len() > LISTED {
+        list.push_str(&format!(" and {} more", workloads.len() - LISTED));
+    }
+    list
 }

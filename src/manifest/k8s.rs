@@ -7,7 +7,7 @@ use crate::manifest::model::{
     Container, ContainerPort, DataEntry, Direction, DuplicateKey, EnvFrom, EnvSource, EnvVar,
     Inventory, IpBlock, KeyRef, LabelSelector, Labels, Namespace, NetworkPolicy, Object, Platform,
     PolicyPeer, PolicyPort, PolicyRule, PortSpec, RefKind, SelectorOperator, SelectorRequirement,
-    Service, ServicePort, Text, Value, Workload,
+    Service, ServicePort, Text, Value, Workload, GROUP_NAMESPACE, RELEASE_NAMESPACE,
 };
 use crate::manifest::yaml::{Document, Node, NodeKind, PathSegment};
 use base64::Engine;
@@ -18,6 +18,7 @@ pub const IGNORE_ANNOTATION: &str = "nats-doctor/ignore";
 
 pub struct Extractor<'a> {
     pub file: &'a Arc<str>,
+    /// The namespace of objects that name none: `--namespace`, else [`GROUP_NAMESPACE`].
     pub default_namespace: &'a str,
     pub inventory: &'a mut Inventory,
 }
@@ -112,12 +113,13 @@ impl Extractor<'_> {
         let kind = object.kind.clone();
         let kind = kind.as_str();
         let metadata = node.get("metadata");
-        if let Some(namespace) = explicit_namespace(metadata) {
-            if !self.inventory.object_namespaces.contains(namespace) {
-                self.inventory
-                    .object_namespaces
-                    .insert(namespace.to_string());
-            }
+        // `--namespace` names the namespace of objects that name none exactly as if they
+        // named it; without it they belong to the group.
+        let namespace = object.namespace.as_str();
+        if namespace != GROUP_NAMESPACE && !self.inventory.object_namespaces.contains(namespace) {
+            self.inventory
+                .object_namespaces
+                .insert(namespace.to_string());
         }
         self.inventory.objects += 1;
         match kind {
@@ -478,11 +480,13 @@ fn port_number(node: &Node) -> Option<u16> {
 }
 
 /// `metadata.namespace` when it names one.
+/// The namespace an object names; none for the release namespace of a chart rendered
+/// without `--namespace` (see [`RELEASE_NAMESPACE`]).
 fn explicit_namespace(metadata: Option<&Node>) -> Option<&str> {
     metadata
         .and_then(|m| m.get("namespace"))
         .and_then(Node::as_str)
-        .filter(|ns| !ns.is_empty())
+        .filter(|ns| !ns.is_empty() && *ns != RELEASE_NAMESPACE)
 }
 
 /// Reads `matchLabels` and `matchExpressions`. An unknown operator, or a requirement

@@ -51,7 +51,7 @@ pub struct LoadOptions<'a> {
 impl Default for LoadOptions<'_> {
     fn default() -> Self {
         LoadOptions {
-            default_namespace: "default",
+            default_namespace: model::GROUP_NAMESPACE,
             threads: 1,
             honour_ignore_files: true,
             require_render: false,

@@ -88,12 +88,27 @@ pub enum Platform {
     ProcessEnv,
 }
 
+/// The namespace of the objects that name none, when `--namespace` does not name it
+/// either. Such objects are applied together into one namespace chosen at deploy time
+/// (`kubectl apply -n`, a Helm release, a kustomization's `namespace:`), which the input
+/// does not name: they form one group. No namespace can be called this, so the group
+/// is one key among the namespaces in every index, and references inside the group
+/// resolve as inside any namespace.
+pub const GROUP_NAMESPACE: &str = "";
+
+/// The release namespace charts are rendered with when `--namespace` names none, where
+/// Helm would write `default` for `.Release.Namespace`. A release is applied into one
+/// namespace chosen at deploy time, so objects and URLs that name this one belong to
+/// the group, like the release's objects that name no namespace.
+pub const RELEASE_NAMESPACE: &str = "nats-doctor-release-namespace";
+
 /// Metadata shared by every object.
 #[derive(Clone, Debug)]
 pub struct Object {
     pub kind: Text,
     pub name: Text,
-    /// The namespace the object lives in (`--namespace` when the manifest names none).
+    /// The namespace the object lives in: the manifest's, else `--namespace`, else
+    /// [`GROUP_NAMESPACE`].
     pub namespace: Text,
     pub location: Location,
     /// Codes or rule names listed in the `nats-doctor/ignore` annotation.
@@ -104,7 +119,9 @@ impl Object {
     pub fn reference(&self, platform: Platform) -> ObjectRef {
         ObjectRef {
             kind: self.kind.to_string(),
-            namespace: (platform == Platform::Kubernetes).then(|| self.namespace.to_string()),
+            // An object of the group has no namespace the output could name.
+            namespace: (platform == Platform::Kubernetes && self.namespace != GROUP_NAMESPACE)
+                .then(|| self.namespace.to_string()),
             name: self.name.to_string(),
         }
     }

@@ -7,9 +7,14 @@ use crate::messaging::session::SessionError;
 use crate::messaging::test_messaging;
 use crate::messaging::watch::{self, WatchError, WatchOptions, WatchSink};
 use crate::report::{messaging_json, messaging_text, print_error};
-use crate::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use crate::{EXIT_FINDINGS, EXIT_OK};
 use anyhow::Context as _;
 use std::io::{self, Write};
+use std::time::Duration;
+
+/// How long the end of a command waits for work it no longer needs (a name lookup on
+/// a blocking thread that a deadline already gave up on).
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(100);
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     // One thread: the commands wait on the network, and their verdicts rely on the
@@ -30,9 +35,11 @@ pub fn test_messaging(
     out: &mut dyn Write,
 ) -> anyhow::Result<u8> {
     let connection = settings(&args.connect)?;
-    let report = runtime()?
-        .block_on(test_messaging::run(&connection, args.live))
-        .context("test-messaging")?;
+    let runtime = runtime()?;
+    let result = runtime.block_on(test_messaging::run(&connection, args.live));
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    // Only settings errors come back as errors: they exit 2, as usage errors do.
+    let report = result?;
     let written = match args.format {
         MessagingFormat::Text => messaging_text::write_test_messaging(out, &report, quiet),
         MessagingFormat::Json => {
@@ -44,12 +51,6 @@ pub fn test_messaging(
             }
             if let test_messaging::Outcome::NotConnected { error } = &report.outcome {
                 print_error(error);
-            }
-            if let test_messaging::Outcome::InvalidPrefix { reason } = &report.outcome {
-                print_error(&format!(
-                    "NATS_SUBJECT_PREFIX \"{}\" {reason}",
-                    report.configured_prefix
-                ));
             }
             messaging_json::write_test_messaging(out, &report)
         }
@@ -73,6 +74,7 @@ pub fn watch(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
         subject: args.subject.clone(),
         count: args.count,
         duration: args.duration,
+        reconnect_window: args.reconnect_window,
     };
     let stdout = io::stdout();
     // Large buffer: under a burst the output is written in big blocks; `idle` flushes
@@ -82,12 +84,14 @@ pub fn watch(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
         MessagingFormat::Text => Box::new(messaging_text::WatchText::new(handle, quiet)),
         MessagingFormat::Json => Box::new(messaging_json::WatchJson::new(handle, quiet)),
     };
-    let result = runtime()?.block_on(watch::run(
+    let runtime = runtime()?;
+    let result = runtime.block_on(watch::run(
         &connection,
         &options,
         sink.as_mut(),
         stop_signal(),
     ));
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
     match result {
         Ok(summary) => Ok(if summary.ok() { EXIT_OK } else { EXIT_FINDINGS }),
         Err(WatchError::Session(SessionError::Connect { attempts })) => {
@@ -95,11 +99,9 @@ pub fn watch(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
             print_error("`nats-doctor check` diagnoses the connection");
             Ok(EXIT_FINDINGS)
         }
-        Err(WatchError::Session(SessionError::NoServer { masked })) => {
-            print_error(&format!("NATS_URL \"{masked}\" has no usable server entry"));
-            Ok(EXIT_ERROR)
-        }
-        Err(error @ (WatchError::Subscribe { .. } | WatchError::SubscribeDenied { .. })) => {
+        // Settings no client could use exit 2, as usage errors do.
+        Err(error) if error.is_settings() => Err(error.into()),
+        Err(error @ WatchError::SubscribeDenied { .. }) => {
             print_error(&error.to_string());
             Ok(EXIT_FINDINGS)
         }

@@ -1,98 +1,213 @@
-//! One NATS connection for the messaging commands, with the server's asynchronous
-//! errors (permission violations, slow consumer notices) forwarded into a channel the
-//! command reads in its own loop, and a round trip that proves the server has processed
-//! everything sent before it.
+//! The connection of the messaging commands, opened the way a service opens one: every
+//! server of the list, and every address each resolves to (getaddrinfo, as the
+//! services do), tried at once under one deadline; the first that completes the
+//! handshake is used. Settings that no client could use (a malformed entry, another
+//! scheme, a WebSocket URL, an invalid subject prefix, unreadable credentials or TLS
+//! files) are errors before anything is dialled.
+//!
+//! Also here: the probe, a message to a private inbox whose echo proves that the server
+//! has processed everything sent before it (the server handles one connection's
+//! operations in order), and the names of the server errors the commands report.
 
-use crate::connection::{Connection, ConnectionError};
-use crate::natsurl::{self, Entry};
-use async_nats::{Client, ConnectOptions, Event, ServerError};
-use bytes::Bytes;
-use futures_util::StreamExt;
+use crate::connection::{Connection, ConnectionError, Source};
+use crate::nats::connect::{Attempt, Dialer, FirstWords};
+use crate::nats::wire::EncodeError;
+use crate::nats::{Client, Message};
+use crate::natsurl::{self, Entry, Host, Scheme, SchemeSpec};
+use crate::rules::subject_prefix_invalid;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
-use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 #[derive(Debug, Error)]
 pub enum SessionError {
-    #[error("NATS_URL {masked:?} has no usable server entry")]
-    NoServer { masked: String },
+    /// A setting no client could use: exit 2.
+    #[error("{0}")]
+    Settings(String),
     #[error(transparent)]
-    Settings(#[from] ConnectionError),
-    /// Every server was tried; `attempts` names each (masked) with its error.
+    Files(#[from] ConnectionError),
+    /// Every server was tried; `attempts` names each (masked) with its failure.
     #[error("cannot connect: {}", attempts.join("; "))]
     Connect { attempts: Vec<String> },
 }
 
-/// A connected client and the events of its connection.
+impl SessionError {
+    /// Whether the settings are at fault (exit 2) rather than the network (exit 1).
+    pub fn is_settings(&self) -> bool {
+        matches!(self, SessionError::Settings(_) | SessionError::Files(_))
+    }
+}
+
+/// The servers of the list, ready to dial.
+pub struct Servers {
+    dialers: Vec<Dialer>,
+    timeout: Duration,
+}
+
+/// Checks the settings and reads the credentials and TLS files.
+pub fn prepare(connection: &Connection) -> Result<Servers, SessionError> {
+    let url = &connection.settings.url;
+    let name = match url.source {
+        Source::Flag => "--url",
+        _ => crate::connection::URL_VARIABLE,
+    };
+    let prefix = &connection.settings.subject_prefix.value;
+    if let Some(reason) = subject_prefix_invalid::problem(prefix) {
+        return Err(SessionError::Settings(format!(
+            "{} {prefix:?} {reason}",
+            crate::connection::PREFIX_VARIABLE
+        )));
+    }
+    let tls = Arc::new(connection.tls_config()?);
+    let mut dialers = Vec::new();
+    for (index, entry) in natsurl::parse_server_list(&url.value)
+        .into_iter()
+        .enumerate()
+    {
+        let server = match entry {
+            Entry::Server(server) => server,
+            Entry::Invalid { offset, error } => {
+                let masked = natsurl::mask_credentials(&url.value);
+                return Err(SessionError::Settings(format!(
+                    "{name} {masked:?}: entry {} (at byte {offset}): {error}",
+                    index + 1
+                )));
+            }
+        };
+        let problem = match (&server.scheme, server.port.number()) {
+            (SchemeSpec::Unsupported(scheme), _) => Some(format!(
+                "the scheme `{scheme}` is not one NATS clients accept (nats://, tls://)"
+            )),
+            (SchemeSpec::Known(Scheme::Ws | Scheme::Wss), _) => Some(
+                "nats-doctor speaks the NATS protocol over TCP, not WebSocket: use the client port (nats://…:4222)".to_string(),
+            ),
+            (_, None) => Some("the port is not a number".to_string()),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            return Err(SessionError::Settings(format!(
+                "{name} entry {} ({}): {problem}",
+                index + 1,
+                server.masked()
+            )));
+        }
+        dialers.push(connection.dialer(&server, &tls)?);
+    }
+    Ok(Servers {
+        dialers,
+        timeout: connection.timeout,
+    })
+}
+
+/// A connection, and the server it goes to.
 pub struct Session {
     pub client: Client,
-    pub events: mpsc::UnboundedReceiver<Event>,
     /// The server URL, credentials masked.
     pub server: String,
 }
 
-/// Connects to the first configured server that accepts us, in the configured order.
-/// `tune` adjusts the shared connect options for the command (capacity, reconnects).
-pub async fn open(
-    connection: &Connection,
-    tune: impl Fn(ConnectOptions) -> ConnectOptions,
-) -> Result<Session, SessionError> {
-    let mut attempts = Vec::new();
-    let mut any_server = false;
-    for entry in connection.settings.servers() {
-        let Entry::Server(server) = entry else {
-            continue;
-        };
-        any_server = true;
-        let (sender, events) = mpsc::unbounded_channel();
-        let shared = connection.connect_options(&server).await?;
-        let options = tune(shared).event_callback(move |event| {
-            // The receiver is gone only when the command has finished with the events.
-            let _ = sender.send(event);
-            async {}
-        });
-        // The connect options carry the per-address timeout; this outer bound only makes
-        // sure a host with many addresses cannot keep us waiting without limit.
-        let outer = connection.timeout.saturating_mul(4);
-        let result =
-            tokio::time::timeout(outer, options.connect(server.without_credentials())).await;
-        match result {
-            Ok(Ok(client)) => {
-                return Ok(Session {
-                    client,
-                    events,
-                    server: server.masked(),
-                })
+impl Servers {
+    /// Connects to the first server that completes the handshake, trying all at once
+    /// within `--timeout`.
+    pub async fn open(&self) -> Result<Session, SessionError> {
+        let deadline = Instant::now() + self.timeout;
+        let mut attempts: FuturesUnordered<_> = self
+            .dialers
+            .iter()
+            .enumerate()
+            .map(|(index, dialer)| async move {
+                (index, open_server(dialer, deadline, self.timeout).await)
+            })
+            .collect();
+        let mut failures: Vec<(usize, String)> = Vec::new();
+        // Bounded: one item per server.
+        while let Some((index, result)) = attempts.next().await {
+            match result {
+                Ok(client) => {
+                    return Ok(Session {
+                        client,
+                        server: self.dialers[index].server.masked(),
+                    })
+                }
+                Err(failure) => failures.push((index, failure)),
             }
-            Ok(Err(error)) => attempts.push(format!(
-                "{}: {}",
-                server.masked(),
-                natsurl::mask_credentials_in_text(&error.to_string())
-            )),
-            Err(_) => attempts.push(format!(
-                "{}: no connection within {}",
-                server.masked(),
-                humanize(outer)
-            )),
         }
+        failures.sort_by_key(|(index, _)| *index);
+        Err(SessionError::Connect {
+            attempts: failures
+                .into_iter()
+                .map(|(index, failure)| {
+                    format!("{}: {failure}", self.dialers[index].server.masked())
+                })
+                .collect(),
+        })
     }
-    if !any_server {
-        return Err(SessionError::NoServer {
-            masked: natsurl::mask_credentials(&connection.settings.url.value),
-        });
-    }
-    Err(SessionError::Connect { attempts })
 }
 
-/// How a round trip ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RoundTrip {
-    /// Our own message came back: the server has processed everything we sent before.
-    Completed,
-    /// The server refused the private subject (a permission error arrived instead).
-    Refused(String),
-    /// Neither within the time limit.
-    TimedOut,
+/// Resolves one server and races its addresses; the first handshake wins.
+async fn open_server(
+    dialer: &Dialer,
+    deadline: Instant,
+    limit: Duration,
+) -> Result<Client, String> {
+    let port = dialer.server.port.number().unwrap_or(natsurl::DEFAULT_PORT);
+    let addresses: Vec<SocketAddr> = match &dialer.server.host {
+        Host::Ip(ip) => vec![SocketAddr::new(*ip, port)],
+        Host::Name { name, .. } => {
+            match tokio::time::timeout_at(deadline, tokio::net::lookup_host((name.as_str(), port)))
+                .await
+            {
+                Err(_) => {
+                    return Err(format!(
+                        "{name} did not resolve within {} ms",
+                        limit.as_millis()
+                    ))
+                }
+                Ok(Err(error)) => return Err(format!("{name} does not resolve: {error}")),
+                Ok(Ok(found)) => {
+                    let mut addresses: Vec<SocketAddr> = Vec::new();
+                    for address in found {
+                        if !addresses.contains(&address) {
+                            addresses.push(address);
+                        }
+                    }
+                    addresses
+                }
+            }
+        }
+    };
+    let single = addresses.len() == 1;
+    let attempt = Attempt {
+        deadline,
+        limit,
+        first_words: FirstWords::Wait,
+    };
+    let mut attempts: FuturesUnordered<_> = addresses
+        .iter()
+        .enumerate()
+        .map(|(index, address)| async move { (index, dialer.connect(*address, attempt).await) })
+        .collect();
+    let mut failures: Vec<(usize, String)> = Vec::new();
+    // Bounded: one item per address.
+    while let Some((index, result)) = attempts.next().await {
+        match result {
+            Ok(client) => return Ok(client),
+            Err(error) if single => failures.push((index, error.to_string())),
+            Err(error) => failures.push((index, format!("{}: {error}", addresses[index]))),
+        }
+    }
+    if failures.is_empty() {
+        return Err("resolves to no address".to_string());
+    }
+    failures.sort_by_key(|(index, _)| *index);
+    Err(failures
+        .into_iter()
+        .map(|(_, failure)| failure)
+        .collect::<Vec<_>>()
+        .join("; "))
 }
 
 /// A server error the commands name.
@@ -101,38 +216,26 @@ pub enum Violation {
     Publish(String),
     Subscribe(String),
     Authorization,
+    SlowConsumer,
     Other(String),
 }
 
 impl Violation {
-    pub fn of(error: &ServerError) -> Violation {
-        match error {
-            ServerError::AuthorizationViolation => Violation::Authorization,
-            ServerError::SlowConsumer(sid) => {
-                Violation::Other(format!("slow consumer on subscription {sid}"))
-            }
-            ServerError::Other(text) => {
-                // The server writes `Permissions Violation for Publish to "subject"`;
-                // some clients lower-case it, so compare without case.
-                let lower = text.to_ascii_lowercase();
-                if lower.starts_with("permissions violation for publish to") {
-                    Violation::Publish(first_quoted(text).unwrap_or_default())
-                } else if lower.starts_with("permissions violation for subscription to") {
-                    Violation::Subscribe(first_quoted(text).unwrap_or_default())
-                } else {
-                    Violation::Other(text.clone())
-                }
-            }
+    /// Names an `-ERR` text. The server writes `Permissions Violation for Publish to
+    /// "subject"`; some versions and proxies change the case, so compare without it.
+    pub fn of(text: &str) -> Violation {
+        let lower = text.to_ascii_lowercase();
+        if lower.starts_with("permissions violation for publish to") {
+            Violation::Publish(first_quoted(text).unwrap_or_default())
+        } else if lower.starts_with("permissions violation for subscription to") {
+            Violation::Subscribe(first_quoted(text).unwrap_or_default())
+        } else if lower.contains("authorization violation") {
+            Violation::Authorization
+        } else if lower.contains("slow consumer") {
+            Violation::SlowConsumer
+        } else {
+            Violation::Other(text.to_string())
         }
-    }
-}
-
-/// The server's words, without the client's `nats: ` decoration.
-pub fn server_error_text(error: &ServerError) -> String {
-    match error {
-        ServerError::AuthorizationViolation => "Authorization Violation".to_string(),
-        ServerError::SlowConsumer(sid) => format!("Slow Consumer (subscription {sid})"),
-        ServerError::Other(text) => text.clone(),
     }
 }
 
@@ -148,85 +251,43 @@ fn first_quoted(text: &str) -> Option<String> {
 /// errors) have been processed. A permission error for the inbox proves the same.
 pub struct Probe {
     inbox: String,
-    pub subscriber: async_nats::Subscriber,
+    sid: u64,
 }
 
 impl Probe {
-    /// Subscribes to a fresh inbox and publishes one empty message to it.
-    pub async fn start(client: &Client, deadline: tokio::time::Instant) -> Option<Probe> {
-        let inbox = client.new_inbox();
-        let subscriber = tokio::time::timeout_at(deadline, client.subscribe(inbox.clone()))
-            .await
-            .ok()?
-            .ok()?;
-        tokio::time::timeout_at(deadline, async {
-            client.publish(inbox.clone(), Bytes::new()).await.ok();
-            client.flush().await.ok();
-        })
-        .await
-        .ok()?;
-        Some(Probe { inbox, subscriber })
+    /// Subscribes to a fresh inbox and publishes one empty message to it (queued).
+    pub fn start(client: &mut Client) -> Result<Probe, EncodeError> {
+        let inbox = format!("_INBOX.{}", nuid::next());
+        let sid = client.subscribe(&inbox)?;
+        client.publish(&inbox, &[], b"")?;
+        Ok(Probe { inbox, sid })
     }
 
-    /// The server's refusal of the probe, if `event` is one.
-    pub fn refusal(&self, event: &Event) -> Option<String> {
-        match event {
-            Event::ServerError(error) => match Violation::of(error) {
-                Violation::Publish(subject) | Violation::Subscribe(subject)
-                    if subject == self.inbox =>
-                {
-                    Some(server_error_text(error))
-                }
-                _ => None,
-            },
+    /// Whether `message` is the echo.
+    pub fn is_echo(&self, message: &Message) -> bool {
+        message.sid == self.sid
+    }
+
+    /// The server's refusal of the probe, if the error text is one.
+    pub fn refusal(&self, text: &str) -> Option<String> {
+        match Violation::of(text) {
+            Violation::Publish(subject) | Violation::Subscribe(subject)
+                if subject == self.inbox =>
+            {
+                Some(text.to_string())
+            }
             _ => None,
         }
     }
-}
 
-/// Runs a probe to completion, collecting every connection event in `seen`.
-pub async fn round_trip(
-    session: &mut Session,
-    limit: Duration,
-    seen: &mut Vec<Event>,
-) -> RoundTrip {
-    let deadline = tokio::time::Instant::now() + limit;
-    let Some(mut probe) = Probe::start(&session.client, deadline).await else {
-        return RoundTrip::TimedOut;
-    };
-    let outcome = loop {
-        tokio::select! {
-            biased;
-            event = session.events.recv() => match event {
-                Some(event) => {
-                    let refused = probe.refusal(&event);
-                    seen.push(event);
-                    if let Some(text) = refused {
-                        break RoundTrip::Refused(text);
-                    }
-                }
-                None => break RoundTrip::TimedOut,
-            },
-            message = probe.subscriber.next() => match message {
-                Some(_) => break RoundTrip::Completed,
-                None => break RoundTrip::TimedOut,
-            },
-            () = tokio::time::sleep_until(deadline) => break RoundTrip::TimedOut,
-        }
-    };
-    probe.subscriber.unsubscribe().await.ok();
-    collect_queued_events(session, seen).await;
-    outcome
-}
-
-/// Events the connection queued before the probe echo are handed to the callback task in
-/// order; give that task the chance to forward them, then take what arrived.
-pub async fn collect_queued_events(session: &mut Session, seen: &mut Vec<Event>) {
-    for _ in 0..8 {
-        tokio::task::yield_now().await;
+    /// Whether an error text is about the probe's inbox rather than the command's
+    /// subjects.
+    pub fn is_about(&self, text: &str) -> bool {
+        self.refusal(text).is_some()
     }
-    while let Ok(event) = session.events.try_recv() {
-        seen.push(event);
+
+    pub fn finish(self, client: &mut Client) {
+        client.unsubscribe(self.sid);
     }
 }
 
@@ -250,27 +311,23 @@ mod tests {
 
     #[test]
     fn names_permission_violations() {
-        let publish = ServerError::Other(
-            "Permissions Violation for Publish to \"binance.extraction.klines.BTCUSDT.15m\""
-                .to_string(),
-        );
         assert_eq!(
-            Violation::of(&publish),
+            Violation::of(
+                "Permissions Violation for Publish to \"binance.extraction.klines.BTCUSDT.15m\""
+            ),
             Violation::Publish("binance.extraction.klines.BTCUSDT.15m".to_string())
         );
-        let subscribe = ServerError::Other(
-            "permissions violation for subscription to \"a.>\" using queue \"q\"".to_string(),
-        );
         assert_eq!(
-            Violation::of(&subscribe),
+            Violation::of("permissions violation for subscription to \"a.>\" using queue \"q\""),
             Violation::Subscribe("a.>".to_string())
         );
         assert_eq!(
-            Violation::of(&ServerError::AuthorizationViolation),
+            Violation::of("Authorization Violation"),
             Violation::Authorization
         );
+        assert_eq!(Violation::of("Slow Consumer"), Violation::SlowConsumer);
         assert_eq!(
-            Violation::of(&ServerError::Other("Maximum Payload Violation".to_string())),
+            Violation::of("Maximum Payload Violation"),
             Violation::Other("Maximum Payload Violation".to_string())
         );
     }

@@ -10,13 +10,10 @@
 
 use crate::connection::Connection;
 use crate::events::{self, SampleEvent};
-use crate::messaging::session::{self, RoundTrip, Session, SessionError, Violation};
+use crate::messaging::session::{self, Probe, SessionError, Violation};
+use crate::nats::{Client, Incoming, Message};
 use crate::rfc3339;
-use crate::rules::subject_prefix_invalid;
-use async_nats::{Event, HeaderMap, Message};
 use bytes::Bytes;
-use futures_util::stream::{self, StreamExt};
-use futures_util::FutureExt;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Every published sample carries this header, so consumers of a live prefix can skip
@@ -29,6 +26,12 @@ pub const CASE_HEADER: &str = "Nats-Doctor-Case";
 
 /// The first token of every sandbox prefix.
 pub const SANDBOX_ROOT: &str = "_nats_doctor";
+
+/// Copies of one case on one subscription kept for judging; more are only counted, so
+/// that a server that floods copies cannot make the run hold them all.
+const KEPT_COPIES: usize = 8;
+/// Server errors kept for the report; more are only counted.
+const KEPT_SERVER_ERRORS: usize = 64;
 
 /// What went wrong with a case. The codes are permanent; validator problems keep their
 /// own codes (`timestamp-invalid`, …).
@@ -68,8 +71,6 @@ impl CaseReport {
 pub enum Outcome {
     /// NATS_ENABLED is not `true`: the services publish nothing, neither do we.
     Disabled { value: String },
-    /// NATS_SUBJECT_PREFIX cannot start a subject.
-    InvalidPrefix { reason: &'static str },
     /// No server accepted the connection; the cases were not run.
     NotConnected { error: String },
     /// The cases ran; see `cases`.
@@ -100,7 +101,7 @@ impl Report {
     pub fn ok(&self) -> bool {
         match self.outcome {
             Outcome::Disabled { .. } => true,
-            Outcome::InvalidPrefix { .. } | Outcome::NotConnected { .. } => false,
+            Outcome::NotConnected { .. } => false,
             Outcome::Ran => self.cases.iter().all(CaseReport::passed),
         }
     }
@@ -116,8 +117,22 @@ struct Delivery {
     at: Instant,
 }
 
-/// Runs the four cases. Only settings errors (an unreadable credentials file, …) are
-/// returned as errors; connection and delivery failures are part of the report.
+/// How the final round trip on the private inbox ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoundTrip {
+    /// Our own message came back: the server has processed everything we sent before.
+    Completed,
+    /// The server refused the private subject (a permission error arrived instead).
+    Refused(String),
+    /// The connection failed before either.
+    Lost(String),
+    /// Neither within the time limit.
+    TimedOut,
+}
+
+/// Runs the four cases. Only settings errors (an invalid prefix or URL, an unreadable
+/// credentials file, …) are returned as errors; connection and delivery failures are
+/// part of the report.
 pub async fn run(connection: &Connection, live: bool) -> Result<Report, SessionError> {
     let started = Instant::now();
     let configured = connection.settings.subject_prefix.value.clone();
@@ -144,10 +159,7 @@ pub async fn run(connection: &Connection, live: bool) -> Result<Report, SessionE
         };
         return Ok(finish(report, started));
     }
-    if let Some(reason) = subject_prefix_invalid::problem(&configured) {
-        report.outcome = Outcome::InvalidPrefix { reason };
-        return Ok(finish(report, started));
-    }
+    let servers = session::prepare(connection)?;
     let samples =
         match events::sample_events(&prefix, &rfc3339::format_utc_millis(SystemTime::now())) {
             Ok(samples) => samples,
@@ -158,7 +170,7 @@ pub async fn run(connection: &Connection, live: bool) -> Result<Report, SessionE
                 return Ok(finish(report, started));
             }
         };
-    let mut session = match session::open(connection, |options| options).await {
+    let mut session = match servers.open().await {
         Ok(session) => session,
         Err(SessionError::Connect { attempts }) => {
             report.outcome = Outcome::NotConnected {
@@ -169,25 +181,18 @@ pub async fn run(connection: &Connection, live: bool) -> Result<Report, SessionE
         Err(other) => return Err(other),
     };
     report.server = Some(session.server.clone());
-    let deadline = Instant::now() + connection.timeout;
-    let exchange = exchange(&mut session, &samples, deadline).await;
+    let deadline = tokio::time::Instant::now() + connection.timeout;
+    let exchange = exchange(&mut session.client, &samples, deadline).await;
     report.subscriptions = exchange.patterns.clone();
     report.foreign_messages = exchange.foreign;
-    report.server_errors = exchange
-        .events
-        .iter()
-        .filter_map(|event| match event {
-            Event::ServerError(error) => Some(session::server_error_text(error)),
-            _ => None,
-        })
-        .collect();
+    report.server_errors = exchange.server_errors.clone();
     report.cases = samples
         .iter()
         .enumerate()
         .map(|(index, sample)| judge(index, sample, &prefix, &exchange, connection.timeout))
         .collect();
     // Closing is best effort: the verdict is already complete.
-    let _ = tokio::time::timeout(Duration::from_millis(500), session.client.drain()).await;
+    session.client.close(Duration::from_millis(500)).await;
     Ok(finish(report, started))
 }
 
@@ -205,12 +210,19 @@ struct Exchange {
     publish_errors: Vec<Option<String>>,
     published_at: Vec<Instant>,
     deliveries: Vec<Delivery>,
-    events: Vec<Event>,
+    /// How many copies beyond [`KEPT_COPIES`] came, by case and subscription.
+    extra_copies: Vec<((usize, usize), usize)>,
+    /// The server's `-ERR` texts, in order, at most [`KEPT_SERVER_ERRORS`].
+    server_errors: Vec<String>,
     end: RoundTrip,
     foreign: usize,
 }
 
-async fn exchange(session: &mut Session, samples: &[SampleEvent], deadline: Instant) -> Exchange {
+async fn exchange(
+    client: &mut Client,
+    samples: &[SampleEvent],
+    deadline: tokio::time::Instant,
+) -> Exchange {
     let prefix_patterns = match samples.first() {
         Some(sample) => prefix_of(&sample.subject),
         None => String::new(),
@@ -223,85 +235,72 @@ async fn exchange(session: &mut Session, samples: &[SampleEvent], deadline: Inst
         publish_errors: vec![None; samples.len()],
         published_at: Vec::with_capacity(samples.len()),
         deliveries: Vec::new(),
-        events: Vec::new(),
+        extra_copies: Vec::new(),
+        server_errors: Vec::new(),
         end: RoundTrip::TimedOut,
         foreign: 0,
     };
-    let tokio_deadline = tokio::time::Instant::from_std(deadline);
-    let mut subscribers = Vec::new();
+    // The subscription id of each pattern.
+    let mut sids: Vec<Option<u64>> = Vec::with_capacity(patterns.len());
     for (index, pattern) in patterns.iter().enumerate() {
-        match tokio::time::timeout_at(tokio_deadline, session.client.subscribe(pattern.clone()))
-            .await
-        {
-            Ok(Ok(subscriber)) => subscribers.push(subscriber.map(move |message| (index, message))),
-            Ok(Err(error)) => exchange.subscribe_errors[index] = Some(error.to_string()),
-            Err(_) => exchange.subscribe_errors[index] = Some("timed out".to_string()),
+        match client.subscribe(pattern) {
+            Ok(sid) => sids.push(Some(sid)),
+            Err(error) => {
+                exchange.subscribe_errors[index] = Some(error.to_string());
+                sids.push(None);
+            }
         }
     }
     for (index, sample) in samples.iter().enumerate() {
-        let mut headers = HeaderMap::new();
-        headers.insert(TEST_HEADER, "true");
-        headers.insert(RUN_HEADER, run_id.as_str());
-        headers.insert(CASE_HEADER, sample.name);
+        let headers = [
+            (TEST_HEADER, "true"),
+            (RUN_HEADER, run_id.as_str()),
+            (CASE_HEADER, sample.name),
+        ];
         exchange.published_at.push(Instant::now());
-        let sent = tokio::time::timeout_at(
-            tokio_deadline,
-            session.client.publish_with_headers(
-                sample.subject.clone(),
-                headers,
-                Bytes::from(sample.payload.clone()),
-            ),
-        )
-        .await;
-        match sent {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => exchange.publish_errors[index] = Some(error.to_string()),
-            Err(_) => exchange.publish_errors[index] = Some("timed out".to_string()),
+        if let Err(error) = client.publish(&sample.subject, &headers, &sample.payload) {
+            exchange.publish_errors[index] = Some(error.to_string());
         }
     }
-    let mut merged = stream::select_all(subscribers);
-    let mut probe = session::Probe::start(&session.client, tokio_deadline).await;
-    exchange.end = loop {
-        tokio::select! {
-            biased;
-            Some((subscription, message)) = merged.next() => {
-                record(&mut exchange, samples, &run_id, subscription, message, Instant::now());
-            }
-            event = session.events.recv() => match event {
-                Some(event) => {
-                    let refusal = probe.as_ref().and_then(|probe| probe.refusal(&event));
-                    exchange.events.push(event);
+    let probe = Probe::start(client).ok();
+    let waited = tokio::time::timeout_at(deadline, async {
+        // Bounded: each pass consumes one operation; the deadline ends the wait.
+        loop {
+            match client.next().await {
+                Err(failure) => break RoundTrip::Lost(failure.to_string()),
+                Ok(Incoming::Message(message)) => {
+                    if probe.as_ref().is_some_and(|probe| probe.is_echo(&message)) {
+                        break RoundTrip::Completed;
+                    }
+                    match sids.iter().position(|sid| *sid == Some(message.sid)) {
+                        Some(subscription) => record(
+                            &mut exchange,
+                            samples,
+                            &run_id,
+                            subscription,
+                            message,
+                            Instant::now(),
+                        ),
+                        None => exchange.foreign += 1,
+                    }
+                }
+                Ok(Incoming::ServerError(error)) => {
+                    let refusal = probe.as_ref().and_then(|probe| probe.refusal(&error.text));
+                    if exchange.server_errors.len() < KEPT_SERVER_ERRORS {
+                        exchange.server_errors.push(error.to_string());
+                    }
                     if let Some(text) = refusal {
                         break RoundTrip::Refused(text);
                     }
                 }
-                None => break RoundTrip::TimedOut,
-            },
-            echo = async {
-                match probe {
-                    Some(ref mut probe) => probe.subscriber.next().await,
-                    None => std::future::pending().await,
-                }
-            } => match echo {
-                Some(_) => break RoundTrip::Completed,
-                None => break RoundTrip::TimedOut,
-            },
-            () = tokio::time::sleep_until(tokio_deadline) => break RoundTrip::TimedOut,
+                Ok(Incoming::Pong | Incoming::Info) => {}
+            }
         }
-    };
-    // After the round trip every delivery caused by our publications is already queued
-    // on its subscription, and every server error on the event channel.
-    session::collect_queued_events(session, &mut exchange.events).await;
-    let drained_at = Instant::now();
-    while let Some(Some((subscription, message))) = merged.next().now_or_never() {
-        record(
-            &mut exchange,
-            samples,
-            &run_id,
-            subscription,
-            message,
-            drained_at,
-        );
+    })
+    .await;
+    exchange.end = waited.unwrap_or(RoundTrip::TimedOut);
+    if let Some(probe) = probe {
+        probe.finish(client);
     }
     exchange
 }
@@ -325,7 +324,7 @@ fn record(
             .headers
             .as_ref()
             .and_then(|headers| headers.get(name))
-            .map(|value| value.as_str().to_string())
+            .map(str::to_string)
     };
     let ours = header(RUN_HEADER).as_deref() == Some(run_id);
     let case = if ours {
@@ -337,9 +336,7 @@ fn record(
     // subject under our private sandbox prefix, where nobody else publishes.
     let case = case.or_else(|| {
         let sandboxed = message.subject.starts_with(SANDBOX_ROOT);
-        let by_subject = samples
-            .iter()
-            .position(|s| s.subject == message.subject.as_str());
+        let by_subject = samples.iter().position(|s| s.subject == message.subject);
         if sandboxed && header(RUN_HEADER).is_none() {
             by_subject
         } else {
@@ -350,10 +347,23 @@ fn record(
         exchange.foreign += 1;
         return;
     };
+    let kept = exchange
+        .deliveries
+        .iter()
+        .filter(|d| d.case == case && d.subscription == subscription)
+        .count();
+    if kept >= KEPT_COPIES {
+        let key = (case, subscription);
+        match exchange.extra_copies.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, count)) => *count += 1,
+            None => exchange.extra_copies.push((key, 1)),
+        }
+        return;
+    }
     exchange.deliveries.push(Delivery {
         subscription,
         case,
-        subject: message.subject.to_string(),
+        subject: message.subject.clone(),
         payload: message.payload.clone(),
         test_header: header(TEST_HEADER),
         at,
@@ -391,12 +401,8 @@ fn judge(
     }
     let mut publish_denied = false;
     let mut subscribe_denied: Vec<&str> = Vec::new();
-    for event in &exchange.events {
-        let Event::ServerError(error) = event else {
-            continue;
-        };
-        let text = session::server_error_text(error);
-        match Violation::of(error) {
+    for text in &exchange.server_errors {
+        match Violation::of(text) {
             Violation::Publish(subject) if subject == sample.subject => {
                 publish_denied = true;
                 problems.push(CaseProblem::new(
@@ -416,7 +422,7 @@ fn judge(
                     format!("the server refused the subscription: {text}"),
                 ));
             }
-            Violation::Authorization | Violation::Other(_) => {
+            Violation::Authorization | Violation::SlowConsumer | Violation::Other(_) => {
                 problems.push(CaseProblem::new(
                     "server-error",
                     format!("server error: {text}"),
@@ -441,10 +447,16 @@ fn judge(
             ));
             continue;
         }
+        let extra = exchange
+            .extra_copies
+            .iter()
+            .find(|(key, _)| *key == (index, subscription))
+            .map_or(0, |(_, count)| *count);
         let copies = mine
             .iter()
             .filter(|d| d.subscription == subscription)
-            .count();
+            .count()
+            + extra;
         match copies {
             // A refusal already says why nothing arrived.
             0 if publish_denied || subscribe_denied.contains(&pattern.as_str()) => {}
@@ -456,6 +468,7 @@ fn judge(
                     RoundTrip::Refused(_) => {
                         "(the server refused the final round trip)".to_string()
                     }
+                    RoundTrip::Lost(failure) => format!("(the connection was lost: {failure})"),
                     RoundTrip::TimedOut => {
                         format!("within {}", session::humanize(timeout))
                     }
@@ -580,7 +593,8 @@ mod tests {
             publish_errors: vec![None; samples.len()],
             published_at: vec![start; samples.len()],
             deliveries,
-            events: Vec::new(),
+            extra_copies: Vec::new(),
+            server_errors: Vec::new(),
             end: RoundTrip::Completed,
             foreign: 0,
         }
@@ -658,31 +672,55 @@ mod tests {
     }
 
     #[test]
+    fn a_flood_of_copies_is_counted_not_kept() {
+        let samples = samples();
+        let mut exchange = clean_exchange(&samples);
+        exchange.deliveries.clear();
+        let start = Instant::now();
+        for _ in 0..10_000 {
+            let message = Message {
+                subject: samples[0].subject.clone(),
+                sid: 1,
+                reply: None,
+                headers: None,
+                payload: Bytes::from(samples[0].payload.clone()),
+            };
+            record(&mut exchange, &samples, "run", 0, message, start);
+        }
+        assert_eq!(exchange.deliveries.len(), KEPT_COPIES);
+        let report = judge(0, &samples[0], PREFIX, &exchange, Duration::from_secs(3));
+        let duplicate = report
+            .problems
+            .iter()
+            .find(|problem| problem.code == "duplicate")
+            .expect("a duplicate");
+        assert!(
+            duplicate.message.contains("received 10000 times"),
+            "{}",
+            duplicate.message
+        );
+    }
+
+    #[test]
     fn server_errors_are_attached() {
         let samples = samples();
         let mut exchange = clean_exchange(&samples);
         exchange.deliveries.clear();
-        exchange
-            .events
-            .push(Event::ServerError(async_nats::ServerError::Other(format!(
-                "Permissions Violation for Publish to \"{}\"",
-                samples[0].subject
-            ))));
-        exchange
-            .events
-            .push(Event::ServerError(async_nats::ServerError::Other(format!(
-                "Permissions Violation for Subscription to \"{}\"",
-                exchange.patterns[1]
-            ))));
+        exchange.server_errors.push(format!(
+            "Permissions Violation for Publish to \"{}\"",
+            samples[0].subject
+        ));
+        exchange.server_errors.push(format!(
+            "Permissions Violation for Subscription to \"{}\"",
+            exchange.patterns[1]
+        ));
         let first = verdicts(&samples, &exchange);
         assert_eq!(first[0], ["publish-denied"]);
         assert_eq!(first[1], ["lost", "lost"]);
         assert_eq!(first[3], ["subscribe-denied"]);
         exchange
-            .events
-            .push(Event::ServerError(async_nats::ServerError::Other(
-                "Maximum Payload Violation".to_string(),
-            )));
+            .server_errors
+            .push("Maximum Payload Violation".to_string());
         assert!(verdicts(&samples, &exchange)[2].contains(&"server-error"));
     }
 

@@ -1,31 +1,30 @@
-//! Step `nats`: the NATS handshake with every address that accepted TCP.
+//! Step `nats`: the NATS handshake with every address that accepted TCP, all at once
+//! and under one deadline for the whole step (the step's `--timeout`), as a client with
+//! several addresses would race them.
 //!
-//! First on a raw socket, to see exactly what the server says: the INFO line (all of
-//! its fields, including `tls_available`/`tls_verify` which async-nats drops), or what
-//! else answered — HTTP (the monitoring port), `-ERR 'attempted to connect to route
-//! port'`, a TLS record (a handshake-first server), or silence. Silence is probed
+//! Each address gets the project's own client (`crate::nats`) with the real settings:
+//! TLS files, credentials from flags, URL or NATS_* variables. The client judges the
+//! server's first words, so what else answered is named — HTTP (the monitoring port),
+//! `-ERR 'attempted to connect to route port'`, a TLS record (a handshake-first server),
+//! or silence — and every `-ERR` of the handshake is seen verbatim. Silence is probed
 //! twice: after half the time limit a `PING` is sent, because a protocol-sniffing proxy
-//! (Istio, Linkerd) only forwards once the client speaks, and NATS is server-first.
-//! Without TLS and with no/user/token auth, CONNECT and PING go on the same socket, so
-//! each `-ERR` is seen verbatim and PING/PONG gives the RTT.
-//!
-//! Then async-nats connects to the same address with the real options (TLS files,
-//! credentials from flags, URL or NATS_* variables), which covers TLS, nkeys and creds
-//! files, and hands its client to the round trip.
+//! (Istio, Linkerd) only forwards once the client speaks, and NATS is server-first. When
+//! INFO came only then, the address is tried once more the way the services connect
+//! (waiting in silence) for the rest of the time, which is what decides the verdict.
+//! A PING/PONG after CONNECT gives the RTT; the first address that passed (in the
+//! configured order) keeps its connection for the round trip.
 
 use super::{Outcome, Status, Target};
-use crate::connection::{Auth, Connection};
-use crate::natsurl::{Host, ServerUrl};
+use crate::connection::Connection;
+use crate::nats::connect::{Attempt, FirstWords};
+use crate::nats::tls::TlsConfig;
+use crate::nats::{text, Client, ConnectError, Failure, FailureKind, Incoming};
 use crate::runbook::Step;
 use serde_json::{json, Map, Value};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 
-/// The longest line read from a server (a large INFO with many connect_urls fits).
-const MAX_LINE: usize = 64 * 1024;
 /// INFO fields worth reporting (`nonce` is per connection and says nothing).
 const INFO_FIELDS: &[&str] = &[
     "server_id",
@@ -50,14 +49,6 @@ const INFO_FIELDS: &[&str] = &[
     "ldm",
 ];
 
-/// A connected client for the round trip, with the events it reports (server errors
-/// such as permission violations arrive this way, asynchronously).
-pub struct Connected {
-    pub client: async_nats::Client,
-    pub events: mpsc::UnboundedReceiver<async_nats::Event>,
-    pub address: SocketAddr,
-}
-
 /// Why an address failed the handshake. The names appear in JSON (`diagnosis`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Diagnosis {
@@ -74,6 +65,7 @@ pub enum Diagnosis {
     TlsError,
     MaximumConnections,
     ServerError,
+    MalformedProtocol,
     Timeout,
     ConnectFailed,
 }
@@ -94,6 +86,7 @@ impl Diagnosis {
             Diagnosis::TlsError => "tls_error",
             Diagnosis::MaximumConnections => "maximum_connections",
             Diagnosis::ServerError => "server_error",
+            Diagnosis::MalformedProtocol => "malformed_protocol",
             Diagnosis::Timeout => "timeout",
             Diagnosis::ConnectFailed => "connect_failed",
         }
@@ -117,113 +110,121 @@ impl Diagnosis {
             Diagnosis::ClosedWithoutInfo
             | Diagnosis::MaximumConnections
             | Diagnosis::ServerError
+            | Diagnosis::MalformedProtocol
             | Diagnosis::ConnectFailed => &[Step::ConnectionFailed],
+        }
+    }
+
+    /// The diagnosis of a failure of the shared classification.
+    pub fn of(kind: FailureKind) -> Diagnosis {
+        match kind {
+            FailureKind::NoInfo => Diagnosis::NoInfo,
+            FailureKind::ClosedWithoutInfo => Diagnosis::ClosedWithoutInfo,
+            FailureKind::HttpPort => Diagnosis::HttpPort,
+            FailureKind::RoutePort => Diagnosis::RoutePort,
+            FailureKind::LeafnodePort => Diagnosis::LeafnodePort,
+            FailureKind::TlsFirst => Diagnosis::TlsFirst,
+            FailureKind::NotNats => Diagnosis::NotNats,
+            FailureKind::Authorization => Diagnosis::AuthorizationViolation,
+            FailureKind::AuthenticationTimeout => Diagnosis::AuthenticationTimeout,
+            FailureKind::TlsRequired => Diagnosis::TlsRequired,
+            FailureKind::Tls => Diagnosis::TlsError,
+            FailureKind::MaximumConnections => Diagnosis::MaximumConnections,
+            FailureKind::ServerError => Diagnosis::ServerError,
+            FailureKind::Protocol => Diagnosis::MalformedProtocol,
+            FailureKind::TimedOut => Diagnosis::Timeout,
+            FailureKind::Refused
+            | FailureKind::Unreachable
+            | FailureKind::Reset
+            | FailureKind::Closed
+            | FailureKind::Settings
+            | FailureKind::Other => Diagnosis::ConnectFailed,
         }
     }
 }
 
-/// Classifies an `-ERR` text; the server's capitalisation has changed over versions.
-pub fn classify_error_text(text: &str) -> Diagnosis {
-    let lower = text.to_lowercase();
-    if lower.contains("authorization violation") {
-        Diagnosis::AuthorizationViolation
-    } else if lower.contains("authentication timeout") {
-        Diagnosis::AuthenticationTimeout
-    } else if lower.contains("secure connection - tls required") {
-        Diagnosis::TlsRequired
-    } else if lower.contains("maximum connections exceeded")
-        || lower.contains("maximum account active connections exceeded")
-    {
-        Diagnosis::MaximumConnections
-    } else if lower.contains("attempted to connect to route port") {
-        Diagnosis::RoutePort
-    } else if lower.contains("attempted to connect to leaf node port") {
-        Diagnosis::LeafnodePort
-    } else {
-        Diagnosis::ServerError
-    }
-}
-
-struct Failure {
+struct AddressFailure {
     diagnosis: Diagnosis,
     message: String,
 }
 
-fn fail(diagnosis: Diagnosis, message: impl Into<String>) -> Failure {
-    Failure {
-        diagnosis,
-        message: message.into(),
+impl From<&Failure> for AddressFailure {
+    fn from(failure: &Failure) -> Self {
+        AddressFailure {
+            diagnosis: Diagnosis::of(failure.kind),
+            message: failure.message.clone(),
+        }
     }
 }
 
-/// What the first bytes from the server were.
-enum FirstLine {
-    Info {
-        json: Map<String, Value>,
-        after_nudge: bool,
-    },
-    Other(Failure),
+/// An address that passed: its connection, INFO and PING/PONG time in milliseconds.
+struct Passed {
+    client: Client,
+    info: Map<String, Value>,
+    rtt: Option<f64>,
 }
 
-pub async fn probe(targets: &[Target], connection: &Connection) -> (Outcome, Option<Connected>) {
+/// What one address gave.
+struct Probed {
+    address: SocketAddr,
+    entry: Value,
+    /// INFO came only after the client spoke.
+    sniffed: bool,
+    result: Result<Passed, AddressFailure>,
+}
+
+pub async fn probe(targets: &[Target], connection: &Connection) -> (Outcome, Option<Client>) {
     let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + connection.timeout;
+    let tls = connection
+        .tls_config()
+        .map(Arc::new)
+        .map_err(|error| Failure::new(FailureKind::Tls, error.to_string()));
+    let attempts = targets.iter().flat_map(|target| {
+        target
+            .addresses
+            .iter()
+            .map(move |address| (target, *address))
+    });
+    let probed = futures_util::future::join_all(
+        attempts
+            .map(|(target, address)| probe_address(target, address, connection, &tls, deadline)),
+    )
+    .await;
+
     let mut results = Vec::new();
-    let mut kept: Option<Connected> = None;
-    let mut failures: Vec<(SocketAddr, Failure)> = Vec::new();
+    let mut kept: Option<Client> = None;
+    let mut failures: Vec<(SocketAddr, AddressFailure)> = Vec::new();
     let mut warnings = Vec::new();
     let mut passed = 0;
     let mut first_info: Option<(SocketAddr, Map<String, Value>, Option<f64>)> = None;
-    for target in targets {
-        let (auth, auth_source) = connection.auth_for(&target.server);
-        for address in &target.addresses {
-            let attempt = Instant::now();
-            let mut entry = json!({
-                "address": address.to_string(),
-                "auth": connection.describe_auth(&target.server),
-                "auth_source": auth_source.to_string(),
-            });
-            let raw = raw_handshake(*address, &target.server, &auth, connection).await;
-            let (info, rtt, sniffed) = match raw {
-                Err(failure) => {
-                    entry["result"] = json!("fail");
-                    entry["diagnosis"] = json!(failure.diagnosis.name());
-                    entry["error"] = json!(failure.message);
-                    entry["duration_ms"] = json!(super::millis(attempt.elapsed()));
-                    results.push(entry);
-                    failures.push((*address, failure));
-                    continue;
-                }
-                Ok(raw) => raw,
-            };
-            entry["info"] = Value::Object(info.clone());
-            entry["rtt_ms"] = json!(rtt.map(super::millis));
-            if sniffed {
-                warnings.push(format!(
-                    "{address}: INFO arrived only after the client spoke; a proxy sniffs the protocol (name the Service port tcp-… or set appProtocol: tcp)"
-                ));
-            }
-            let connected = client_connect(*address, &target.server, connection).await;
-            match connected {
-                Err(failure) => {
-                    entry["result"] = json!("fail");
-                    entry["diagnosis"] = json!(failure.diagnosis.name());
-                    entry["error"] = json!(failure.message);
-                    failures.push((*address, failure));
-                }
-                Ok(client) => {
-                    passed += 1;
-                    entry["result"] = json!("pass");
-                    if first_info.is_none() {
-                        first_info = Some((*address, info.clone(), rtt.map(super::millis)));
-                    }
-                    if kept.is_none() {
-                        kept = Some(client);
-                    }
-                }
-            }
-            entry["duration_ms"] = json!(super::millis(attempt.elapsed()));
-            results.push(entry);
+    for Probed {
+        address,
+        entry,
+        sniffed,
+        result,
+    } in probed
+    {
+        if sniffed {
+            warnings.push(format!(
+                "{address}: INFO arrived only after the client spoke; a proxy sniffs the protocol (name the Service port tcp-… or set appProtocol: tcp)"
+            ));
         }
+        match result {
+            Err(failure) => failures.push((address, failure)),
+            Ok(Passed { client, info, rtt }) => {
+                passed += 1;
+                if first_info.is_none() {
+                    first_info = Some((address, info, rtt));
+                }
+                // Only one connection goes on to the round trip; dropping the others
+                // closes them without waiting.
+                if kept.is_none() {
+                    kept = Some(client);
+                }
+            }
+        }
+        results.push(entry);
     }
 
     let status = match (passed, failures.is_empty() && warnings.is_empty()) {
@@ -244,44 +245,7 @@ pub async fn probe(targets: &[Target], connection: &Connection) -> (Outcome, Opt
     }
     let mut parts = Vec::new();
     if let Some((address, info, rtt)) = &first_info {
-        let text = |key: &str| {
-            info.get(key)
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string()
-        };
-        let flag = |key: &str| info.get(key).and_then(Value::as_bool).unwrap_or(false);
-        let mut facts = vec![
-            format!("nats-server {}", text("version")),
-            format!("name {}", text("server_name")),
-        ];
-        if let Some(max) = info.get("max_payload").and_then(Value::as_u64) {
-            facts.push(format!("max_payload {max}"));
-        }
-        facts.push(format!(
-            "auth {}",
-            if flag("auth_required") {
-                "required"
-            } else {
-                "not required"
-            }
-        ));
-        facts.push(format!(
-            "TLS {}",
-            if flag("tls_required") {
-                "required"
-            } else {
-                "off"
-            }
-        ));
-        facts.push(format!(
-            "JetStream {}",
-            if flag("jetstream") { "on" } else { "off" }
-        ));
-        if let Some(rtt) = rtt {
-            facts.push(format!("PING/PONG {rtt:.3} ms"));
-        }
-        parts.push(format!("{address}: {}", facts.join(", ")));
+        parts.push(format!("{address}: {}", facts(info, *rtt)));
     }
     for (address, failure) in &failures {
         parts.push(format!("{address}: {}", failure.message));
@@ -301,425 +265,177 @@ pub async fn probe(targets: &[Target], connection: &Connection) -> (Outcome, Opt
     (outcome, kept)
 }
 
-/// INFO, then CONNECT+PING and a second PING for the RTT when this can be done without
-/// TLS and without signing a nonce. Returns the INFO fields, the RTT, and whether the
-/// INFO came only after the client spoke.
-async fn raw_handshake(
-    address: SocketAddr,
-    server: &ServerUrl,
-    auth: &Auth,
-    connection: &Connection,
-) -> Result<(Map<String, Value>, Option<Duration>, bool), Failure> {
-    let timeout = connection.timeout;
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut stream = super::tcp::connect(address, timeout)
-        .await
-        .map_err(|(failure, error)| {
-            fail(
-                Diagnosis::ConnectFailed,
-                format!("TCP: {} ({error})", failure.describe()),
-            )
-        })?;
-    let mut buffer = Vec::new();
-    let first = read_first_line(&mut stream, &mut buffer, timeout).await;
-    let (info_json, after_nudge) = match first {
-        FirstLine::Other(failure) => return Err(failure),
-        FirstLine::Info { json, after_nudge } => (json, after_nudge),
+/// `nats-server 2.10.0, name n1, max_payload 1048576, auth not required, …`.
+fn facts(info: &Map<String, Value>, rtt: Option<f64>) -> String {
+    let text = |key: &str| {
+        info.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
     };
+    let flag = |key: &str| info.get(key).and_then(Value::as_bool).unwrap_or(false);
+    let mut facts = vec![
+        format!("nats-server {}", text("version")),
+        format!("name {}", text("server_name")),
+    ];
+    if let Some(max) = info.get("max_payload").and_then(Value::as_u64) {
+        facts.push(format!("max_payload {max}"));
+    }
+    facts.push(format!(
+        "auth {}",
+        if flag("auth_required") {
+            "required"
+        } else {
+            "not required"
+        }
+    ));
+    facts.push(format!(
+        "TLS {}",
+        if flag("tls_required") {
+            "required"
+        } else {
+            "off"
+        }
+    ));
+    facts.push(format!(
+        "JetStream {}",
+        if flag("jetstream") { "on" } else { "off" }
+    ));
+    if let Some(rtt) = rtt {
+        facts.push(format!("PING/PONG {rtt:.3} ms"));
+    }
+    facts.join(", ")
+}
+
+/// The INFO fields worth reporting, their texts capped like every server text.
+fn reported_fields(fields: &Map<String, Value>) -> Map<String, Value> {
+    fn capped(value: &Value) -> Value {
+        match value {
+            Value::String(text) => Value::String(text::cap(text, text::MAX_SERVER_TEXT)),
+            Value::Array(items) => Value::Array(items.iter().map(capped).collect()),
+            other => other.clone(),
+        }
+    }
     let mut info = Map::new();
     for key in INFO_FIELDS {
-        if let Some(value) = info_json.get(*key) {
-            info.insert((*key).to_string(), value.clone());
+        if let Some(value) = fields.get(*key) {
+            info.insert((*key).to_string(), capped(value));
         }
     }
-    let server_tls = info_json
-        .get("tls_required")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let simple_auth = matches!(
-        auth,
-        Auth::None | Auth::Token(_) | Auth::UserPassword { .. }
-    );
-    if server_tls || connection.tls_required(server) || !simple_auth {
-        // async-nats does TLS and nonce signing; the raw socket stops at INFO.
-        return Ok((info, None, after_nudge));
-    }
-    let mut connect = json!({
-        "verbose": false,
-        "pedantic": false,
-        "tls_required": false,
-        "name": "nats-doctor",
-        "lang": "rust",
-        "version": env!("CARGO_PKG_VERSION"),
-        "protocol": 1,
-        "headers": true,
-        "no_responders": true,
-    });
-    match auth {
-        Auth::Token(token) => connect["auth_token"] = json!(token),
-        Auth::UserPassword { user, password } => {
-            connect["user"] = json!(user);
-            connect["pass"] = json!(password);
-        }
-        _ => {}
-    }
-    let command = format!("CONNECT {connect}\r\nPING\r\n");
-    let io_failure = |error: std::io::Error| {
-        fail(
-            Diagnosis::ConnectFailed,
-            format!("the connection broke during the handshake: {error}"),
-        )
-    };
-    tokio::time::timeout_at(deadline, stream.write_all(command.as_bytes()))
-        .await
-        .map_err(|_| handshake_timeout(timeout))?
-        .map_err(io_failure)?;
-    expect_pong(&mut stream, &mut buffer, deadline, timeout).await?;
-    let ping = Instant::now();
-    tokio::time::timeout_at(deadline, stream.write_all(b"PING\r\n"))
-        .await
-        .map_err(|_| handshake_timeout(timeout))?
-        .map_err(io_failure)?;
-    expect_pong(&mut stream, &mut buffer, deadline, timeout).await?;
-    let rtt = ping.elapsed();
-    Ok((info, Some(rtt), after_nudge))
+    info
 }
 
-fn handshake_timeout(timeout: Duration) -> Failure {
-    fail(
-        Diagnosis::Timeout,
-        format!(
-            "no PONG within {} ms after CONNECT (the server or the network stalls)",
-            timeout.as_millis()
-        ),
-    )
-}
-
-/// Reads lines until PONG; `-ERR` ends the handshake with its diagnosis.
-async fn expect_pong(
-    stream: &mut TcpStream,
-    buffer: &mut Vec<u8>,
-    deadline: tokio::time::Instant,
-    timeout: Duration,
-) -> Result<(), Failure> {
-    // Bounded: at most 16 lines (INFO updates, +OK) before the PONG.
-    for _ in 0..16 {
-        let line = match tokio::time::timeout_at(deadline, read_line(stream, buffer)).await {
-            Err(_) => return Err(handshake_timeout(timeout)),
-            Ok(Err(error)) => {
-                return Err(fail(
-                    Diagnosis::ConnectFailed,
-                    format!("the server closed the connection during the handshake: {error}"),
-                ))
-            }
-            Ok(Ok(line)) => line,
-        };
-        let upper = line.to_ascii_uppercase();
-        if upper.starts_with("PONG") {
-            return Ok(());
-        }
-        if upper.starts_with("-ERR") {
-            let text = error_text(&line);
-            return Err(fail(classify_error_text(&text), format!("-ERR '{text}'")));
-        }
-    }
-    Err(fail(
-        Diagnosis::ServerError,
-        "no PONG among the first lines after CONNECT",
-    ))
-}
-
-/// The text of `-ERR 'text'`.
-fn error_text(line: &str) -> String {
-    line.trim()
-        .get(4..)
-        .unwrap_or_default()
-        .trim()
-        .trim_matches('\'')
-        .to_string()
-}
-
-/// Reads one CRLF-terminated line (bytes already read stay in `buffer`).
-async fn read_line(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::Result<String> {
-    // Bounded by MAX_LINE.
-    loop {
-        if let Some(end) = buffer.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = buffer.drain(..=end).collect();
-            return Ok(String::from_utf8_lossy(&line).trim_end().to_string());
-        }
-        if buffer.len() > MAX_LINE {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "line longer than 64 KiB",
-            ));
-        }
-        let mut chunk = [0u8; 4096];
-        let read = stream.read(&mut chunk).await?;
-        if read == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "connection closed",
-            ));
-        }
-        buffer.extend_from_slice(&chunk[..read]);
-    }
-}
-
-/// Waits for the server's first line: half the time limit in silence, then a `PING`
-/// as a nudge, then the rest of the time limit.
-async fn read_first_line(
-    stream: &mut TcpStream,
-    buffer: &mut Vec<u8>,
-    timeout: Duration,
-) -> FirstLine {
-    let started = tokio::time::Instant::now();
-    let deadline = started + timeout;
-    let nudge_at = started + timeout / 2;
-    let mut nudged = false;
-    // Bounded: two phases, each ending at a deadline.
-    loop {
-        let until = if nudged { deadline } else { nudge_at };
-        let mut chunk = [0u8; 4096];
-        match tokio::time::timeout_at(until, stream.read(&mut chunk)).await {
-            Err(_) if !nudged => {
-                nudged = true;
-                // A server that is not NATS answers this (HTTP: 400); a sniffing proxy
-                // now connects to the backend and INFO follows.
-                let _ = stream.write_all(b"PING\r\n").await;
-                continue;
-            }
-            Err(_) => {
-                return FirstLine::Other(fail(
-                    Diagnosis::NoInfo,
-                    format!(
-                        "TCP connected but no INFO within {} ms: not a NATS server, or a service mesh sniffs the protocol and waits for the client (NATS is server-first): name the Service port tcp-… or set appProtocol: tcp",
-                        timeout.as_millis()
-                    ),
-                ))
-            }
-            Ok(Err(error)) => {
-                return FirstLine::Other(fail(
-                    Diagnosis::ClosedWithoutInfo,
-                    format!("the connection broke before INFO: {error}"),
-                ))
-            }
-            Ok(Ok(0)) => {
-                return FirstLine::Other(if buffer.is_empty() {
-                    fail(
-                        Diagnosis::ClosedWithoutInfo,
-                        "the server closed the connection without sending INFO",
-                    )
-                } else {
-                    not_nats(buffer)
-                })
-            }
-            Ok(Ok(read)) => buffer.extend_from_slice(&chunk[..read]),
-        }
-        if let Some(verdict) = judge_first_bytes(buffer, nudged) {
-            return verdict;
-        }
-    }
-}
-
-/// Decides on the first bytes, or `None` while a line is still incomplete.
-fn judge_first_bytes(buffer: &mut Vec<u8>, nudged: bool) -> Option<FirstLine> {
-    if let Some(&first) = buffer.first() {
-        // 0x15 alert, 0x16 handshake: a TLS record, from a server that expects the
-        // TLS handshake before INFO (handshake_first).
-        if first == 0x15 || first == 0x16 {
-            return Some(FirstLine::Other(fail(
-                Diagnosis::TlsFirst,
-                "the server speaks TLS before INFO (handshake_first); use tls:// and the server's TLS settings",
-            )));
-        }
-    }
-    if buffer.starts_with(b"HTTP/") {
-        let status_line =
-            String::from_utf8_lossy(buffer.split(|b| *b == b'\n').next().unwrap_or_default())
-                .trim()
-                .to_string();
-        return Some(FirstLine::Other(fail(
-            Diagnosis::HttpPort,
-            format!(
-                "an HTTP server answers here ({}), not the NATS client port; the monitoring port is 8222, clients use 4222",
-                sanitize(&status_line)
-            ),
-        )));
-    }
-    let end = buffer.iter().position(|b| *b == b'\n')?;
-    let line: Vec<u8> = buffer.drain(..=end).collect();
-    let line = String::from_utf8_lossy(&line).trim_end().to_string();
-    if let Some(json) = line
-        .strip_prefix("INFO ")
-        .or_else(|| line.strip_prefix("info "))
-    {
-        return Some(
-            match serde_json::from_str::<Map<String, Value>>(json.trim()) {
-                Ok(json) => FirstLine::Info {
-                    json,
-                    after_nudge: nudged,
-                },
-                Err(error) => FirstLine::Other(fail(
-                    Diagnosis::NotNats,
-                    format!("INFO is not valid JSON: {error}"),
-                )),
-            },
-        );
-    }
-    if line.to_ascii_uppercase().starts_with("-ERR") {
-        let text = error_text(&line);
-        let diagnosis = classify_error_text(&text);
-        let hint = match diagnosis {
-            Diagnosis::RoutePort => " — this is the cluster route port (6222); clients use 4222",
-            Diagnosis::LeafnodePort => " — this is the leaf node port (7422); clients use 4222",
-            _ => "",
-        };
-        return Some(FirstLine::Other(fail(
-            diagnosis,
-            format!("-ERR '{text}'{hint}"),
-        )));
-    }
-    Some(FirstLine::Other(not_nats(&line.into_bytes())))
-}
-
-fn not_nats(bytes: &[u8]) -> Failure {
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(60)]).to_string();
-    fail(
-        Diagnosis::NotNats,
-        format!(
-            "not a NATS server: the first bytes were {:?}",
-            sanitize(&text)
-        ),
-    )
-}
-
-/// Printable ASCII only, so that a hostile peer cannot write to the terminal.
-fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '.'
-            }
-        })
-        .collect()
-}
-
-/// async-nats, with the real options, to this one address.
-async fn client_connect(
+async fn probe_address(
+    target: &Target,
     address: SocketAddr,
-    server: &ServerUrl,
     connection: &Connection,
-) -> Result<Connected, Failure> {
-    let options = connection
-        .connect_options(server)
-        .await
-        .map_err(|error| fail(Diagnosis::ConnectFailed, error.to_string()))?;
-    let (sender, events) = mpsc::unbounded_channel();
-    let options = options.event_callback(move |event| {
-        let sender = sender.clone();
-        async move {
-            let _ = sender.send(event);
-        }
+    tls: &Result<Arc<TlsConfig>, Failure>,
+    deadline: tokio::time::Instant,
+) -> Probed {
+    let attempt_started = Instant::now();
+    let (_, auth_source) = connection.auth_for(&target.server);
+    let mut entry = json!({
+        "address": address.to_string(),
+        "auth": connection.describe_auth(&target.server),
+        "auth_source": auth_source.to_string(),
     });
-    let scheme = server
-        .scheme
-        .effective()
-        .map_or("nats", crate::natsurl::Scheme::as_str);
-    // TLS verifies the certificate against the host in the URL, so a named host keeps
-    // its name (resolved by getaddrinfo, as the services do); otherwise the address
-    // this step is about is dialled directly.
-    let tls = connection.tls_required(server);
-    let url = match (&server.host, tls) {
-        (Host::Name { .. }, true) => server.without_credentials(),
-        _ => format!("{scheme}://{address}"),
-    };
-    // connection_timeout bounds each attempt; this outer limit only guards against a
-    // client that never returns.
-    let limit = connection.timeout + Duration::from_millis(250);
-    match tokio::time::timeout(limit, options.connect(url.as_str())).await {
-        Err(_) => Err(fail(
-            Diagnosis::Timeout,
-            format!(
-                "the NATS client did not connect within {} ms",
-                connection.timeout.as_millis()
-            ),
-        )),
-        Ok(Ok(client)) => Ok(Connected {
-            client,
-            events,
-            address,
+    let mut probed = Probed {
+        address,
+        entry: Value::Null,
+        sniffed: false,
+        result: Err(AddressFailure {
+            diagnosis: Diagnosis::ConnectFailed,
+            message: String::new(),
         }),
-        Ok(Err(error)) => Err(classify_connect_error(&error)),
+    };
+    let outcome = async {
+        let tls = tls.as_ref().map_err(AddressFailure::from)?;
+        let dialer = connection
+            .dialer(&target.server, tls)
+            .map_err(|error| AddressFailure {
+                diagnosis: Diagnosis::ConnectFailed,
+                message: error.to_string(),
+            })?;
+        let attempt = Attempt {
+            deadline,
+            limit: connection.timeout,
+            first_words: FirstWords::Nudge,
+        };
+        let note_info = |entry: &mut Value, error: &ConnectError| {
+            if let Some(info) = &error.info {
+                entry["info"] = Value::Object(reported_fields(&info.fields));
+            }
+        };
+        let mut client = match dialer.connect(address, attempt).await {
+            Ok(client) => client,
+            Err(error) => {
+                note_info(&mut entry, &error);
+                probed.sniffed = error.info_after_nudge;
+                return Err(AddressFailure::from(&error.failure));
+            }
+        };
+        entry["info"] = Value::Object(reported_fields(&client.info().fields));
+        if client.handshake().info_after_nudge {
+            probed.sniffed = true;
+            drop(client);
+            // What the services would see: a client that waits for INFO in silence.
+            let quiet = Attempt {
+                first_words: FirstWords::Wait,
+                ..attempt
+            };
+            client = match dialer.connect(address, quiet).await {
+                Ok(client) => client,
+                Err(error) if error.kind() == FailureKind::NoInfo => {
+                    return Err(AddressFailure {
+                        diagnosis: Diagnosis::Timeout,
+                        message: format!(
+                        "a client that waits for INFO, as NATS clients do, got none within {} ms",
+                        connection.timeout.as_millis()
+                    ),
+                    })
+                }
+                Err(error) => return Err(AddressFailure::from(&error.failure)),
+            };
+        }
+        let rtt = ping_pong(&mut client, deadline).await;
+        entry["rtt_ms"] = json!(rtt.map(super::millis));
+        let info = reported_fields(&client.info().fields);
+        Ok(Passed {
+            client,
+            info,
+            rtt: rtt.map(super::millis),
+        })
     }
+    .await;
+    match &outcome {
+        Ok(_) => entry["result"] = json!("pass"),
+        Err(failure) => {
+            entry["result"] = json!("fail");
+            entry["diagnosis"] = json!(failure.diagnosis.name());
+            entry["error"] = json!(failure.message);
+        }
+    }
+    entry["duration_ms"] = json!(super::millis(attempt_started.elapsed()));
+    probed.entry = entry;
+    probed.result = outcome;
+    probed
 }
 
-fn classify_connect_error(error: &async_nats::ConnectError) -> Failure {
-    use async_nats::ConnectErrorKind;
-    let text = crate::natsurl::mask_credentials_in_text(&error.to_string());
-    let lower = text.to_lowercase();
-    let diagnosis = match error.kind() {
-        ConnectErrorKind::AuthorizationViolation => Diagnosis::AuthorizationViolation,
-        ConnectErrorKind::Authentication => Diagnosis::AuthorizationViolation,
-        ConnectErrorKind::TimedOut => Diagnosis::Timeout,
-        ConnectErrorKind::Tls => Diagnosis::TlsError,
-        _ if lower.contains("certificate")
-            || lower.contains("tls")
-            || lower.contains("handshake") =>
-        {
-            Diagnosis::TlsError
+/// The time of one PING/PONG on an established connection, if it came back in time.
+async fn ping_pong(client: &mut Client, deadline: tokio::time::Instant) -> Option<Duration> {
+    let sent = Instant::now();
+    client.ping();
+    tokio::time::timeout_at(deadline, async {
+        // Bounded: each pass consumes an operation; the deadline ends the wait.
+        loop {
+            match client.next().await {
+                Ok(Incoming::Pong) => return Some(sent.elapsed()),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
         }
-        _ if lower.contains("expected info") => Diagnosis::NotNats,
-        _ if lower.contains("-err")
-            || lower.contains("violation")
-            || lower.contains("exceeded") =>
-        {
-            classify_error_text(&text)
-        }
-        _ => Diagnosis::ConnectFailed,
-    };
-    let hint = if lower.contains("unknownissuer") {
-        " — the server's certificate is not signed by a CA this client trusts: pass it with --tls-ca"
-    } else if lower.contains("notvalidforname") {
-        " — the server's certificate does not name this host"
-    } else if lower.contains("badcertificate") || lower.contains("certificaterequired") {
-        " — the server rejected the client certificate, or got none: --tls-cert/--tls-key"
-    } else {
-        ""
-    };
-    fail(diagnosis, format!("NATS client: {text}{hint}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_texts_are_classified_case_insensitively() {
-        assert_eq!(
-            classify_error_text("Maximum Connections Exceeded"),
-            Diagnosis::MaximumConnections
-        );
-        assert_eq!(
-            classify_error_text("maximum connections exceeded"),
-            Diagnosis::MaximumConnections
-        );
-        assert_eq!(
-            classify_error_text("Authorization Violation"),
-            Diagnosis::AuthorizationViolation
-        );
-        assert_eq!(
-            classify_error_text("Secure Connection - TLS Required"),
-            Diagnosis::TlsRequired
-        );
-        assert_eq!(
-            classify_error_text("attempted to connect to route port"),
-            Diagnosis::RoutePort
-        );
-        assert_eq!(
-            error_text("-ERR 'Authorization Violation'"),
-            "Authorization Violation"
-        );
-    }
+    })
+    .await
+    .ok()
+    .flatten()
 }

@@ -1,16 +1,14 @@
 //! Step `roundtrip`: subscribe to a private subject (`_nats_doctor.<random>`, or
 //! `--subject`), publish `--count` messages one at a time, receive each, and verify its
-//! bytes and order; RTT min/p50/p99/max. Server errors (Permissions Violation on
-//! publish or subscribe, Authorization Violation, Maximum Payload) come back
-//! asynchronously as client events, so every wait also listens to the events and a
-//! violation ends the step at once, by name, instead of as a timeout.
+//! bytes and order; RTT min/p50/p99/max. Subscribing, publishing and receiving all run
+//! under one deadline, the step's `--timeout`. Server errors (Permissions Violation on
+//! publish or subscribe, Authorization Violation, Maximum Payload) arrive on the same
+//! connection as the messages, so a violation ends the step at once, by name, instead
+//! of as a timeout; so does a server that breaks the protocol.
 
-use super::nats::Connected;
 use super::{CheckOptions, Outcome, Status};
+use crate::nats::{Client, Failure, FailureKind, Incoming};
 use crate::runbook::Step;
-use async_nats::{Event, ServerError};
-use bytes::Bytes;
-use futures_util::StreamExt;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -22,7 +20,8 @@ enum Problem {
     Permission(String),
     Authorization(String),
     ServerError(String),
-    Disconnected,
+    Disconnected(Failure),
+    Protocol(String),
     Timeout,
     Mismatch { detail: String },
     Client(String),
@@ -34,7 +33,8 @@ impl Problem {
             Problem::Permission(_) => "permissions_violation",
             Problem::Authorization(_) => "authorization_violation",
             Problem::ServerError(_) => "server_error",
-            Problem::Disconnected => "disconnected",
+            Problem::Disconnected(_) => "disconnected",
+            Problem::Protocol(_) => "malformed_protocol",
             Problem::Timeout => "timeout",
             Problem::Mismatch { .. } => "mismatch",
             Problem::Client(_) => "client_error",
@@ -44,13 +44,34 @@ impl Problem {
     fn runbook(&self) -> Step {
         match self {
             Problem::Permission(_) | Problem::Authorization(_) => Step::Credentials,
+            Problem::Protocol(_) => Step::ConnectionFailed,
             _ => Step::MessagesNotReceived,
+        }
+    }
+
+    /// A server error, named.
+    fn server(text: &str) -> Problem {
+        let lower = text.to_lowercase();
+        if lower.contains("permissions violation") {
+            Problem::Permission(text.to_string())
+        } else if lower.contains("authorization violation") {
+            Problem::Authorization(text.to_string())
+        } else {
+            Problem::ServerError(text.to_string())
+        }
+    }
+
+    /// The connection failed while the step waited.
+    fn lost(failure: Failure) -> Problem {
+        match failure.kind {
+            FailureKind::Protocol => Problem::Protocol(failure.message),
+            _ => Problem::Disconnected(failure),
         }
     }
 }
 
 /// The message number `index` of this run: sequence number, run token, filler.
-fn payload(index: usize, token: &str) -> Bytes {
+fn payload(index: usize, token: &str) -> Vec<u8> {
     let mut text = format!("nats-doctor {index:010} {token} ");
     let filler = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut at = index;
@@ -59,105 +80,105 @@ fn payload(index: usize, token: &str) -> Bytes {
         at += 7;
     }
     text.truncate(PAYLOAD_BYTES);
-    Bytes::from(text)
+    text.into_bytes()
 }
 
-fn server_problem(event: &Event) -> Option<Problem> {
-    match event {
-        Event::ServerError(ServerError::AuthorizationViolation) => Some(Problem::Authorization(
-            "Authorization Violation".to_string(),
-        )),
-        Event::ServerError(ServerError::Other(text)) => {
-            let lower = text.to_lowercase();
-            Some(if lower.contains("permissions violation") {
-                Problem::Permission(text.clone())
-            } else {
-                Problem::ServerError(text.clone())
-            })
+/// Why a received message is not the expected one.
+fn mismatch(index: usize, got: &[u8]) -> Problem {
+    let text = String::from_utf8_lossy(got);
+    let detail = match text.get(12..22).and_then(|n| n.parse::<usize>().ok()) {
+        Some(other) if other != index => {
+            format!("expected message {index}, got message {other} (order or loss)")
         }
-        Event::Disconnected | Event::Closed => Some(Problem::Disconnected),
-        _ => None,
+        _ => format!(
+            "message {index} arrived with different bytes ({} bytes)",
+            got.len()
+        ),
+    };
+    Problem::Mismatch { detail }
+}
+
+/// Subscribes, then publishes and receives each message in turn. `rtts` collects the
+/// time of each message that came back intact.
+async fn exchange(
+    client: &mut Client,
+    subject: &str,
+    token: &str,
+    count: usize,
+    rtts: &mut Vec<Duration>,
+) -> Result<(), Problem> {
+    let sid = client
+        .subscribe(subject)
+        .map_err(|error| Problem::Client(error.to_string()))?;
+    for index in 0..count {
+        let expected = payload(index, token);
+        let sent = Instant::now();
+        client
+            .publish(subject, &[], &expected)
+            .map_err(|error| Problem::Client(error.to_string()))?;
+        // Bounded: each pass consumes an operation; the caller's deadline ends the wait.
+        loop {
+            match client.next().await.map_err(Problem::lost)? {
+                Incoming::ServerError(error) => return Err(Problem::server(&error.to_string())),
+                Incoming::Message(message) if message.sid == sid => {
+                    if message.payload != expected {
+                        return Err(mismatch(index, &message.payload));
+                    }
+                    rtts.push(sent.elapsed());
+                    break;
+                }
+                Incoming::Message(_) | Incoming::Pong | Incoming::Info => {}
+            }
+        }
+    }
+    client.unsubscribe(sid);
+    Ok(())
+}
+
+/// Errors are asynchronous: a PONG proves the server has processed everything sent
+/// before its PING, so an error caused by the last message has arrived by then.
+async fn late_errors(client: &mut Client) -> Result<(), Problem> {
+    client.ping();
+    // Bounded: each pass consumes an operation; the caller's deadline ends the wait.
+    loop {
+        match client.next().await {
+            Ok(Incoming::Pong) | Err(_) => return Ok(()),
+            Ok(Incoming::ServerError(error)) => return Err(Problem::server(&error.to_string())),
+            Ok(Incoming::Message(_) | Incoming::Info) => {}
+        }
     }
 }
 
-pub async fn probe(connected: Connected, timeout: Duration, options: &CheckOptions) -> Outcome {
+pub async fn probe(mut client: Client, timeout: Duration, options: &CheckOptions) -> Outcome {
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + timeout;
-    let Connected {
-        client,
-        mut events,
-        address,
-    } = connected;
-    let token = client
-        .new_inbox()
-        .rsplit('.')
-        .next()
-        .unwrap_or("test")
-        .to_string();
+    let address = client.address();
+    let token = nuid::next().to_string();
     let subject = options
         .subject
         .clone()
         .unwrap_or_else(|| format!("_nats_doctor.{token}"));
     let count = options.count.max(1);
     let mut rtts: Vec<Duration> = Vec::with_capacity(count.min(1_000_000));
-    let mut received = 0usize;
     let mut server_errors: Vec<String> = Vec::new();
 
-    let result: Result<(), Problem> = async {
-        let mut subscriber = client
-            .subscribe(subject.clone())
-            .await
-            .map_err(|error| Problem::Client(error.to_string()))?;
-        for index in 0..count {
-            let expected = payload(index, &token);
-            let sent = Instant::now();
-            client
-                .publish(subject.clone(), expected.clone())
-                .await
-                .map_err(|error| Problem::Client(error.to_string()))?;
-            client
-                .flush()
-                .await
-                .map_err(|_| Problem::Disconnected)?;
-            // Bounded: each pass consumes a message or an event, or ends at the deadline.
-            loop {
-                tokio::select! {
-                    biased;
-                    event = events.recv() => {
-                        let Some(event) = event else { return Err(Problem::Disconnected) };
-                        if let Some(problem) = server_problem(&event) {
-                            return Err(problem);
-                        }
-                    }
-                    message = subscriber.next() => {
-                        let Some(message) = message else { return Err(Problem::Disconnected) };
-                        if message.payload != expected {
-                            let got = String::from_utf8_lossy(&message.payload);
-                            let detail = match got.get(12..22).and_then(|n| n.parse::<usize>().ok()) {
-                                Some(other) if other != index => format!("expected message {index}, got message {other} (order or loss)"),
-                                _ => format!("message {index} arrived with different bytes ({} bytes)", message.payload.len()),
-                            };
-                            return Err(Problem::Mismatch { detail });
-                        }
-                        rtts.push(sent.elapsed());
-                        received += 1;
-                        break;
-                    }
-                    _ = tokio::time::sleep_until(deadline) => return Err(Problem::Timeout),
-                }
-            }
-        }
-        // Errors are asynchronous: collect any that came in with the last message.
-        let _ = tokio::time::timeout_at(deadline, client.flush()).await;
-        while let Ok(event) = events.try_recv() {
-            if let Some(problem) = server_problem(&event) {
-                return Err(problem);
-            }
-        }
-        let _ = subscriber.unsubscribe().await;
-        Ok(())
-    }
+    let exchanged = tokio::time::timeout_at(
+        deadline,
+        exchange(&mut client, &subject, &token, count, &mut rtts),
+    )
     .await;
+    let result = match exchanged {
+        Err(_) => Err(Problem::Timeout),
+        Ok(Err(problem)) => Err(problem),
+        // A late error fails the step; a late PONG that does not come in time does not.
+        Ok(Ok(())) => tokio::time::timeout_at(deadline, late_errors(&mut client))
+            .await
+            .unwrap_or(Ok(())),
+    };
+    // Closing (the UNSUB written) waits no longer than the step has left.
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    client.close(left.min(Duration::from_millis(100))).await;
+    let received = rtts.len();
     if let Err(
         Problem::Permission(text) | Problem::Authorization(text) | Problem::ServerError(text),
     ) = &result
@@ -197,7 +218,8 @@ pub async fn probe(connected: Connected, timeout: Duration, options: &CheckOptio
             let text = match problem {
                 Problem::Permission(text) => format!("server error: {text} (the credentials may not use the test subject {subject})"),
                 Problem::Authorization(text) | Problem::ServerError(text) => format!("server error: {text}"),
-                Problem::Disconnected => format!("the connection was lost after {received} of {count} messages"),
+                Problem::Disconnected(failure) => format!("the connection was lost after {received} of {count} messages: {failure}"),
+                Problem::Protocol(text) => format!("{text} (after {received} of {count} messages)"),
                 Problem::Timeout => format!(
                     "{received} of {count} messages came back within {} ms on {subject}",
                     timeout.as_millis()

@@ -142,11 +142,7 @@ fn lint_value(value: &str, options: &CheckOptions) -> Vec<crate::diagnostic::Fin
     inventory.workloads.push(workload);
     inventory.objects = 1;
     let lint_options = LintOptions {
-        default_namespace: if namespace.is_empty() {
-            "default".to_string()
-        } else {
-            namespace
-        },
+        default_namespace: (!namespace.is_empty()).then_some(namespace),
         cluster_domain: options.cluster_domain.clone(),
         ..LintOptions::default()
     };

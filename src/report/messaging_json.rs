@@ -1,13 +1,14 @@
 //! The JSON format of `test-messaging` (one document:
 //! `{"version":1,"ok","prefix","live","cases":[…]}`) and `watch` (one object per line:
 //! `{"subject","received_at","valid","problems","event"}`, then
-//! `{"summary":{"received","valid","invalid","by_problem","rate"}}`). Keys are a
-//! contract. Warnings that have no key (slow consumer, disconnections) go to standard
-//! error so that standard output stays exactly the schema.
+//! `{"summary":{"received","valid","invalid","by_problem","rate"}}`, plus
+//! `disconnections`, `disconnected_seconds` and `slow_consumer` when there were any).
+//! Keys are a contract. Disconnections, reconnections and warnings are reported on
+//! standard error as they happen, so that standard output stays exactly the schema.
 
 use crate::events::Problem;
 use crate::messaging::test_messaging::Report;
-use crate::messaging::watch::{Observed, Summary, WatchSink};
+use crate::messaging::watch::{Disconnection, Observed, Reconnection, Summary, WatchSink};
 use crate::report::{escape, messaging_text};
 use crate::rfc3339;
 use serde::Serialize;
@@ -150,6 +151,25 @@ impl<W: Write> WatchSink for WatchJson<W> {
         self.out.flush()
     }
 
+    fn disconnected(&mut self, disconnection: &Disconnection<'_>) -> io::Result<()> {
+        // Standard output keeps to its two kinds of objects; the summary counts these.
+        self.out.flush()?;
+        eprintln!(
+            "nats-doctor: {}",
+            escape::text(&messaging_text::disconnected_line(disconnection))
+        );
+        Ok(())
+    }
+
+    fn reconnected(&mut self, reconnection: &Reconnection<'_>) -> io::Result<()> {
+        self.out.flush()?;
+        eprintln!(
+            "nats-doctor: {}",
+            escape::text(&messaging_text::reconnected_line(reconnection))
+        );
+        Ok(())
+    }
+
     fn summary(&mut self, summary: &Summary) -> io::Result<()> {
         #[derive(Serialize)]
         struct SummaryDocument<'a> {
@@ -162,6 +182,14 @@ impl<W: Write> WatchSink for WatchJson<W> {
             invalid: u64,
             by_problem: BTreeMap<&'a str, u64>,
             rate: f64,
+            // Present only when something was lost, so that a clean watch prints the
+            // same object as ever.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            disconnections: Option<u64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            disconnected_seconds: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            slow_consumer: Option<u64>,
         }
         let document = SummaryDocument {
             summary: SummaryFields {
@@ -174,6 +202,10 @@ impl<W: Write> WatchSink for WatchJson<W> {
                     .map(|(code, count)| (code.as_str(), *count))
                     .collect(),
                 rate: (summary.rate() * 10.0).round() / 10.0,
+                disconnections: (summary.disconnections > 0).then_some(summary.disconnections),
+                disconnected_seconds: (summary.disconnections > 0)
+                    .then(|| (summary.disconnected_for.as_secs_f64() * 1000.0).round() / 1000.0),
+                slow_consumer: (summary.slow_consumer > 0).then_some(summary.slow_consumer),
             },
         };
         escape::write_json(&mut self.out, &document, false)?;

@@ -5,7 +5,7 @@
 use crate::events::EventDigest;
 use crate::messaging::session::humanize;
 use crate::messaging::test_messaging::{self, Outcome, Report};
-use crate::messaging::watch::{End, Observed, Summary, WatchSink};
+use crate::messaging::watch::{Disconnection, End, Observed, Reconnection, Summary, WatchSink};
 use crate::report::escape;
 use crate::rfc3339;
 use colored::Colorize;
@@ -25,15 +25,6 @@ pub fn write_test_messaging(out: &mut dyn Write, report: &Report, quiet: bool) -
                 )?;
             }
             return Ok(());
-        }
-        Outcome::InvalidPrefix { reason } => {
-            return writeln!(
-                out,
-                "{} NATS_SUBJECT_PREFIX \"{}\" {}; nothing published",
-                "FAIL".red().bold(),
-                escape::text(&report.configured_prefix),
-                escape::text(reason)
-            );
         }
         Outcome::NotConnected { error } => {
             return writeln!(
@@ -208,6 +199,20 @@ impl<W: Write> WatchSink for WatchText<W> {
         self.out.flush()
     }
 
+    fn disconnected(&mut self, disconnection: &Disconnection<'_>) -> io::Result<()> {
+        // On standard error with the announcement: standard output is the events. The
+        // lines already written come first.
+        self.out.flush()?;
+        eprintln!("{}", escape::text(&disconnected_line(disconnection)));
+        Ok(())
+    }
+
+    fn reconnected(&mut self, reconnection: &Reconnection<'_>) -> io::Result<()> {
+        self.out.flush()?;
+        eprintln!("{}", escape::text(&reconnected_line(reconnection)));
+        Ok(())
+    }
+
     fn summary(&mut self, summary: &Summary) -> io::Result<()> {
         let mut line = format!(
             "received {}, valid {}, invalid {}",
@@ -226,13 +231,29 @@ impl<W: Write> WatchSink for WatchText<W> {
             summary.rate(),
             humanize(summary.elapsed)
         ));
-        line.push_str(match summary.end {
-            End::Count => "; count reached",
-            End::Duration => "; duration reached",
-            End::Interrupted => "; interrupted",
-            End::ConnectionLost => "; the subscription ended (connection lost)",
-            End::OutputClosed => "",
-        });
+        match &summary.end {
+            End::Count => line.push_str("; count reached"),
+            End::Duration => line.push_str("; duration reached"),
+            End::Interrupted => line.push_str("; interrupted"),
+            End::ConnectionLost {
+                window,
+                attempts,
+                regained: 0,
+            } => line.push_str(&format!(
+                "; connection lost and not regained within {} ({attempts} attempt{})",
+                humanize(*window),
+                if *attempts == 1 { "" } else { "s" }
+            )),
+            End::ConnectionLost {
+                window,
+                attempts,
+                regained,
+            } => line.push_str(&format!(
+                "; the connection kept failing for {} ({attempts} attempts, {regained} of them connected)",
+                humanize(*window)
+            )),
+            End::OutputClosed => {}
+        }
         let line = if summary.ok() {
             line.green().bold()
         } else {
@@ -251,6 +272,28 @@ impl<W: Write> WatchSink for WatchText<W> {
     }
 }
 
+/// `disconnected from …: why; reconnecting for up to 2m …`.
+pub fn disconnected_line(disconnection: &Disconnection<'_>) -> String {
+    format!(
+        "disconnected from {}: {}; reconnecting for up to {} (messages published meanwhile are lost: core NATS does not replay them)",
+        disconnection.server,
+        disconnection.reason,
+        humanize(disconnection.window)
+    )
+}
+
+/// `reconnected to … after 1.2s (3 attempts), watching … again`.
+pub fn reconnected_line(reconnection: &Reconnection<'_>) -> String {
+    format!(
+        "reconnected to {} after {} ({} attempt{}), watching {} again",
+        reconnection.server,
+        humanize(reconnection.after),
+        reconnection.attempts,
+        if reconnection.attempts == 1 { "" } else { "s" },
+        reconnection.subject
+    )
+}
+
 /// What a summary must tell beyond counts: lost messages and connection trouble.
 pub fn warnings(summary: &Summary) -> Vec<String> {
     let mut warnings = Vec::new();
@@ -260,8 +303,21 @@ pub fn warnings(summary: &Summary) -> Vec<String> {
             summary.slow_consumer
         ));
     }
+    if summary.disconnections > 0 {
+        warnings.push(format!(
+            "disconnected {} time(s), {} without a subscription in all: what was published then was not received (core NATS does not replay it)",
+            summary.disconnections,
+            humanize(summary.disconnected_for)
+        ));
+    }
     for error in &summary.connection_errors {
         warnings.push(error.clone());
+    }
+    if summary.more_errors > 0 {
+        warnings.push(format!(
+            "{} more distinct error(s), not shown",
+            summary.more_errors
+        ));
     }
     warnings
 }

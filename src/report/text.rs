@@ -9,6 +9,9 @@ use crate::report::Counts;
 use colored::{ColoredString, Colorize};
 use std::io::{self, Write};
 
+/// The most consumers a `used by:` line names.
+const USED_BY_SHOWN: usize = 20;
+
 fn severity_label(severity: Severity) -> ColoredString {
     match severity {
         Severity::Error => "error".red().bold(),
@@ -199,10 +202,21 @@ fn write_finding(
         )?;
     }
     if !finding.used_by.is_empty() {
-        let users: Vec<String> = finding.used_by.iter().map(ToString::to_string).collect();
+        // A value read by thousands of workloads names the first of them and counts the
+        // rest, in every finding at it.
+        let users: Vec<String> = finding
+            .used_by
+            .iter()
+            .take(USED_BY_SHOWN)
+            .map(ToString::to_string)
+            .collect();
+        let more = match finding.used_by.len().saturating_sub(USED_BY_SHOWN) {
+            0 => String::new(),
+            more => format!(" and {more} more"),
+        };
         writeln!(
             out,
-            "{gutter} {eq} {} {}",
+            "{gutter} {eq} {} {}{more}",
             "used by:".bold(),
             escape::text(&users.join(", "))
         )?;

@@ -1,6 +1,7 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
-use crate::lint::topology::{self, complete_labels, list_workloads, DNS_NAMESPACE};
+use crate::lint::namespaces;
+use crate::lint::topology::{self, complete_labels, list_workloads, Work, DNS_NAMESPACE, LISTED};
 use crate::manifest::model::{Decision, NAMESPACE_NAME_LABEL};
 use crate::runbook::{self, Step};
 use std::collections::BTreeMap;
@@ -12,7 +13,9 @@ declare_rule! {
     /// cluster DNS server, while the client's URL uses a host name. The DNS server is
     /// taken to be pods labelled `k8s-app: kube-dns` in `kube-system`; a rule with
     /// port 53 and no `to`, or `to` everything, allows it; an `ipBlock` other than
-    /// `0.0.0.0/0` (a node-local DNS cache) is left alone.
+    /// `0.0.0.0/0` (a node-local DNS cache) is left alone. For pods and policies of
+    /// objects that name no namespace, policies across that boundary count as for
+    /// `egress-blocks-nats`.
     ///
     /// ## Why is this bad?
     /// The client cannot resolve `nats-server.nats.svc.cluster.local`: every connection
@@ -49,19 +52,34 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
     let dns = topology.dns_endpoint();
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut work = Work::new();
     for &w in &topology.resolving_clients {
         let workload = topology.workload(w);
         if workload.ignores(RULE.code, RULE.name) {
             continue;
         }
-        let (isolated, policies) = topology.isolating(
-            &workload.object.namespace,
-            complete_labels(&workload.pod_labels),
-            true,
-        );
+        let labels = complete_labels(&workload.pod_labels);
+        let namespace = &workload.object.namespace;
+        let (isolated, policies) = topology.isolating(namespace, labels, true, &mut work);
+        if work.spent() {
+            ctx.limit_reached(Work::stopped_at(
+                &RULE,
+                &workload.object.location,
+                &workload.object.name,
+            ));
+            break;
+        }
         if isolated != Decision::Yes
             || topology.egress_allows(&policies, &dns, &["UDP", "TCP"]) != Decision::No
         {
+            continue;
+        }
+        // Policies across the group's boundary may select the pods where they are
+        // deployed, and allow DNS.
+        let across = topology.policies_across_group(namespace, labels, true, &mut work);
+        if across.is_none_or(|across| {
+            topology.egress_allows(&across, &dns, &["UDP", "TCP"]) != Decision::No
+        }) {
             continue;
         }
         groups.entry(policies[0]).or_default().push(w);
@@ -91,11 +109,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         finding.runbook = Some(runbook::one_line(
             Step::NetworkPolicy,
             &runbook::Names {
-                namespace: Some(policy.object.namespace.to_string()),
+                namespace: namespaces::named(&policy.object.namespace),
                 ..runbook::Names::default()
             },
         ));
-        for &w in &workloads {
+        for &w in workloads.iter().take(LISTED) {
             finding.relate(
                 &topology.workload(w).object.location,
                 "pods blocked by this policy",

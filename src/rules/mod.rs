@@ -34,6 +34,7 @@ mod egress_blocks_dns;
 mod egress_blocks_nats;
 mod env_duplicate;
 mod env_expansion_undefined;
+mod env_too_large;
 mod ingress_blocks_clients;
 mod nats_enabled_invalid;
 mod nats_url_missing;
@@ -89,7 +90,7 @@ impl Rule {
             variable: None,
             help: None,
             runbook: None,
-            used_by: Vec::new(),
+            used_by: std::sync::Arc::default(),
             related: Vec::new(),
             hide_source: false,
         }
@@ -119,6 +120,7 @@ pub static RULES: &[&Rule] = &[
     &env_duplicate::RULE,
     &env_expansion_undefined::RULE,
     &duplicate_key::RULE,
+    &env_too_large::RULE,
     &egress_blocks_nats::RULE,
     &egress_blocks_dns::RULE,
     &policy_selects_nothing::RULE,

@@ -63,7 +63,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         finding.variable = Some(URL_VARIABLE.to_string());
         finding.help = Some(format!(
             "set NATS_URL, e.g. {}",
-            ctx.suggested_url(crate::natsurl::DEFAULT_PORT)
+            ctx.suggested_url(
+                crate::natsurl::DEFAULT_PORT,
+                (workload.platform == Platform::Kubernetes)
+                    .then_some(workload.object.namespace.as_str()),
+            )
         ));
         let names = runbook::Names {
             namespace: Some(workload.object.namespace.to_string()).filter(|ns| !ns.is_empty()),

@@ -1,6 +1,8 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
-use crate::lint::topology::{self, describe_labels, describe_selector};
+use crate::lint::namespaces;
+use crate::lint::topology::{self, describe_labels, describe_selector, Work};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 
 /// How many label sets the help shows.
@@ -11,6 +13,11 @@ declare_rule! {
     /// Flags a NetworkPolicy whose `podSelector` matches no workload of its namespace in
     /// the input (pod labels come from the pod templates). Namespaces without any
     /// workload in the input are left alone.
+    ///
+    /// Objects that name no namespace are deployed together into one namespace chosen
+    /// at deploy time, which may be a named one: a policy among them is reported only
+    /// when no workload of the input matches it, and a policy of a named namespace only
+    /// when no workload without a namespace matches it either.
     ///
     /// ## Why is this bad?
     /// A policy that selects nothing does nothing: the egress or ingress rules someone
@@ -43,24 +50,44 @@ declare_rule! {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
+    // The label sets shown in the help, and how many more there are, once per
+    // namespace: thousands of policies of one namespace may each select nothing.
+    let mut shown_by_namespace: FxHashMap<&str, (String, usize)> = FxHashMap::default();
+    let mut work = Work::new();
     for (index, policy) in ctx.inventory.network_policies.iter().enumerate() {
         let workloads = topology.workloads_in(&policy.object.namespace);
         if workloads.is_empty() || policy.pod_selector.unreadable {
             continue;
         }
-        if topology.selects_some_workload(&policy.object.namespace, &policy.pod_selector) {
+        // Workloads across the group's boundary may be deployed beside the policy.
+        let namespace = &policy.object.namespace;
+        let selects = topology.selects_some_workload(namespace, &policy.pod_selector, &mut work)
+            || topology.may_select_across_group(namespace, &policy.pod_selector, &mut work);
+        if work.spent() {
+            ctx.limit_reached(Work::stopped_at(
+                &RULE,
+                &policy.object.location,
+                &policy.object.name,
+            ));
+            break;
+        }
+        if selects {
             continue;
         }
-        let label_sets: BTreeSet<_> = workloads
-            .iter()
-            .map(|&w| &topology.workload(w).pod_labels)
-            .collect();
-        let message = format!(
-            "NetworkPolicy `{}` selects no pod: no workload in namespace `{}` has pod labels matching `{}`",
-            policy.object.name,
-            policy.object.namespace,
-            describe_selector(&policy.pod_selector)
-        );
+        let message = if namespaces::is_group(&policy.object.namespace) {
+            format!(
+                "NetworkPolicy `{}` selects no pod: no workload of the input, with or without a namespace, has pod labels matching `{}`",
+                policy.object.name,
+                describe_selector(&policy.pod_selector)
+            )
+        } else {
+            format!(
+                "NetworkPolicy `{}` selects no pod: no workload in namespace `{}` has pod labels matching `{}`",
+                policy.object.name,
+                policy.object.namespace,
+                describe_selector(&policy.pod_selector)
+            )
+        };
         let Some(mut finding) = topology::policy_finding(
             &RULE,
             topology.policy(index),
@@ -70,16 +97,32 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         ) else {
             continue;
         };
-        let shown: Vec<String> = label_sets
-            .iter()
-            .take(SHOWN_LABEL_SETS)
-            .map(|labels| describe_labels(labels))
-            .collect();
-        let more = label_sets.len().saturating_sub(SHOWN_LABEL_SETS);
+        let (shown, more) = shown_by_namespace
+            .entry(policy.object.namespace.as_str())
+            .or_insert_with(|| {
+                let label_sets: BTreeSet<_> = workloads
+                    .iter()
+                    .map(|&w| &topology.workload(w).pod_labels)
+                    .collect();
+                let shown: Vec<String> = label_sets
+                    .iter()
+                    .take(SHOWN_LABEL_SETS)
+                    .map(|labels| describe_labels(labels))
+                    .collect();
+                (
+                    shown.join("; "),
+                    label_sets.len().saturating_sub(SHOWN_LABEL_SETS),
+                )
+            });
+        let more = *more;
+        let pods = if namespaces::is_group(&policy.object.namespace) {
+            "pods of the workloads without a namespace".to_string()
+        } else {
+            format!("pods in `{}`", policy.object.namespace)
+        };
         finding.help = Some(format!(
-            "pods in `{}` carry {}{}; select one of these (labels of spec.template.metadata, not of the workload)",
-            policy.object.namespace,
-            shown.join("; "),
+            "{pods} carry {}{}; select one of these (labels of spec.template.metadata, not of the workload)",
+            shown,
             if more > 0 { format!(" and {more} more") } else { String::new() }
         ));
         out.push(finding);

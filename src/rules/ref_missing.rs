@@ -1,5 +1,6 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
+use crate::lint::namespaces;
 use crate::lint::refs::{self, RefOutcome};
 
 declare_rule! {
@@ -9,6 +10,13 @@ declare_rule! {
     /// `optional: true`. A namespace is judged only when the input holds at least one
     /// object of that kind (ConfigMap or Secret) there; `--strict-refs` judges every
     /// namespace.
+    ///
+    /// A workload that names no namespace is deployed with the other such objects into
+    /// one namespace chosen at deploy time. Its ref is judged among those objects, and
+    /// reported only when no namespace of the input has the object either: when one
+    /// has, the workload may be deployed there and the ref would resolve. Likewise a
+    /// ref from a named namespace to an object that only the objects without a
+    /// namespace hold is not reported: they may be deployed into that namespace.
     ///
     /// ## Why is this bad?
     /// The kubelet refuses to start the container (`CreateContainerConfigError`), so the
@@ -37,6 +45,11 @@ declare_rule! {
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for reference in refs::broken(ctx) {
         let message = match &reference.outcome {
+            RefOutcome::MissingObject if namespaces::is_group(reference.namespace) => format!(
+                "{} `{}` is not in the namespace chosen at deploy time (no namespace of the input has one)",
+                reference.kind.as_str(),
+                reference.name,
+            ),
             RefOutcome::MissingObject => format!(
                 "{} `{}` is not in namespace `{}`",
                 reference.kind.as_str(),
@@ -57,6 +70,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     "add the key to {} `{}`, fix the key name, or mark the ref `optional: true`",
                     reference.kind.as_str(),
                     reference.name
+                ),
+                _ if namespaces::is_group(reference.namespace) => format!(
+                    "create {} `{}` with the objects that name no namespace, fix the name, or mark the ref `optional: true`",
+                    reference.kind.as_str(),
+                    reference.name,
                 ),
                 _ => format!(
                     "create {} `{}` in namespace `{}`, fix the name, or mark the ref `optional: true`",

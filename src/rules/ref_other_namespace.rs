@@ -7,6 +7,13 @@ declare_rule! {
     /// Flags a `configMapKeyRef`, `secretKeyRef` or `envFrom` whose ConfigMap or Secret
     /// exists in the input, but only in other namespaces than the workload's.
     ///
+    /// Objects that name no namespace are deployed together into one namespace chosen
+    /// at deploy time, which may be any namespace. A ref between them and a named
+    /// namespace is therefore not reported: a workload without a namespace whose Secret
+    /// is only in namespace `keptn` works when it is deployed into `keptn`, and a
+    /// workload in `keptn` whose ConfigMap names no namespace works when that ConfigMap
+    /// is applied into `keptn`.
+    ///
     /// ## Why is this bad?
     /// References resolve only within the pod's own namespace. The object in the other
     /// namespace is invisible to the pod, which fails with `CreateContainerConfigError`
@@ -37,14 +44,19 @@ declare_rule! {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for reference in refs::broken(ctx) {
-        let RefOutcome::OtherNamespace(found_in) = &reference.outcome else {
+        let RefOutcome::OtherNamespace { first, count } = &reference.outcome else {
             continue;
         };
+        let more = match count - first.len() {
+            0 => String::new(),
+            1 => " and 1 more".to_string(),
+            more => format!(" and {more} more"),
+        };
         let message = format!(
-            "{} `{}` is in namespace `{}`, not in `{}` where the pod runs; refs do not cross namespaces",
+            "{} `{}` is in namespace `{}`{more}, not in `{}` where the pod runs; refs do not cross namespaces",
             reference.kind.as_str(),
             reference.name,
-            found_in.join("`, `"),
+            first.join("`, `"),
             reference.namespace
         );
         if let Some(mut finding) = refs::finding(ctx, &RULE, &reference, message) {

@@ -1,7 +1,9 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
+use crate::lint::namespaces;
 use crate::lint::topology::Target;
 use crate::runbook::Step;
+use rustc_hash::FxHashMap;
 
 declare_rule! {
     /// ## What it does
@@ -9,6 +11,14 @@ declare_rule! {
     /// `nats-server.nats.svc.cluster.local`) in a namespace the input covers, when no
     /// Service of that name exists there. A namespace counts as covered when the input
     /// holds at least one Service in it; `--strict-refs` checks every namespace.
+    ///
+    /// A short name used by a workload that names no namespace resolves among the
+    /// objects without a namespace, which are deployed together into one namespace
+    /// chosen at deploy time. It is reported when they have Services and not that one,
+    /// and no namespace of the input has it either; when a named namespace has it, the
+    /// workload may be deployed there and nothing is reported. Likewise a name in a
+    /// named namespace is not reported when only the objects without a namespace have
+    /// that Service: they may be deployed into that namespace.
     ///
     /// ## Why is this bad?
     /// Cluster DNS has no record for a Service that does not exist: the client fails
@@ -38,28 +48,44 @@ declare_rule! {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
+    let mut like_nats: FxHashMap<String, Vec<&str>> = FxHashMap::default();
     for resolved in topology.service_targets(ctx) {
         if *resolved.target != Target::Missing {
             continue;
         }
         let (site, server) = (resolved.site, resolved.server);
         let (class, name, namespace) = resolved.service(ctx);
+        let group = namespaces::is_group(&namespace);
         let message = format!(
-            "no Service `{name}` in namespace `{namespace}`; `{}` will not resolve",
+            "no Service `{name}` in {}{}; `{}` will not resolve",
+            namespaces::describe(&namespace),
+            if group {
+                " (no namespace of the input has one)"
+            } else {
+                ""
+            },
             ctx.shown(site, &server.host.to_string())
         );
         if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
             let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
-            let others = topology.services_named_like_nats(&namespace);
-            finding.help = Some(if others.is_empty() {
-                format!("create Service `{name}` in namespace `{namespace}`, or point the URL at the Service that runs NATS")
-            } else {
-                format!(
-                    "namespace `{namespace}` has Service `{}`; use nats://{}.{namespace}.svc.{}:{port}",
+            // Once per namespace: thousands of servers may miss in one namespace of
+            // thousands of Services.
+            let others = like_nats
+                .entry(namespace.clone())
+                .or_insert_with(|| topology.services_named_like_nats(&namespace));
+            finding.help = Some(match (others.first(), group) {
+                (None, true) => format!("create Service `{name}` with the objects that name no namespace, or point the URL at the Service that runs NATS"),
+                (None, false) => format!("create Service `{name}` in namespace `{namespace}`, or point the URL at the Service that runs NATS"),
+                // The group's pods reach its Services by their short names.
+                (Some(first), true) => format!(
+                    "the objects without a namespace have Service `{}`; use nats://{first}:{port}",
                     others.join("`, `"),
-                    others[0],
+                ),
+                (Some(first), false) => format!(
+                    "namespace `{namespace}` has Service `{}`; use nats://{first}.{namespace}.svc.{}:{port}",
+                    others.join("`, `"),
                     ctx.options.cluster_domain
-                )
+                ),
             });
             finding.runbook =
                 Some(ctx.runbook(Step::ServiceNotFound, site, Some(&class), Some(port)));

@@ -1,8 +1,10 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
+use crate::lint::refs::SHOWN_NAMESPACES;
 use crate::lint::topology::Target;
 use crate::natsurl::HostClass;
 use crate::runbook::Step;
+use rustc_hash::FxHashMap;
 
 declare_rule! {
     /// ## What it does
@@ -40,20 +42,33 @@ declare_rule! {
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let topology = ctx.topology();
+    let mut namespaces_of: FxHashMap<String, (Vec<&str>, usize)> = FxHashMap::default();
     for resolved in topology.service_targets(ctx) {
-        let Target::OtherNamespace(services) = resolved.target else {
+        if *resolved.target != Target::OtherNamespace {
             continue;
-        };
+        }
         let (site, server) = (resolved.site, resolved.server);
         let (_, name, namespace) = resolved.service(ctx);
-        let mut namespaces: Vec<&str> = services
-            .iter()
-            .map(|&s| topology.service(s).object.namespace.as_str())
-            .collect();
-        namespaces.sort_unstable();
-        namespaces.dedup();
+        let services = topology.services_named(&name);
+        // The namespaces of a name, once per name: thousands of servers may name a
+        // Service that thousands of namespaces have.
+        let (namespaces, count) = namespaces_of.entry(name.clone()).or_insert_with(|| {
+            let mut namespaces: Vec<&str> = services
+                .iter()
+                .map(|&s| topology.service(s).object.namespace.as_str())
+                .collect();
+            namespaces.sort_unstable();
+            namespaces.dedup();
+            let count = namespaces.len();
+            namespaces.truncate(SHOWN_NAMESPACES);
+            (namespaces, count)
+        });
+        let more = match *count - namespaces.len() {
+            0 => String::new(),
+            more => format!(" and {more} more"),
+        };
         let message = format!(
-            "`{name}` resolves to namespace `{namespace}`, where the input has no Service `{name}`; the Service is in namespace `{}`",
+            "`{name}` resolves to namespace `{namespace}`, where the input has no Service `{name}`; the Service is in namespace `{}`{more}",
             namespaces.join("`, `")
         );
         if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
@@ -75,7 +90,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             };
             finding.runbook =
                 Some(ctx.runbook(Step::CrossNamespace, site, Some(&class), Some(port)));
-            for &service in services {
+            for &service in services.iter().take(SHOWN_NAMESPACES) {
                 finding.relate(
                     &topology.service(service).object.location,
                     "Service defined here",

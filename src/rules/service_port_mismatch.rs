@@ -1,5 +1,6 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
+use crate::lint::namespaces;
 use crate::lint::topology::{PortCheck, Target};
 use crate::manifest::model::Service;
 use crate::runbook::Step;
@@ -51,8 +52,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let (class, name, namespace) = resolved.service(ctx);
+        let service_path = namespaces::path(&namespace, &name);
         let mut message = format!(
-            "Service `{namespace}/{name}` has no port {port}{}",
+            "Service `{service_path}` has no port {port}{}",
             if service.headless { " on its pods" } else { "" }
         );
         let behind = service
@@ -72,13 +74,17 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 .filter(|_| !service.headless)
                 .or_else(|| client_port(service));
             finding.help = Some(match suggested {
+                // A Service of the group is found only from the group, by its short name.
+                Some(p) if namespaces::is_group(&namespace) => {
+                    format!("use port {}: nats://{name}:{}", p.port, p.port)
+                }
                 Some(p) => format!(
                     "use port {}: nats://{name}.{namespace}.svc.{}:{}",
                     p.port, ctx.options.cluster_domain, p.port
                 ),
-                None => format!(
-                    "add port {port} to Service `{namespace}/{name}`, or use one of its ports"
-                ),
+                None => {
+                    format!("add port {port} to Service `{service_path}`, or use one of its ports")
+                }
             });
             finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, Some(&class), Some(port)));
             finding.relate(&service.object.location, "Service defined here");

@@ -35,6 +35,9 @@ declare_rule! {
     };
 }
 
+/// The most other prefixes a finding names.
+const SHOWN_PREFIXES: usize = 10;
+
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let mut in_use = BTreeSet::new();
     for env in &ctx.envs {
@@ -62,10 +65,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         {
             continue;
         }
+        // The first few others, and how many more: thousands of workloads may each use
+        // a prefix of their own.
+        let count = in_use.len() - usize::from(in_use.contains(site.text.as_ref()));
         let others: Vec<&str> = in_use
             .iter()
             .copied()
             .filter(|prefix| *prefix != site.text)
+            .take(SHOWN_PREFIXES)
             .collect();
         let mut message = format!(
             "subject prefix `{}` differs from the documented `{DEFAULT_PREFIX}` that the monitoring subjects assume",
@@ -73,6 +80,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         );
         if !others.is_empty() && !site.hidden {
             message.push_str(&format!("; other workloads use: {}", others.join(", ")));
+            if count > others.len() {
+                message.push_str(&format!(" and {} more", count - others.len()));
+            }
         }
         if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
             finding.help = Some(format!(

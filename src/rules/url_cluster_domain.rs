@@ -1,5 +1,6 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
+use crate::lint::namespaces;
 use crate::natsurl::HostClass;
 use crate::runbook::Step;
 
@@ -62,7 +63,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             finding.help = Some(if site.hidden {
                 format!("use the `.svc.{expected}` suffix (or pass --cluster-domain)")
             } else {
-                format!("use nats://{pod}{service}.{namespace}.svc.{expected}:{port} (or pass --cluster-domain)")
+                format!(
+                    "use nats://{pod}{}.svc.{expected}:{port} (or pass --cluster-domain)",
+                    namespaces::qualified(service, namespace)
+                )
             });
             finding.runbook =
                 Some(ctx.runbook(Step::ServiceNotFound, site, Some(&class), Some(port)));

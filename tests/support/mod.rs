@@ -4,7 +4,9 @@
 //! addresses inside namespaces a test created.
 #![allow(dead_code)]
 
+pub mod client;
 pub mod dns_server;
+pub mod hostile;
 pub mod nats_server;
 pub mod netns;
 pub mod raw_dns;
@@ -146,4 +148,114 @@ pub fn assert_within(run: &Run, limit: std::time::Duration) {
         run.elapsed,
         run.stdout
     );
+}
+
+/// A run of the real binary with its peak memory and output size.
+#[derive(Debug)]
+pub struct Measured {
+    pub run: Run,
+    /// Peak resident set size of the process, in KiB, as GNU time reports it.
+    pub max_rss_kib: u64,
+    /// Bytes written to standard output and standard error together.
+    pub output_bytes: usize,
+}
+
+/// GNU time, which reports the peak memory of exactly the process it runs. (The test
+/// process cannot ask wait4 itself: a child spawned with a shared address space, as
+/// std spawns, inherits the parent's peak until it executes the binary.)
+fn gnu_time() -> std::path::PathBuf {
+    let path = std::path::PathBuf::from("/usr/bin/time");
+    assert!(
+        path.is_file(),
+        "GNU time is not installed at /usr/bin/time; install it: apt-get install time"
+    );
+    path
+}
+
+/// Runs `nats-doctor ARGS` (the subcommand included) with exactly `env` as its
+/// environment, and measures it. A run that has not ended after `limit` is killed (and
+/// the test fails on it).
+pub fn run_measured(args: &[&str], env: &[(&str, &str)], limit: std::time::Duration) -> Measured {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let report = tempfile::NamedTempFile::new().expect("a file for GNU time's report");
+    let mut command = Command::new(gnu_time());
+    command
+        .arg("--format=%M")
+        .arg("--output")
+        .arg(report.path())
+        .arg(binary())
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group, so that a run that hangs can be killed whole.
+        .process_group(0);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let started = std::time::Instant::now();
+    let mut child = command.spawn().expect("run nats-doctor under GNU time");
+    let reader = |stream: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut stream) = stream {
+                let _ = stream.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = reader(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let stderr = reader(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let mut killed = false;
+    // Bounded: polls every 5 ms; after `limit` the process group is killed.
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > limit && !killed {
+            let group = libc::pid_t::try_from(child.id()).expect("a pid");
+            // SAFETY: sends a signal to the process group this test created; no memory
+            // is touched.
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+            killed = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let elapsed = started.elapsed();
+    let stdout = stdout.join().expect("stdout reader");
+    let stderr = stderr.join().expect("stderr reader");
+    assert!(!killed, "nats-doctor {args:?} ran longer than {limit:?}");
+    // The report ends with the number; a failing command adds a line before it.
+    let report = std::fs::read_to_string(report.path()).expect("GNU time's report");
+    let max_rss_kib = report
+        .lines()
+        .last()
+        .and_then(|line| line.trim().parse().ok())
+        .unwrap_or_else(|| panic!("GNU time reported {report:?}"));
+    let run = Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        elapsed,
+    };
+    Measured {
+        output_bytes: stdout.len() + stderr.len(),
+        max_rss_kib,
+        run,
+    }
 }

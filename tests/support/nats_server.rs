@@ -74,6 +74,7 @@ pub struct NatsServer {
     pub monitoring_port: Option<u16>,
     pub tls: Option<TlsFiles>,
     dir: tempfile::TempDir,
+    config_path: PathBuf,
 }
 
 impl NatsServer {
@@ -129,20 +130,14 @@ impl NatsServer {
         std::fs::File::create(&config_path)
             .and_then(|mut file| file.write_all(config.as_bytes()))
             .expect("write nats-server.conf");
-        let child = Command::new(binary)
-            .arg("-c")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nats-server");
+        let child = spawn(&binary, &config_path);
         let server = NatsServer {
             child: Some(child),
             port,
             monitoring_port,
             tls,
             dir,
+            config_path,
         };
         server.wait_until_listening();
         server
@@ -163,6 +158,14 @@ impl NatsServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Kills the process and starts it again with the same configuration, so on the
+    /// same port (a server restart under a client).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = Some(spawn(&which_nats_server(), &self.config_path));
+        self.wait_until_listening();
     }
 
     fn wait_until_listening(&self) {
@@ -192,6 +195,17 @@ impl Drop for NatsServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+fn spawn(binary: &Path, config: &Path) -> Child {
+    Command::new(binary)
+        .arg("-c")
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nats-server")
 }
 
 /// The `nats-server` binary; a test without it fails with instructions.

@@ -99,9 +99,13 @@ pub(crate) fn render(
         .clone()
         .unwrap_or_else(|| release_name(chart_name(directory).as_deref()));
     let mut args: Vec<OsString> = vec!["template".into(), release.into(), directory.into()];
-    if let Some(namespace) = &options.namespace {
-        args.extend(["--namespace".into(), namespace.into()]);
-    }
+    // Without `--namespace` the release goes into a namespace chosen at deploy time: a
+    // name of its own, not Helm's `default`, keeps its objects in the group.
+    let namespace = options
+        .namespace
+        .as_deref()
+        .unwrap_or(crate::manifest::model::RELEASE_NAMESPACE);
+    args.extend(["--namespace".into(), namespace.into()]);
     for values in &options.values {
         args.extend(["-f".into(), values.into()]);
     }
