@@ -44,15 +44,17 @@ struct LineStarts(Vec<usize>);
 impl LineStarts {
     fn when_needed(text: &str) -> Option<LineStarts> {
         let bytes = text.as_bytes();
-        // `\r` and the lead bytes of the other breaks, then the breaks themselves.
-        if !bytes.iter().any(|&b| b == b'\r' || b == 0xC2 || b == 0xE2) {
-            return None;
-        }
-        let lone_carriage_return = bytes
-            .iter()
-            .enumerate()
-            .any(|(at, &b)| b == b'\r' && bytes.get(at + 1) != Some(&b'\n'));
-        if !lone_carriage_return && !text.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
+        // A `\r` or the lead byte of NEL, LS or PS, then whether it is one of them.
+        let other_break =
+            memchr::memchr3_iter(b'\r', 0xC2, 0xE2, bytes).any(|at| match bytes[at] {
+                b'\r' => bytes.get(at + 1) != Some(&b'\n'),
+                0xC2 => bytes.get(at + 1) == Some(&0x85),
+                _ => {
+                    bytes.get(at + 1) == Some(&0x80)
+                        && matches!(bytes.get(at + 2), Some(0xA8 | 0xA9))
+                }
+            });
+        if !other_break {
             return None;
         }
         let mut starts = vec![0];
