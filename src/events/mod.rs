@@ -19,7 +19,9 @@ pub mod samples;
 pub mod validate;
 
 pub use samples::{sample_events, SampleEvent};
-pub use validate::{validate, Checked, EventDigest, Problem, ProblemCode};
+pub use validate::{
+    validate, validate_without_fast_path, Checked, EventDigest, Problem, ProblemCode,
+};
 
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;

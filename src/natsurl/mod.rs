@@ -587,6 +587,51 @@ mod tests {
     ];
 
     #[test]
+    fn a_password_that_holds_a_scheme_stays_one_userinfo() {
+        // `://` with no scheme before it starts no entry.
+        assert_eq!(mask_credentials("a:A`://@a"), "a:***@a");
+        assert_eq!(mask_credentials("nats://u:x,://y@h"), "nats://u:***@h");
+        // An entry whose last `:` is not followed by a port goes on past `,scheme://`.
+        assert_eq!(mask_credentials("nats://u:p,nats://q@h"), "nats://u:***@h");
+        assert_eq!(
+            mask_credentials_in_text("url: nats://u:p ws://q@h"),
+            "url: nats://u:***@h"
+        );
+        let entries = parse_server_list("nats://u:p,nats://q@h");
+        assert!(
+            matches!(
+                entries.as_slice(),
+                [Entry::Invalid {
+                    error: UrlError::UserinfoCharacter(','),
+                    ..
+                }]
+            ),
+            "{entries:?}"
+        );
+        // A port, a host without one, or an entry with its `@` ends where the next
+        // starts.
+        for (value, masked) in [
+            (
+                "nats://h1:4222,nats://u:p@h2",
+                "nats://h1:4222,nats://u:***@h2",
+            ),
+            ("nats://h1,nats://u:p@h2", "nats://h1,nats://u:***@h2"),
+            ("nats://[::1],nats://t@h", "nats://[::1],nats://***@h"),
+            (
+                "nats://h:$(PORT),nats://t@h",
+                "nats://h:$(PORT),nats://***@h",
+            ),
+            (
+                "nats://a:b@h1,nats://c:d@h2",
+                "nats://a:***@h1,nats://c:***@h2",
+            ),
+        ] {
+            assert_eq!(mask_credentials(value), masked);
+            assert_eq!(parse_server_list(value).len(), 2, "{value}");
+        }
+    }
+
+    #[test]
     fn a_password_with_a_delimiter_is_reported_without_the_password() {
         let entries = parse_server_list("nats://app:Hunter2#x@nats-server.nats:4222");
         let [Entry::Invalid { error, .. }] = entries.as_slice() else {
