@@ -222,6 +222,7 @@ fn lint_command(args: &LintArgs, quiet: bool, out: &mut dyn Write) -> anyhow::Re
         known_namespaces: args.known_namespaces.clone(),
         url_vars: args.url_vars.clone(),
         strict_refs: args.strict_refs,
+        nats_service: args.nats_service.clone(),
     };
     let load = manifest::LoadOptions {
         default_namespace: options

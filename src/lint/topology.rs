@@ -411,6 +411,11 @@ impl<'a> Topology<'a> {
         let class = context.classify(&server.host);
         let (service, namespace) = service_of(context, &class, server, site.namespace)?;
         let short = matches!(class, HostClass::Short { .. });
+        // A controller resolves a short name in a namespace of its own, which the input
+        // does not tie to the object.
+        if short && !context.resolves_short_names(site) {
+            return None;
+        }
         Some(self.target(service, namespace, short, context.options.strict_refs))
     }
 

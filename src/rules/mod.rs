@@ -88,6 +88,7 @@ impl Rule {
             object: None,
             container: None,
             variable: None,
+            field: None,
             help: None,
             runbook: None,
             used_by: std::sync::Arc::default(),

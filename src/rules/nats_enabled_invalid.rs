@@ -42,7 +42,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         );
         if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
             finding.help = Some("write \"true\" or \"false\"".to_string());
-            finding.runbook = Some(ctx.runbook(Step::MessagesNotReceived, site, None, None));
+            finding.runbook = ctx.runbook(Step::MessagesNotReceived, site, None, None);
             out.push(finding);
         }
     }

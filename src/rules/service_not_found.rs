@@ -87,8 +87,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     ctx.options.cluster_domain
                 ),
             });
-            finding.runbook =
-                Some(ctx.runbook(Step::ServiceNotFound, site, Some(&class), Some(port)));
+            finding.runbook = ctx.runbook(Step::ServiceNotFound, site, Some(&class), Some(port));
             out.push(finding);
         }
     }

@@ -88,8 +88,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 service: name.to_string(),
                 namespace: service_namespace,
             };
-            finding.runbook =
-                Some(ctx.runbook(Step::CrossNamespace, site, Some(&class), Some(port)));
+            finding.runbook = ctx.runbook(Step::CrossNamespace, site, Some(&class), Some(port));
             for &service in services.iter().take(SHOWN_NAMESPACES) {
                 finding.relate(
                     &topology.service(service).object.location,

@@ -86,7 +86,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     format!("add port {port} to Service `{service_path}`, or use one of its ports")
                 }
             });
-            finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, Some(&class), Some(port)));
+            finding.runbook = ctx.runbook(Step::WrongUrl, site, Some(&class), Some(port));
             finding.relate(&service.object.location, "Service defined here");
             out.push(finding);
         }

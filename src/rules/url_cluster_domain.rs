@@ -68,8 +68,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     namespaces::qualified(service, namespace)
                 )
             });
-            finding.runbook =
-                Some(ctx.runbook(Step::ServiceNotFound, site, Some(&class), Some(port)));
+            finding.runbook = ctx.runbook(Step::ServiceNotFound, site, Some(&class), Some(port));
             out.push(finding);
         }
     }

@@ -57,7 +57,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 "keep credentials in a Secret (secretKeyRef) and pass them as NATS_USER/NATS_PASSWORD or NATS_TOKEN"
                     .to_string(),
             );
-            finding.runbook = Some(ctx.runbook(Step::Credentials, site, None, None));
+            finding.runbook = ctx.runbook(Step::Credentials, site, None, None);
             out.push(finding);
         }
     }

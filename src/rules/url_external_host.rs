@@ -49,9 +49,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
             finding.help = Some(format!(
                 "use the in-cluster Service name: {}; if the namespace is real, add --known-namespace",
-                ctx.suggested_url(port, ctx.pods_namespace(site))
+                ctx.suggestion(url_site.expects, ctx.seen_from(site))
             ));
-            finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, None, Some(port)));
+            finding.runbook = ctx.runbook(Step::WrongUrl, site, None, Some(port));
             out.push(finding);
         }
     }

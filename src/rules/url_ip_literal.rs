@@ -56,9 +56,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
             finding.help = Some(format!(
                 "use the Service name: {}",
-                ctx.suggested_url(port, ctx.pods_namespace(site))
+                ctx.suggestion(url_site.expects, ctx.seen_from(site))
             ));
-            finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, None, Some(port)));
+            finding.runbook = ctx.runbook(Step::WrongUrl, site, None, Some(port));
             out.push(finding);
         }
     }

@@ -62,7 +62,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     "write one or more nats://host:port entries separated by commas, without spaces or quotes"
                         .to_string()
                 }));
-                finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, None, None));
+                finding.runbook = ctx.runbook(Step::WrongUrl, site, None, None);
                 out.push(finding);
             }
         }
