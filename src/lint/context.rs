@@ -570,7 +570,8 @@ impl<'a> Context<'a> {
         class: Option<&HostClass>,
         port: Option<u16>,
     ) -> Option<String> {
-        if !self.documented(site) {
+        // The steps are kubectl commands: compose files and env files have none.
+        if site.platform != Platform::Kubernetes || !self.documented(site) {
             return None;
         }
         let service = class.and_then(|c| c.service(site.namespace));
@@ -778,6 +779,18 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// What to write instead of a site's value, as a help line puts it: the NATS
+    /// Service, the compose service that runs NATS, or the NATS host.
+    pub fn use_instead(&self, expects: Expectation, site: &Site) -> String {
+        let from = self.seen_from(site);
+        let what = match from {
+            Seen::Pods(_) => "the Service name",
+            Seen::Compose(_) => "the compose service that runs NATS",
+            Seen::Elsewhere => "the NATS server's host name",
+        };
+        format!("use {what}: {}", self.suggestion(expects, from))
+    }
+
     /// The address to use instead, written as `expects` wants it: the NATS Service of
     /// the input (`--nats-service`, else the one in the pods' namespace, else the only
     /// one) as seen from where it is used, for compose the compose service that runs
@@ -830,6 +843,26 @@ impl<'a> Context<'a> {
             Expectation::ServerWithoutPort => format!("nats://{host}"),
             Expectation::MonitoringHostPort => format!("{host}:{monitor}"),
             Expectation::MonitoringUrl => format!("http://{host}:{monitor}"),
+        }
+    }
+
+    /// An address as `expects` wants it written: `nats://host:port` for a server list
+    /// (with `scheme` when one was written), `host` alone, `host:port` or
+    /// `http://host:port` for a monitoring endpoint.
+    pub fn address(
+        &self,
+        expects: Expectation,
+        scheme: Option<natsurl::Scheme>,
+        host: &str,
+        port: u16,
+    ) -> String {
+        let scheme = scheme.unwrap_or(natsurl::Scheme::Nats).as_str();
+        match expects {
+            Expectation::Servers { .. } => format!("{scheme}://{host}:{port}"),
+            Expectation::Host => host.to_string(),
+            Expectation::ServerWithoutPort => format!("{scheme}://{host}"),
+            Expectation::MonitoringHostPort => format!("{host}:{port}"),
+            Expectation::MonitoringUrl => format!("http://{host}:{port}"),
         }
     }
 

@@ -45,6 +45,8 @@ pub(crate) struct ServiceTarget<'c> {
     pub(crate) site_index: usize,
     pub(crate) server: &'c ServerUrl,
     pub(crate) target: &'c Target,
+    /// What the value is expected to hold.
+    pub(crate) expects: crate::manifest::integrations::Expectation,
 }
 
 impl ServiceTarget<'_> {
@@ -386,6 +388,7 @@ impl<'a> Topology<'a> {
                     site_index,
                     server,
                     target: target.as_ref()?,
+                    expects: url_site.expects,
                 })
             })
     }

@@ -310,6 +310,84 @@ pub static INTEGRATIONS: &[Integration] = &[
     },
 ];
 
+/// The documentation of where NATS addresses are read, for the rules that judge them
+/// (`nats-doctor explain ND101`): the variables, and every row of [`INTEGRATIONS`] with
+/// where its project documents the field.
+pub fn sources_section() -> String {
+    let mut text = String::from(
+        "## Where NATS addresses are read\n\
+         - Env values of Kubernetes containers, compose services, `.env` files and `--env`, \
+         and the ConfigMap and Secret keys they read: `NATS_URL`; names that say they hold \
+         a NATS address (`NATS_SERVERS`, `NATS_SERVER`, `NATS_ADDRESS`, `NATS_URI`, \
+         `<APP>_NATS_URL`, …: server lists; `NATS_HOST`, `<APP>_NATS_HOST`: a host, its port \
+         in `NATS_PORT`; `NATS_MON_URL`: a monitoring endpoint); every `--url-var`; any value \
+         that starts with `nats://` or `tls://` (`ws://`, `wss://` under a name with `NATS`).\n\
+         - The address fields of custom resources and integration configurations:\n",
+    );
+    for row in INTEGRATIONS {
+        let group = if row.group.is_empty() {
+            "core"
+        } else {
+            row.group
+        };
+        let expects = match row.expects {
+            Expectation::Servers { .. } => "NATS server URLs, scheme optional",
+            Expectation::Host => "a host",
+            Expectation::ServerWithoutPort => "`nats://host`, no port",
+            Expectation::MonitoringHostPort => "the monitoring endpoint `host:8222`, no scheme",
+            Expectation::MonitoringUrl => "the monitoring endpoint",
+        };
+        let resolved = match row.resolver {
+            Resolver::ObjectNamespace => "short names resolve in the object's namespace",
+            Resolver::Controller => "read by a controller: short names are not judged",
+        };
+        text.push_str(&format!(
+            "  - {} ({group}) {}: `{}`{} — {expects}; {resolved}. Source: {}.\n",
+            row.project,
+            row.kinds.join(", "),
+            field_pattern(row),
+            conditions(row),
+            row.source
+        ));
+    }
+    text
+}
+
+/// A row's field as a pattern: `spec.metadata[name=natsURL].value`.
+pub fn field_pattern(row: &Integration) -> String {
+    let mut pattern = String::new();
+    for step in row.field {
+        match step {
+            Key(key) => {
+                if !pattern.is_empty() {
+                    pattern.push('.');
+                }
+                pattern.push_str(key);
+            }
+            Each => pattern.push_str("[*]"),
+            Where { key, values } => pattern.push_str(&format!("[{key}={}]", values.join("|"))),
+            EachValue => pattern.push_str(".<name>"),
+        }
+    }
+    pattern
+}
+
+/// What else a row requires of the object, for the documentation.
+fn conditions(row: &Integration) -> String {
+    let mut text = String::new();
+    if let Some(inner) = row.embedded {
+        text.push_str(&format!(" (a YAML document; its `{}`)", inner.join(".")));
+    }
+    if let Some((path, values)) = row.when {
+        text.push_str(&format!(
+            ", where `{}` is `{}`",
+            path.join("."),
+            values.join("`, `")
+        ));
+    }
+    text
+}
+
 /// An address read from an object by one row: where it is in the object and the node.
 pub struct Found<'n> {
     pub integration: &'static Integration,

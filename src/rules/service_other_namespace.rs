@@ -77,11 +77,13 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 .scheme
                 .effective()
                 .unwrap_or(crate::natsurl::Scheme::Nats);
+            let host = format!(
+                "{name}.{}.svc.{}",
+                namespaces[0], ctx.options.cluster_domain
+            );
             finding.help = Some(format!(
-                "use the fully qualified name: {}://{name}.{}.svc.{}:{port}",
-                scheme.as_str(),
-                namespaces[0],
-                ctx.options.cluster_domain
+                "use the fully qualified name: {}",
+                ctx.address(resolved.expects, Some(scheme), &host, port)
             ));
             let service_namespace = namespaces[0].to_string();
             let class = HostClass::Namespaced {

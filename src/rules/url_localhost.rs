@@ -60,7 +60,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             // A field of a custom resource is dialled by the integration's own pods.
             Some(field) => match field.integration.localhost {
                 Some(pod) => format!(
-                    "NATS URL host {host} in a {} {} is {pod}, where no NATS server listens on port {shown_port}",
+                    "NATS URL host {host} in a {} {} means {pod}, where no NATS server listens on port {shown_port}",
                     field.integration.project, field.object.kind
                 ),
                 None => continue,
@@ -86,17 +86,16 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 if !without_sidecar {
                     continue;
                 }
-                format!(
-                    "NATS URL host {host} is the pod itself, and no other container in the pod listens on port {shown_port}"
-                )
+                if site.platform == Platform::Compose {
+                    format!("NATS URL host {host} is the container itself, where no NATS server listens on port {shown_port}")
+                } else {
+                    format!("NATS URL host {host} is the pod itself, and no other container in the pod listens on port {shown_port}")
+                }
             }
         };
         if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
             let port = port.unwrap_or(crate::natsurl::DEFAULT_PORT);
-            finding.help = Some(format!(
-                "use the Service name: {}",
-                ctx.suggestion(url_site.expects, ctx.seen_from(site))
-            ));
+            finding.help = Some(ctx.use_instead(url_site.expects, site));
             finding.runbook = ctx.runbook(Step::WrongUrl, site, None, Some(port));
             out.push(finding);
         }

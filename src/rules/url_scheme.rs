@@ -44,6 +44,9 @@ declare_rule! {
     };
 }
 
+/// Schemes written before a NATS server's host by mistake.
+const WRONG_FOR_NATS: &[&str] = &["http", "https", "tcp", "ssl", "nat", "nat4"];
+
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for (url_site, server) in ctx.servers() {
         let site = &url_site.site;
@@ -77,17 +80,29 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             {
                 continue
             }
-            _ => match &server.scheme {
-                SchemeSpec::Known(_) => continue,
-                SchemeSpec::Missing => (
-                    "NATS URL has no scheme; clients disagree on what to assume".to_string(),
-                    format!("write the scheme: nats://{host}:{port}"),
-                ),
-                SchemeSpec::Unsupported(scheme) => (
-                    format!("NATS URL scheme `{scheme}://` is not one of nats, tls, ws, wss"),
-                    format!("write the scheme: nats://{host}:{port}"),
-                ),
-            },
+            _ => {
+                let with_scheme = format!(
+                    "write the scheme: {}",
+                    ctx.address(expects, None, &host, port)
+                );
+                match &server.scheme {
+                    SchemeSpec::Known(_) => continue,
+                    SchemeSpec::Missing => (
+                        "NATS URL has no scheme; clients disagree on what to assume".to_string(),
+                        with_scheme,
+                    ),
+                    // A NATS host written with the scheme of a web or TCP address.
+                    SchemeSpec::Unsupported(scheme) if WRONG_FOR_NATS.contains(&scheme.as_str()) => (
+                        format!("NATS URL scheme `{scheme}://` is not one of nats, tls, ws, wss"),
+                        with_scheme,
+                    ),
+                    // Another service's URL under a name that says NATS.
+                    SchemeSpec::Unsupported(scheme) => (
+                        format!("NATS URL scheme `{scheme}://` is not one of nats, tls, ws, wss: this is not the address of a NATS server"),
+                        ctx.use_instead(expects, site),
+                    ),
+                }
+            }
         };
         if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
             finding.help = Some(help);
