@@ -1,5 +1,6 @@
 //! The troubleshooting steps of the messaging documentation, as data, filled in with the
-//! real namespace, Service and ConfigMap names. `lint` attaches one to each finding;
+//! real namespace, Service and ConfigMap names. `lint` attaches one to the findings of
+//! the documented services, naming the object the value is written in;
 //! `check` prints the ones its failing steps point to.
 
 use serde::Serialize;
@@ -66,6 +67,10 @@ pub fn entry(step: Step, names: &Names) -> Entry {
         .as_deref()
         .unwrap_or("petrosa-common-config");
     let show = match &names.source {
+        // `describe` lists a Secret's keys, never its values.
+        Some((kind, name)) if kind == "secret" => {
+            format!("kubectl describe secret {name} -n {namespace}")
+        }
         Some((kind, name)) => format!("kubectl get {kind} {name} -n {namespace} -o yaml"),
         None => format!("kubectl get configmap {config_map} -n {namespace} -o yaml"),
     };
@@ -119,14 +124,5 @@ pub fn documented_line(step: Step, names: &Names) -> String {
     match entry.commands.first() {
         Some(command) => format!("{} ({GUIDE}): {command}", entry.title),
         None => format!("{} ({GUIDE})", entry.title),
-    }
-}
-
-/// A one-line form for lint findings: the title and the first command.
-pub fn one_line(step: Step, names: &Names) -> String {
-    let entry = entry(step, names);
-    match entry.commands.first() {
-        Some(command) => format!("{}: {}", entry.title, command),
-        None => entry.title,
     }
 }

@@ -587,15 +587,17 @@ impl<'a> Context<'a> {
         Some(runbook::documented_line(step, &names))
     }
 
-    /// The object a site's value is written in, as `kubectl get` names it: a ConfigMap,
-    /// or the workload whose own env holds it. A Secret's name does not belong in a
-    /// command that prints it.
+    /// The object a site's value is written in, as `kubectl get` names it: a ConfigMap or
+    /// Secret (whose commands only describe it), the workload whose own env holds it, or
+    /// the custom resource.
     fn source_object(&self, site: &Site) -> Option<(String, String)> {
         match site.owner {
             Owner::Config(index) => {
                 let data = &self.inventory.config_data[index];
-                (data.kind == RefKind::ConfigMap)
-                    .then(|| ("configmap".to_string(), data.object.name.to_string()))
+                Some((
+                    data.kind.as_str().to_ascii_lowercase(),
+                    data.object.name.to_string(),
+                ))
             }
             Owner::Container { workload, .. } => {
                 let workload = &self.inventory.workloads[workload];
@@ -651,6 +653,14 @@ impl<'a> Context<'a> {
             Owner::Field(index) => Some(&self.inventory.address_fields[index]),
             _ => None,
         }
+    }
+
+    /// Whether a workload has a container of the documented services (see
+    /// [`documented_client`]).
+    pub fn documented_workload(&self, workload: usize) -> bool {
+        self.envs
+            .iter()
+            .any(|env| env.workload == workload && documented_client(env))
     }
 
     /// The integration whose field a site is, when it is one.
