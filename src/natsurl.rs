@@ -653,8 +653,10 @@ pub struct Userinfo {
 /// every client, and its pieces would show up as a host, a port or a path. This is more
 /// generous than any of them: an entry starts at the start of the value or after a
 /// `scheme://` that follows a separator (start, space, `,`, `;`, a quote, `=`, a
-/// bracket), and everything from there to the last `@` before the next entry start is
-/// userinfo, whatever it contains (`#`, `/`, `?`, `,`, `;`, spaces, quotes, newlines,
+/// bracket) and ends an entry that can end there (one with its `@`, a port or no `:`;
+/// not `nats://app:pa` before `,nats://…@`, which may be a password holding
+/// `,nats://`), and everything from there to the last `@` before the next entry start
+/// is userinfo, whatever it contains (`#`, `/`, `?`, `,`, `;`, spaces, quotes, newlines,
 /// more `@`s).
 pub fn find_userinfo(value: &str) -> Vec<Userinfo> {
     userinfo_spans(value, true)
@@ -681,6 +683,28 @@ fn is_entry_separator(byte: u8) -> bool {
         )
 }
 
+/// Whether `entry` (from an entry's start to the separator before a `scheme://`) can
+/// end there. An entry with no `@` whose last `:` is followed by something other than a
+/// port (`nats://app:pa,ss` before `nats://x@host`) may be a user and the start of a
+/// password that holds `,scheme://`: the entry goes on, so that the whole password is
+/// userinfo (and the parser reports the `,` in it). A port (digits, a `$(VAR)`), a host
+/// without a port, or an entry with its `@` ends there.
+fn ends_an_entry(entry: &str) -> bool {
+    let entry = entry.trim_end_matches(|c: char| c.is_ascii() && is_entry_separator(c as u8));
+    if entry.contains('@') {
+        return true;
+    }
+    // A bracketed IPv6 host holds colons of its own.
+    let tail = entry.rfind(']').map_or(entry, |at| &entry[at + 1..]);
+    match tail.rfind(':') {
+        Some(at) => {
+            let port = &tail[at + 1..];
+            port.bytes().all(|b| b.is_ascii_digit()) || port.starts_with('$')
+        }
+        None => true,
+    }
+}
+
 fn userinfo_spans(text: &str, value_start_is_entry: bool) -> Vec<Userinfo> {
     let bytes = text.as_bytes();
     // Each entry as (where the previous one must end, where this one starts).
@@ -695,7 +719,15 @@ fn userinfo_spans(text: &str, value_start_is_entry: bool) -> Vec<Userinfo> {
         while scheme_start > 0 && is_scheme_byte(bytes[scheme_start - 1]) {
             scheme_start -= 1;
         }
-        if scheme_start == 0 || is_entry_separator(bytes[scheme_start - 1]) {
+        // A scheme starts with a letter (`://` alone, or `1://`, is no scheme).
+        let has_scheme = bytes[scheme_start..at]
+            .first()
+            .is_some_and(u8::is_ascii_alphabetic);
+        let after_separator = scheme_start == 0 || is_entry_separator(bytes[scheme_start - 1]);
+        let previous_is_complete = entries.last().is_none_or(|&(_, previous_start)| {
+            ends_an_entry(&text[previous_start.min(scheme_start)..scheme_start])
+        });
+        if has_scheme && after_separator && previous_is_complete {
             entries.push((scheme_start, at + 3));
         }
         search = at + 3;
@@ -940,6 +972,51 @@ mod tests {
             "see nats://u:***@h1;tls://v:***@example.com"
         );
         assert_eq!(mask_credentials_in_text("no URL: a@b"), "no URL: a@b");
+    }
+
+    #[test]
+    fn a_password_that_holds_a_scheme_stays_one_userinfo() {
+        // `://` with no scheme before it starts no entry.
+        assert_eq!(mask_credentials("a:A`://@a"), "a:***@a");
+        assert_eq!(mask_credentials("nats://u:x,://y@h"), "nats://u:***@h");
+        // An entry whose last `:` is not followed by a port goes on past `,scheme://`.
+        assert_eq!(mask_credentials("nats://u:p,nats://q@h"), "nats://u:***@h");
+        assert_eq!(
+            mask_credentials_in_text("url: nats://u:p ws://q@h"),
+            "url: nats://u:***@h"
+        );
+        let entries = parse_server_list("nats://u:p,nats://q@h");
+        assert!(
+            matches!(
+                entries.as_slice(),
+                [Entry::Invalid {
+                    error: UrlError::UserinfoCharacter(','),
+                    ..
+                }]
+            ),
+            "{entries:?}"
+        );
+        // A port, a host without one, or an entry with its `@` ends where the next
+        // starts.
+        for (value, masked) in [
+            (
+                "nats://h1:4222,nats://u:p@h2",
+                "nats://h1:4222,nats://u:***@h2",
+            ),
+            ("nats://h1,nats://u:p@h2", "nats://h1,nats://u:***@h2"),
+            ("nats://[::1],nats://t@h", "nats://[::1],nats://***@h"),
+            (
+                "nats://h:$(PORT),nats://t@h",
+                "nats://h:$(PORT),nats://***@h",
+            ),
+            (
+                "nats://a:b@h1,nats://c:d@h2",
+                "nats://a:***@h1,nats://c:***@h2",
+            ),
+        ] {
+            assert_eq!(mask_credentials(value), masked);
+            assert_eq!(parse_server_list(value).len(), 2, "{value}");
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! port of libyaml): every file under `fixtures/yaml/` and a few thousand deterministic
 //! mutations of them are parsed here and by the C libyaml, through python3-yaml's
 //! `CSafeLoader` (`yaml.compose_all`), and the two must agree. When both reject, the
-//! error must be located at libyaml's line.
+//! error must be located at libyaml's line, counted as nats-doctor counts lines (at
+//! `\n` only, where libyaml also breaks lines at a lone CR, NEL, LS and PS, and puts
+//! the end of a text without a final line break on a line of its own).
 //!
 //! Deliberate differences, allowed by the comparison and nowhere else:
 //! - the limits: nesting deeper than 256 levels (flow and block), aliases expanding to
@@ -125,6 +127,36 @@ fn libyaml(paths: &[PathBuf]) -> Vec<(Verdict, bool)> {
         .collect();
     assert_eq!(verdicts.len(), paths.len(), "one verdict per file");
     verdicts
+}
+
+/// The line, as nats-doctor counts and shows lines (broken at `\n` only), of the place
+/// that libyaml calls `line`, `column`: libyaml also breaks lines at a lone CR, NEL,
+/// LS and PS, and puts the end of a text without a final line break on a line of its
+/// own. 0 stays 0 (no place).
+fn shown_line(text: &str, line: u32, column: u32) -> u32 {
+    if line == 0 {
+        return 0;
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let (mut their_line, mut their_column, mut shown) = (1, 1, 1);
+    let mut characters = text.chars().peekable();
+    while (their_line, their_column) != (line, column) {
+        let Some(character) = characters.next() else {
+            break;
+        };
+        match character {
+            '\r' if characters.peek() == Some(&'\n') => {
+                characters.next();
+                (their_line, their_column, shown) = (their_line + 1, 1, shown + 1);
+            }
+            '\n' => (their_line, their_column, shown) = (their_line + 1, 1, shown + 1),
+            '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
+                (their_line, their_column) = (their_line + 1, 1)
+            }
+            _ => their_column += 1,
+        }
+    }
+    shown
 }
 
 /// A small deterministic generator (xorshift64*), so that the mutations are the same on
@@ -302,10 +334,12 @@ fn the_reader_accepts_exactly_what_libyaml_accepts() {
             (
                 Verdict::Rejected { line, column },
                 Verdict::Rejected {
-                    line: their_line, ..
+                    line: their_line,
+                    column: their_column,
                 },
             ) => {
                 rejected += 1;
+                let their_line = &shown_line(text, *their_line, *their_column);
                 if *line == 0 || *column == 0 {
                     differences.push(format!("{name}: rejected without a location: {message}"));
                 } else if *their_line != 0 && line != their_line {

@@ -150,12 +150,18 @@ pub fn extract(
                         item.as_scalar()
                             .is_some_and(|s| s.style == crate::manifest::yaml::Style::Quoted),
                     );
+                    // The value is located inside the entry only when the entry is
+                    // written as its text on one line (no escapes, no folding);
+                    // otherwise at the entry itself.
+                    let as_written = u32::try_from(text.chars().count())
+                        .is_ok_and(|length| length + 2 * quoted == item.width)
+                        && !text.contains(['\n', '\r']);
                     env.push(EnvVar {
                         name: key.into(),
                         name_location: location(item),
                         name_width: key_width,
                         source: match value {
-                            Some(value) => EnvSource::Value(Value {
+                            Some(value) if as_written => EnvSource::Value(Value {
                                 text: value.into(),
                                 location: Location::new(
                                     file,
@@ -163,6 +169,13 @@ pub fn extract(
                                     item.column + quoted + value_offset,
                                 ),
                                 width: u32::try_from(value.chars().count().max(1)).unwrap_or(1),
+                                style: None,
+                                not_scalar: false,
+                            }),
+                            Some(value) => EnvSource::Value(Value {
+                                text: value.into(),
+                                location: location(item),
+                                width: item.width,
                                 style: None,
                                 not_scalar: false,
                             }),
@@ -246,5 +259,55 @@ pub fn extract(
                 services.join(", ")
             ),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::yaml;
+
+    /// (line, column, width) of each value of the one service's list `environment`.
+    fn value_places(text: &str) -> Vec<(u32, u32, u32)> {
+        let file: Arc<str> = Arc::from("compose.yaml");
+        let document = yaml::documents(text)
+            .next()
+            .expect("a document")
+            .expect("valid YAML");
+        let mut inventory = Inventory::default();
+        extract(
+            &file,
+            None,
+            &document,
+            &mut inventory,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        );
+        inventory.workloads[0].containers[0]
+            .env
+            .iter()
+            .filter_map(|var| match &var.source {
+                EnvSource::Value(value) => {
+                    Some((value.location.line, value.location.column, value.width))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn list_values_are_located_inside_their_entry_or_at_it() {
+        let text = "services:\n  app:\n    environment:\n      - NATS_URL=nats://a:4222\n      - \"B=x\"\n      - \"|\n        C=nats://10.1.2.3:4222\"\n      - \"D=\\u0041\"\n";
+        assert_eq!(
+            value_places(text),
+            [
+                // Written as it reads: at the value itself.
+                (4, 18, 13),
+                (5, 12, 1),
+                // Folded over two lines, or with an escape: at the entry.
+                (6, 9, 2),
+                (8, 9, 10),
+            ]
+        );
     }
 }

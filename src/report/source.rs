@@ -152,8 +152,10 @@ fn extent_end(source: &str, line: &Range<usize>, start: usize) -> usize {
         .unwrap_or(source.len());
     let value = &source[start..limit];
     match value.chars().next() {
-        Some('"') => closing_quote(value, '"').map_or(limit, |end| start + end),
-        Some('\'') => closing_quote(value, '\'').map_or(limit, |end| start + end),
+        Some(quote @ ('"' | '\'')) => match closing_quote(value, quote) {
+            Some(end) => with_trailing_text(source, start + end),
+            None => limit,
+        },
         _ => {
             // Continuation lines: more indented than the value's own line (the key's
             // indentation), or blank.
@@ -176,6 +178,21 @@ fn extent_end(source: &str, line: &Range<usize>, start: usize) -> usize {
             end
         }
     }
+}
+
+/// Where a quoted value that closes at `end` ends for masking: text after the closing
+/// quote on its line that is neither a comment nor flow punctuation (`KEY='a'b@h` in an
+/// env file, where the parser stops at the quote and a client may read on) is taken as
+/// part of the value, up to a comment.
+fn with_trailing_text(source: &str, end: usize) -> usize {
+    let line_end = source[end..].find('\n').map_or(source.len(), |at| end + at);
+    let rest = source[end..line_end].trim_end_matches('\r');
+    let trimmed = rest.trim_start();
+    if trimmed.is_empty() || trimmed.starts_with(['#', ',', ']', '}', ':']) {
+        return end;
+    }
+    let tail = rest.find(" #").map_or(rest, |at| &rest[..at]).trim_end();
+    end + tail.len()
 }
 
 /// The end (after the quote) of the quoted scalar that `value` starts with: `''` is an
@@ -284,6 +301,27 @@ mod tests {
                 Some("NATS_PASSWORD")
             ),
             "  NATS_PASSWORD: ***"
+        );
+    }
+
+    #[test]
+    fn text_after_a_closing_quote_is_masked_with_the_value() {
+        assert_eq!(
+            shown("NATS_URL=''A@a\n", 1, 10, Some("NATS_URL")),
+            "NATS_URL=***@a"
+        );
+        assert_eq!(
+            shown(
+                "NATS_URL=\"u:p\"w0rd@h # ops@example.com\n",
+                1,
+                10,
+                Some("NATS_URL")
+            ),
+            "NATS_URL=\"u:***@h # ops@example.com"
+        );
+        assert_eq!(
+            shown("  URL: [\"nats://u:p@h\", x@y]\n", 1, 9, None),
+            "  URL: [\"nats://u:***@h\", x@y]"
         );
     }
 

@@ -30,7 +30,56 @@ pub fn documents(text: &str) -> Documents<'_> {
         events,
         failed,
         builder: Builder::default(),
+        lines: LineStarts::when_needed(text),
     }
+}
+
+/// Where the lines of a text start, kept only for a text in which libyaml counts lines
+/// differently from everything else: it also breaks lines at a lone `\r`, at U+0085
+/// (NEL) and at U+2028 and U+2029 (line and paragraph separators), while nats-doctor,
+/// editors and `grep -n` break them at `\n` only. In such a text every position is
+/// counted again from its byte offset, so that it names the line that is shown.
+struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    fn when_needed(text: &str) -> Option<LineStarts> {
+        let bytes = text.as_bytes();
+        // A `\r` or the lead byte of NEL, LS or PS, then whether it is one of them.
+        let other_break =
+            memchr::memchr3_iter(b'\r', 0xC2, 0xE2, bytes).any(|at| match bytes[at] {
+                b'\r' => bytes.get(at + 1) != Some(&b'\n'),
+                0xC2 => bytes.get(at + 1) == Some(&0x85),
+                _ => {
+                    bytes.get(at + 1) == Some(&0x80)
+                        && matches!(bytes.get(at + 2), Some(0xA8 | 0xA9))
+                }
+            });
+        if !other_break {
+            return None;
+        }
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(at, _)| at + 1));
+        Some(LineStarts(starts))
+    }
+
+    /// `mark` with its line and column counted from its byte offset.
+    fn place(&self, mark: Mark, text: &str) -> Mark {
+        let offset = mark.offset.min(text.len());
+        let index = self.0.partition_point(|start| *start <= offset) - 1;
+        let start = self.0[index];
+        let column = text
+            .get(start..offset)
+            .map_or(mark.column, |before| clamp(before.chars().count() + 1));
+        Mark {
+            line: clamp(index + 1),
+            column,
+            offset: mark.offset,
+        }
+    }
+}
+
+fn clamp(value: usize) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
 }
 
 /// The documents of one input; see [`documents`].
@@ -40,6 +89,7 @@ pub struct Documents<'a> {
     /// Set when the parser could not even be created.
     failed: Option<ParseError>,
     builder: Builder,
+    lines: Option<LineStarts>,
 }
 
 impl Iterator for Documents<'_> {
@@ -47,15 +97,27 @@ impl Iterator for Documents<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(error) = self.failed.take() {
-            return Some(Err(located(error, self.text)));
+            return Some(Err(located(error, self.text, self.lines.as_ref())));
         }
         let events = self.events.as_mut()?;
         let result = loop {
-            let (event, start, end) = match events.next_event() {
+            let (event, mut start, mut end) = match events.next_event() {
                 Ok(Some(event)) => event,
                 Ok(None) => break None,
-                Err(error) => break Some(Err(located(error, self.text))),
+                Err(error) => break Some(Err(located(error, self.text, self.lines.as_ref()))),
             };
+            if let Some(lines) = &self.lines {
+                start = lines.place(start, self.text);
+                end = lines.place(end, self.text);
+            } else if end.offset >= self.text.len() {
+                // An empty node at the end of the text (`?`) is on libyaml's line past
+                // the last.
+                let last = counted(self.text, self.text.len());
+                if start.offset >= self.text.len() {
+                    start = last;
+                }
+                end = last;
+            }
             match self.builder.event(event, start, end, self.text) {
                 Ok(Some(document)) => break Some(Ok(document)),
                 Ok(None) => {}
@@ -368,18 +430,20 @@ fn width(start: Mark, end: Mark, text: &str) -> u32 {
 }
 
 /// A libyaml error as a located error. A reader error gives a byte offset: its line and
-/// column are counted here.
-fn located(error: ParseError, text: &str) -> YamlError {
-    let mark = error.mark.unwrap_or_else(|| {
-        let before = text.get(..error.offset).unwrap_or(text);
-        let line_start = before.rfind('\n').map_or(0, |at| at + 1);
-        Mark {
-            line: u32::try_from(before.matches('\n').count() + 1).unwrap_or(u32::MAX),
-            column: u32::try_from(before[line_start..].chars().count() + 1).unwrap_or(u32::MAX),
-            offset: error.offset,
-        }
-    });
-    let message = match error.context {
+/// column are counted here. So are those of an error at the end of a text that does not
+/// end with a line break: libyaml puts the end of the stream on a line of its own, one
+/// past the last line.
+fn located(error: ParseError, text: &str, lines: Option<&LineStarts>) -> YamlError {
+    let place = |mark: Mark| match lines {
+        Some(lines) => lines.place(mark, text),
+        None if mark.offset >= text.len() => counted(text, text.len()),
+        None => mark,
+    };
+    let mark = match error.mark {
+        Some(mark) => place(mark),
+        None => counted(text, error.offset),
+    };
+    let message = match error.context.map(|(context, at)| (context, place(at))) {
         Some((context, at)) => format!(
             "{} ({context} at line {}, column {})",
             error.problem, at.line, at.column
@@ -390,5 +454,16 @@ fn located(error: ParseError, text: &str) -> YamlError {
         line: mark.line,
         column: mark.column,
         message,
+    }
+}
+
+/// The line and column of byte `offset` of `text`, lines broken at `\n`.
+fn counted(text: &str, offset: usize) -> Mark {
+    let before = text.get(..offset).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    Mark {
+        line: clamp(before.matches('\n').count() + 1),
+        column: clamp(before[line_start..].chars().count() + 1),
+        offset,
     }
 }

@@ -284,6 +284,52 @@ mod tests {
     }
 
     #[test]
+    fn lines_are_counted_at_line_feeds_only() {
+        // libyaml also breaks lines at a lone CR, NEL, LS and PS; the lines shown and
+        // counted everywhere else break at `\n` only.
+        for text in [
+            "a: \"x\u{2028}y\"\nb: c\n",
+            "a: \"x\u{85}y\"\nb: c\n",
+            "# x\u{2029}\nb: c\n",
+            "# x\r# y\nb: c\n",
+        ] {
+            let b = first(text).root;
+            let (key, value) = b.entry("b").expect("b");
+            assert_eq!((key.line, key.column), (2, 1), "{text:?}");
+            assert_eq!(
+                (value.line, value.column, value.width),
+                (2, 4, 1),
+                "{text:?}"
+            );
+        }
+        let unfinished = error("a: \"x\u{2028}y\"\nb: [\n");
+        assert_eq!(
+            (unfinished.line, unfinished.column),
+            (3, 1),
+            "{unfinished:?}"
+        );
+        let unclosed = error("a: [é,\u{2028}");
+        assert_eq!((unclosed.line, unclosed.column), (1, 8), "{unclosed:?}");
+    }
+
+    #[test]
+    fn the_end_of_a_text_without_a_final_line_break_is_on_its_last_line() {
+        let unfinished = error("root: []\nroot:! ");
+        assert_eq!(
+            (unfinished.line, unfinished.column),
+            (2, 8),
+            "{unfinished:?}"
+        );
+        let unclosed = error("a: [1,\n  2");
+        assert_eq!((unclosed.line, unclosed.column), (2, 4), "{unclosed:?}");
+        let ended = error("a: [1,\n  2\n");
+        assert_eq!((ended.line, ended.column), (3, 1), "{ended:?}");
+        let key = first("a: 1\n?").root;
+        let (empty, _) = &key.entries()[1];
+        assert_eq!((empty.line, empty.column, empty.width), (2, 2, 1));
+    }
+
+    #[test]
     fn hands_out_documents_one_at_a_time_and_stops_at_an_error() {
         let mut all = documents("a: 1\n---\nb: 2\n---\nc: [\n");
         assert_eq!(
