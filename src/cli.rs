@@ -128,6 +128,12 @@ pub struct LintArgs {
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
 
+    /// The Service that runs NATS, as NAMESPACE/NAME, for the suggested fixes (default:
+    /// the input's Service that selects NATS server pods on port 4222 or a port named
+    /// client; a placeholder when it has none).
+    #[arg(long = "nats-service", value_name = "NAMESPACE/NAME", value_parser = parse_nats_service)]
+    pub nats_service: Option<(String, String)>,
+
     /// Walk directories without honouring .gitignore and .ignore files.
     #[arg(long)]
     pub no_ignore: bool,
@@ -152,6 +158,18 @@ pub struct LintArgs {
     /// List every skipped file, and why, on standard error.
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// `NAMESPACE/NAME`, both non-empty.
+fn parse_nats_service(text: &str) -> Result<(String, String), String> {
+    match text.split_once('/') {
+        Some((namespace, name))
+            if !namespace.is_empty() && !name.is_empty() && !name.contains('/') =>
+        {
+            Ok((namespace.to_string(), name.to_string()))
+        }
+        _ => Err("expected NAMESPACE/NAME, as nats/nats".to_string()),
+    }
 }
 
 pub const CHECK_EXIT_CODES: &str = "\

@@ -21,6 +21,7 @@ pub(super) fn run(args: &LintArgs, quiet: bool, out: &mut Stdout) -> anyhow::Res
         known_namespaces: args.known_namespaces.clone(),
         url_vars: args.url_vars.clone(),
         strict_refs: args.strict_refs,
+        nats_service: args.nats_service.clone(),
     };
     let load = manifest::LoadOptions {
         default_namespace: options

@@ -86,7 +86,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             finding.help = Some(format!(
                 "use \"{DEFAULT_PREFIX}\" everywhere, or silence with the nats-doctor/ignore annotation if the difference is deliberate"
             ));
-            finding.runbook = Some(ctx.runbook(Step::MessagesNotReceived, site, None, None));
+            finding.runbook = ctx.runbook(Step::MessagesNotReceived, site, None, None);
             out.push(finding);
         }
     }

@@ -46,7 +46,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 "use dot-separated tokens, e.g. \"{}\"",
                 crate::lint::context::DEFAULT_PREFIX
             ));
-            finding.runbook = Some(ctx.runbook(Step::MessagesNotReceived, site, None, None));
+            finding.runbook = ctx.runbook(Step::MessagesNotReceived, site, None, None);
             out.push(finding);
         }
     }

@@ -25,6 +25,8 @@ struct JsonFinding<'a> {
     object: Option<&'a ObjectRef>,
     container: Option<&'a str>,
     variable: Option<&'a str>,
+    /// The path of the value in its object, for values outside env.
+    field: Option<&'a str>,
     help: Option<&'a str>,
     runbook: Option<&'a str>,
 }
@@ -53,6 +55,7 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
             object: finding.object.as_ref(),
             container: finding.container.as_deref(),
             variable: finding.variable.as_deref(),
+            field: finding.field.as_deref(),
             help: finding.help.as_deref(),
             runbook: finding.runbook.as_deref(),
         }

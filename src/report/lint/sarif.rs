@@ -138,6 +138,9 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
             "kind": "object",
         }]);
     }
+    if let Some(field) = &finding.field {
+        value["properties"] = json!({"field": field});
+    }
     if !finding.related.is_empty() {
         let related: Vec<Value> = finding
             .related
@@ -197,6 +200,7 @@ pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome) -> io::Result<()> 
             "tool": {
                 "driver": {
                     "name": "nats-doctor",
+                    "version": env!("CARGO_PKG_VERSION"),
                     "semanticVersion": env!("CARGO_PKG_VERSION"),
                     "rules": rules,
                 }

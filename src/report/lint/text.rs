@@ -193,6 +193,9 @@ fn write_finding(
     if let Some(variable) = &finding.variable {
         object.push(format!("variable {variable}"));
     }
+    if let Some(field) = &finding.field {
+        object.push(format!("field {field}"));
+    }
     if !object.is_empty() {
         writeln!(
             out,
