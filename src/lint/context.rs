@@ -3,7 +3,7 @@
 //! it. A value in a ConfigMap is one site however many workloads read it, so it is
 //! reported once, at the ConfigMap line.
 
-use crate::diagnostic::{Finding, InputError, Location, ObjectRef};
+use crate::diagnostic::{InputError, Location, ObjectRef};
 use crate::lint::addresses::{self, NamedAddress};
 use crate::lint::namespaces;
 use crate::lint::resolve::{self, ConfigIndex, ContainerEnv, Origin, Resolved};
@@ -11,7 +11,6 @@ use crate::lint::topology::Topology;
 use crate::manifest::integrations::{Expectation, Integration, Resolver};
 use crate::manifest::model::{Inventory, Platform, RefKind, RELEASE_NAMESPACE};
 use crate::natsurl::{self, Entry, HostClass};
-use crate::rules::Rule;
 use crate::runbook::{self, Step};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
@@ -492,68 +491,6 @@ impl<'a> Context<'a> {
                 set.into_iter().collect()
             })
             .clone()
-    }
-
-    /// A finding at a site, or `None` when the site's object, or every workload that
-    /// reads it, silences the rule.
-    pub fn site_finding(
-        &self,
-        rule: &'static Rule,
-        site: &Site,
-        message: String,
-    ) -> Option<Finding> {
-        let inventory = self.inventory;
-        let (object, container) = match site.owner {
-            Owner::Config(index) => {
-                let data = &inventory.config_data[index];
-                if data.object.ignores(rule.code, rule.name) {
-                    return None;
-                }
-                (data.object.reference(Platform::Kubernetes), None)
-            }
-            Owner::Container {
-                workload,
-                container,
-            } => {
-                let workload = &inventory.workloads[workload];
-                if workload.ignores(rule.code, rule.name) {
-                    return None;
-                }
-                let name = &workload.containers[container].name;
-                (
-                    workload.reference(),
-                    (!name.is_empty()).then(|| name.clone()),
-                )
-            }
-            Owner::Field(index) => {
-                let field = &inventory.address_fields[index];
-                if field.object.ignores(rule.code, rule.name) {
-                    return None;
-                }
-                (field.object.reference(Platform::Kubernetes), None)
-            }
-        };
-        if !site.consumers.is_empty()
-            && site
-                .consumers
-                .iter()
-                .all(|c| self.inventory.workloads[c.workload].ignores(rule.code, rule.name))
-        {
-            return None;
-        }
-        let mut finding = rule.finding(site.origin.location.clone(), site.origin.width, message);
-        finding.object = Some(object);
-        finding.container = container.map(String::from);
-        if matches!(site.owner, Owner::Field(_)) {
-            finding.field = Some(site.origin.key.to_string());
-        } else {
-            finding.variable = Some(site.origin.key.to_string());
-        }
-        if site.origin.config.is_some() {
-            finding.used_by = self.consumers(site);
-        }
-        finding.hide_source = site.hidden;
-        Some(finding)
     }
 
     /// The runbook step for a finding at a site, filled in with the names the input

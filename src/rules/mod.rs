@@ -35,6 +35,7 @@ mod egress_blocks_nats;
 mod env_duplicate;
 mod env_expansion_undefined;
 mod env_too_large;
+mod findings;
 mod ingress_blocks_clients;
 mod nats_enabled_invalid;
 mod nats_url_missing;

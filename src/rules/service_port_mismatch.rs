@@ -69,7 +69,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         } else {
             message.push_str(&format!(" (ports: {})", list_ports(service)));
         }
-        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+        if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
             let monitoring = resolved.expects.monitoring();
             let suggested = behind.filter(|_| !service.headless).or_else(|| {
                 if monitoring {
