@@ -44,6 +44,7 @@ declare_rule! {
         name: "egress-blocks-dns",
         severity: Error,
         summary: "a NetworkPolicy's egress rules do not let the client resolve the NATS Service name",
+        reads: Topology,
         check: check,
     };
 }

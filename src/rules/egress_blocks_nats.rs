@@ -62,6 +62,7 @@ declare_rule! {
         name: "egress-blocks-nats",
         severity: Error,
         summary: "a NetworkPolicy's egress rules do not let the client reach NATS",
+        reads: Topology,
         check: check,
     };
 }

@@ -51,6 +51,7 @@ declare_rule! {
         name: "ingress-blocks-clients",
         severity: Error,
         summary: "a NetworkPolicy on the NATS pods admits none of the NATS clients",
+        reads: Topology,
         check: check,
     };
 }

@@ -44,6 +44,7 @@ declare_rule! {
         name: "policy-selects-nothing",
         severity: Warning,
         summary: "a NetworkPolicy's podSelector matches no workload in its namespace",
+        reads: Topology,
         check: check,
     };
 }

@@ -42,6 +42,7 @@ declare_rule! {
         name: "service-not-found",
         severity: Error,
         summary: "the URL names a Service that the input's namespace does not have",
+        reads: Topology,
         check: check,
     };
 }

@@ -36,6 +36,7 @@ declare_rule! {
         name: "service-other-namespace",
         severity: Error,
         summary: "short Service name used from a namespace where only another namespace has it",
+        reads: Topology,
         check: check,
     };
 }

@@ -33,6 +33,7 @@ declare_rule! {
         name: "service-port-mismatch",
         severity: Error,
         summary: "the URL port is not a port of the Service it names",
+        reads: Topology,
         check: check,
     };
 }

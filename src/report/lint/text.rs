@@ -1,11 +1,11 @@
 //! The human format: one compiler-style block per finding, then a summary line.
 
 use crate::diagnostic::{Finding, InputError, Note, Severity};
-use crate::lint::LintOutcome;
 use crate::manifest::judge::Skipped;
 use crate::report::escape;
 use crate::report::lint::source::{Focus, Sources};
 use crate::report::lint::Counts;
+use crate::rules::LintOutcome;
 use colored::{ColoredString, Colorize};
 use std::io::{self, Write};
 
