@@ -187,15 +187,12 @@ impl<'a> Context<'a> {
             let (envs, stop) = resolve_range(0..count, budget);
             (envs, vec![stop])
         } else {
-            std::thread::scope(|scope| {
-                let second = scope.spawn(|| resolve_range(count / 2..count, budget / 2));
-                let (mut envs, first_stop) = resolve_range(0..count / 2, budget / 2);
-                let (rest, second_stop) = second
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                envs.extend(rest);
-                (envs, vec![first_stop, second_stop])
-            })
+            let ((mut envs, first_stop), (rest, second_stop)) = rayon::join(
+                || resolve_range(0..count / 2, budget / 2),
+                || resolve_range(count / 2..count, budget / 2),
+            );
+            envs.extend(rest);
+            (envs, vec![first_stop, second_stop])
         };
         let errors = stops
             .into_iter()

@@ -4,7 +4,8 @@
 //! NetworkPolicies) build it on first use and share it; on a large input building it
 //! is the longest single piece of work. So one thread starts with those rules while
 //! the other runs the rules that read only the sites, and each takes the next rule
-//! from its end of the queue until they meet.
+//! from its end of the queue until they meet (two rayon jobs: the queue, not rayon's
+//! splitting, decides the order, which rayon's own `par_iter` would not keep).
 //!
 //! What a rule reads is declared with the rule (`reads: Topology`), not implied by
 //! where it stands in `RULES`: the queue is built from that declaration, and a test
@@ -25,8 +26,8 @@ pub(crate) fn queue(rules: &[&'static Rule]) -> Vec<&'static Rule> {
     queue
 }
 
-/// Runs `rules` over `context` on two threads (the calling one and one more); the
-/// findings in no particular order.
+/// Runs `rules` over `context` as two queue readers on rayon's threads; the findings in
+/// no particular order.
 pub(crate) fn run(rules: &[&'static Rule], context: &Context<'_>) -> Vec<Finding> {
     let queue = queue(rules);
     let pending = Mutex::new(queue.iter());
@@ -47,16 +48,9 @@ pub(crate) fn run(rules: &[&'static Rule], context: &Context<'_>) -> Vec<Finding
             (rule.check)(context, &mut found);
         }
     };
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| work(true));
-        let mut findings = work(false);
-        findings.extend(
-            other
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        );
-        findings
-    })
+    let (mut findings, other) = rayon::join(|| work(false), || work(true));
+    findings.extend(other);
+    findings
 }
 
 #[cfg(test)]
