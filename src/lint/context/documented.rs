@@ -74,9 +74,7 @@ impl<'a> Context<'a> {
     /// them.
     pub fn documented(&self, site: &Site) -> bool {
         let documented_container = |workload: usize, container: usize| {
-            self.envs
-                .iter()
-                .find(|env| env.workload == workload && env.container == container)
+            self.env_of(workload, container)
                 .is_some_and(|env| documented_client(env))
         };
         let read_by_documented = site
@@ -85,10 +83,7 @@ impl<'a> Context<'a> {
             .any(|c| documented_container(c.workload, c.container));
         read_by_documented
             || match site.owner {
-                Owner::Config(index) => {
-                    let data = &self.inventory.config_data[index];
-                    data.get(ENABLED_VARIABLE).is_some() || data.get(PREFIX_VARIABLE).is_some()
-                }
+                Owner::Config(index) => self.documented_configs[index],
                 Owner::Container {
                     workload,
                     container,
@@ -100,9 +95,7 @@ impl<'a> Context<'a> {
     /// Whether a workload has a container of the documented services (see
     /// [`documented_client`]).
     pub fn documented_workload(&self, workload: usize) -> bool {
-        self.envs
-            .iter()
-            .any(|env| env.workload == workload && documented_client(env))
+        self.documented.get(workload).copied().unwrap_or(false)
     }
 }
 
