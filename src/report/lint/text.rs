@@ -1,11 +1,24 @@
 //! The human format: one compiler-style block per finding, then a summary line.
+//!
+//! Hand-written rather than a diagnostic renderer crate. Measured on an ND101 finding
+//! with its object, `used by` and help lines (release builds): annotate-snippets 0.12
+//! (`Renderer::plain`) writes the same block but for an extra `   |` line before the
+//! `= ...` lines, colours with other escape sequences than `colored` (so
+//! `--color always` output would change), adds 202 KB to a binary and takes 11.4 µs a
+//! finding; codespan-reporting 0.13 with ASCII characters indents `-->` one column
+//! more than the gutter and lays out notes its own way, adds 89 KB and takes 5.6 µs.
+//! This writer's whole text report, source lines re-read and masked included, costs
+//! some 13 µs a finding over the JSON one (30 ms user time for the 2,358 findings of
+//! the shared benchmark corpus). Neither crate would change what the block says; both
+//! would change its bytes, and the masking of secrets, the escaping of control
+//! characters and the caret width over escaped text stay ours either way.
 
 use crate::diagnostic::{Finding, InputError, Note, Severity};
-use crate::lint::LintOutcome;
 use crate::manifest::judge::Skipped;
 use crate::report::escape;
 use crate::report::lint::source::{Focus, Sources};
 use crate::report::lint::Counts;
+use crate::rules::LintOutcome;
 use colored::{ColoredString, Colorize};
 use std::borrow::Cow;
 use std::io::{self, Write};
