@@ -578,7 +578,7 @@ mod tests {
     #[test]
     fn expands_defined_variables_and_escapes() {
         let mut env = Environment::default();
-        let location = Location::new(&std::sync::Arc::from("f"), 1, 1);
+        let location = Location::new(&crate::diagnostic::FileName::from("f"), 1, 1);
         env.set(
             Cow::Borrowed("HOST"),
             known(&location, "nats-server"),
@@ -597,7 +597,7 @@ mod tests {
     #[test]
     fn values_too_long_or_over_the_budget_are_not_built() {
         let mut env = Environment::default();
-        let location = Location::new(&std::sync::Arc::from("f"), 1, 1);
+        let location = Location::new(&crate::diagnostic::FileName::from("f"), 1, 1);
         let place = (&location, 1);
         env.set(
             Cow::Borrowed("A"),
@@ -634,7 +634,7 @@ mod tests {
     #[test]
     fn a_doubling_chain_is_measured_without_being_built() {
         let mut env = Environment::default();
-        let location = Location::new(&std::sync::Arc::from("f"), 1, 1);
+        let location = Location::new(&crate::diagnostic::FileName::from("f"), 1, 1);
         let place = (&location, 1);
         let names: Vec<String> = (0..=64).map(|i| format!("V{i}")).collect();
         let values: Vec<String> = (1..=64)

@@ -127,7 +127,7 @@ impl Work {
         name: &str,
     ) -> crate::diagnostic::InputError {
         crate::diagnostic::InputError {
-            file: location.file.clone(),
+            file: std::sync::Arc::clone(&location.file),
             line: Some(location.line),
             column: Some(location.column),
             message: format!(

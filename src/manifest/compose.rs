@@ -6,7 +6,7 @@
 //! input error when it is missing; one marked `required: false` is passed over, as
 //! compose does.
 
-use crate::diagnostic::{InputError, Location, Note};
+use crate::diagnostic::{FileName, InputError, Location, Note};
 use crate::manifest::dotenv;
 use crate::manifest::model::{
     Container, DuplicateKey, EnvSource, EnvVar, Inventory, Object, Platform, Value, Workload,
@@ -23,7 +23,7 @@ pub fn is_compose(document: &Node) -> bool {
 
 /// Reads the services of a compose file. `env_file` paths are relative to the file.
 pub fn extract(
-    file: &Arc<str>,
+    file: &FileName,
     path: Option<&Path>,
     document: &Document,
     inventory: &mut Inventory,
@@ -102,7 +102,8 @@ pub fn extract(
                 });
             match text {
                 Ok(text) => {
-                    let env_file: Arc<str> = Arc::from(resolved.display().to_string());
+                    let env_file =
+                        crate::diagnostic::FileName::from(resolved.display().to_string());
                     let (vars, problems) = dotenv::parse(&env_file, &text);
                     base_env.extend(vars);
                     errors.extend(problems.into_iter().map(|problem| InputError {
@@ -269,7 +270,7 @@ mod tests {
 
     /// (line, column, width) of each value of the one service's list `environment`.
     fn value_places(text: &str) -> Vec<(u32, u32, u32)> {
-        let file: Arc<str> = Arc::from("compose.yaml");
+        let file = crate::diagnostic::FileName::from("compose.yaml");
         let document = yaml::documents(text)
             .next()
             .expect("a document")

@@ -2,7 +2,7 @@
 //! recognised by shape (any object with a pod template), so every workload kind and
 //! most CRDs that embed a pod template are read.
 
-use crate::diagnostic::Location;
+use crate::diagnostic::{FileName, Location};
 use crate::manifest::integrations;
 use crate::manifest::model::{
     AddressField, Container, ContainerPort, DataEntry, Direction, DuplicateKey, EnvFrom, EnvSource,
@@ -13,13 +13,12 @@ use crate::manifest::model::{
 };
 use crate::manifest::yaml::{Document, Node, NodeKind, PathSegment};
 use base64::Engine;
-use std::sync::Arc;
 
 /// The annotation that silences codes for an object or a pod template.
 pub const IGNORE_ANNOTATION: &str = "nats-doctor/ignore";
 
 pub struct Extractor<'a> {
-    pub file: &'a Arc<str>,
+    pub file: &'a FileName,
     /// The text the documents were parsed from, for documents embedded in a value.
     pub text: Option<&'a str>,
     /// The namespace of objects that name none: `--namespace`, else [`GROUP_NAMESPACE`].
@@ -618,7 +617,7 @@ mod tests {
             .next()
             .expect("a document")
             .expect("valid YAML");
-        let file: Arc<str> = Arc::from("policy.yaml");
+        let file = crate::diagnostic::FileName::from("policy.yaml");
         let mut inventory = Inventory::default();
         Extractor {
             file: &file,

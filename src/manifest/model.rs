@@ -228,7 +228,7 @@ impl Workload {
     /// One container with only an environment: an env file, the process environment, or
     /// the settings `check` reads, located at line 1 of `file`.
     pub fn environment(
-        file: &std::sync::Arc<str>,
+        file: &crate::diagnostic::FileName,
         kind: &str,
         name: String,
         namespace: String,
