@@ -37,7 +37,7 @@ pub fn extract(
             name: name.as_str()?.into(),
             namespace: Default::default(),
             location: location(name),
-            ignore: Vec::new(),
+            ignore: Box::default(),
         })
     };
     for duplicate in &document.duplicate_keys {
@@ -235,18 +235,18 @@ pub fn extract(
             object,
             platform: Platform::Compose,
             pod_labels: Default::default(),
-            pod_ignore: Vec::new(),
-            containers: vec![Container {
+            pod_ignore: Box::default(),
+            containers: Box::new([Container {
                 name: service_name.into(),
                 location: location(name),
                 width: name.width,
                 image: image.into(),
                 nats_server: crate::manifest::integrations::runs_nats_server(image, command),
-                base_env,
-                env_from: Vec::new(),
-                env,
-                ports: Vec::new(),
-            }],
+                base_env: base_env.into_boxed_slice(),
+                env_from: Box::default(),
+                env: env.into_boxed_slice(),
+                ports: Box::default(),
+            }]),
         });
     }
     for (relative, node, services) in missing {

@@ -309,7 +309,7 @@ impl Extractor<'_> {
                     (None, None) => (selector_location.clone(), selector_width),
                 };
                 Direction {
-                    rules,
+                    rules: compact(rules),
                     location,
                     width,
                 }
@@ -455,7 +455,7 @@ impl Extractor<'_> {
             width: name_node.map_or(1, |n| n.width),
             image: image.into(),
             nats_server: integrations::runs_nats_server(image, command),
-            base_env: Vec::new(),
+            base_env: Box::default(),
             env_from: compact(env_from),
             env: compact(env),
             ports: compact(ports),
@@ -505,9 +505,8 @@ impl Extractor<'_> {
 
 /// Collections here are kept until the end of the run, one set per object: drop the
 /// spare capacity that growing them left (a one-element Vec holds room for four).
-fn compact<T>(mut items: Vec<T>) -> Vec<T> {
-    items.shrink_to_fit();
-    items
+fn compact<T>(items: Vec<T>) -> Box<[T]> {
+    items.into_boxed_slice()
 }
 
 fn port_number(node: &Node) -> Option<u16> {
@@ -579,7 +578,7 @@ fn string_map(node: Option<&Node>) -> Labels {
         .collect()
 }
 
-fn ignore_list(metadata: Option<&Node>) -> Vec<String> {
+fn ignore_list(metadata: Option<&Node>) -> Box<[String]> {
     metadata
         .and_then(|m| m.path(&["annotations", IGNORE_ANNOTATION]))
         .and_then(Node::as_str)
