@@ -87,7 +87,10 @@ fn main() {
         .unwrap_or_else(|| "target/bench-shared-corpus".into());
     let options = LintOptions::default();
     let load = manifest::LoadOptions {
-        threads: std::thread::available_parallelism().map_or(1, usize::from),
+        threads: std::env::var("LINT_MEMORY_THREADS")
+            .ok()
+            .and_then(|threads| threads.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
         ..manifest::LoadOptions::default()
     };
     sizes();

@@ -320,7 +320,7 @@ impl<'a> Context<'a> {
                 }
                 let secret_name = crate::secret::is_secret_name(&var.name)
                     || crate::secret::is_secret_name(origin.key);
-                let site = match origin.config {
+                let site = match origin.config() {
                     Some(config) => {
                         let data = &inventory.config_data[config];
                         Site {
@@ -370,7 +370,7 @@ impl<'a> Context<'a> {
                         origin: Origin {
                             location: &value.location,
                             width: value.width,
-                            config: Some(index),
+                            config_index: resolve::config_index(index),
                             key: &entry.key,
                         },
                         namespace: &data.object.namespace,
@@ -399,7 +399,7 @@ impl<'a> Context<'a> {
                     origin: Origin {
                         location: &value.location,
                         width: value.width,
-                        config: None,
+                        config_index: None,
                         key: &field.path,
                     },
                     namespace: &field.object.namespace,
@@ -585,7 +585,7 @@ impl<'a> Context<'a> {
         } else {
             finding.variable = Some(site.origin.key.to_string());
         }
-        if site.origin.config.is_some() {
+        if site.origin.config_index.is_some() {
             finding.used_by = self.consumers(site);
         }
         finding.hide_source = site.hidden;
@@ -800,7 +800,7 @@ impl<'a> Context<'a> {
     /// Whether a site's value is written in a Secret (not merely hidden).
     pub fn in_secret(&self, site: &Site) -> bool {
         site.origin
-            .config
+            .config()
             .is_some_and(|index| self.inventory.config_data[index].kind == RefKind::Secret)
     }
 
