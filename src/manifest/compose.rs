@@ -240,7 +240,6 @@ pub fn extract(
                 name: service_name.into(),
                 location: location(name),
                 width: name.width,
-                image: image.into(),
                 nats_server: crate::manifest::integrations::runs_nats_server(image, command),
                 base_env: base_env.into_boxed_slice(),
                 env_from: Box::default(),

@@ -453,7 +453,6 @@ impl Extractor<'_> {
             name: name_node.and_then(Node::as_str).unwrap_or_default().into(),
             location: self.location(name_node.unwrap_or(node)),
             width: name_node.map_or(1, |n| n.width),
-            image: image.into(),
             nats_server: integrations::runs_nats_server(image, command),
             base_env: Box::default(),
             env_from: compact(env_from),

@@ -199,8 +199,6 @@ pub struct Container {
     pub name: Text,
     pub location: Location,
     pub width: u32,
-    /// The image as written (empty when none is).
-    pub image: Text,
     /// The container runs a NATS server: its image is a NATS server image, or its
     /// command runs `nats-server` or reads a `nats*.conf` (see
     /// `crate::manifest::integrations::runs_nats_server`).
@@ -251,7 +249,6 @@ impl Workload {
                 name: Text::default(),
                 location,
                 width: 1,
-                image: Text::default(),
                 nats_server: false,
                 base_env: Box::default(),
                 env_from: Box::default(),
