@@ -2,9 +2,14 @@
 //! facts, building the lint context, running the rules) and the most live at once
 //! during it, counted by a global allocator that wraps the one `lint` uses. Heap bytes
 //! as requested, without the allocator's rounding and free pages, so the numbers sit
-//! below the peak RSS that `scripts/bench-lint` reports.
+//! below the peak RSS that `scripts/bench-lint` reports; the RSS columns show both.
 //!
 //!     cargo run --release --example lint-memory -- target/bench-shared-corpus
+//!
+//! With `LINT_MEMORY_RULES=1` it also runs each rule alone, one after the other, and
+//! prints what each keeps and the most it holds while it runs; `LINT_MEMORY_THREADS=N`
+//! loads with N threads. It prints the sizes of the records the facts and the context
+//! are made of first.
 
 use nats_doctor::lint::context::{Context, LintOptions};
 use nats_doctor::manifest;
@@ -97,11 +102,6 @@ fn main() {
     let start = step("start", 0);
     let loaded = manifest::load(&[root.into()], &load);
     let facts = step("facts loaded", start);
-    if std::env::var_os("LINT_MEMORY_COLLECT").is_some() {
-        // SAFETY: asks mimalloc to give back free pages; no memory is touched.
-        unsafe { libmimalloc_sys::mi_collect(true) };
-        step("collected", facts);
-    }
     let context = Context::new(&loaded.inventory, &options);
     step("lint context built", facts);
     if std::env::var_os("LINT_MEMORY_RULES").is_some() {
@@ -128,7 +128,7 @@ fn main() {
     );
 }
 
-#[allow(dead_code)]
+/// The sizes of the records the facts and the lint context are made of.
 fn sizes() {
     use nats_doctor::lint::context::*;
     use nats_doctor::lint::resolve::*;
