@@ -253,7 +253,11 @@ impl<'a> Context<'a> {
                 let (rest, second_stop) = second
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                // The context keeps one per container: joined at their exact size, not in
+                // a list doubled past it.
+                envs.reserve_exact(rest.len());
                 envs.extend(rest);
+                envs.shrink_to_fit();
                 (envs, vec![first_stop, second_stop])
             })
         };
