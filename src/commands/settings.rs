@@ -17,7 +17,6 @@ use crate::settings::{
     DEFAULT_ENABLED, DEFAULT_PREFIX, DEFAULT_URL, ENABLED_VARIABLE, PREFIX_VARIABLE, URL_VARIABLE,
 };
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// The settings of the command line, the env file and the environment, as objects.
 /// `environment` looks a variable up in the process environment (a parameter so that
@@ -128,7 +127,7 @@ fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, ConnectionError> 
                 source: error.into(),
             }
         })?;
-    let name: Arc<str> = Arc::from(path.display().to_string());
+    let name = crate::diagnostic::FileName::from(path.display().to_string());
     let (vars, errors) = dotenv::parse(&name, &text);
     if let Some(error) = errors.into_iter().next() {
         return Err(ConnectionError::EnvFileSyntax {

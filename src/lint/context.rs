@@ -121,6 +121,45 @@ enum SiteKind {
     Prefix,
 }
 
+/// The sites of each kind while they are collected.
+#[derive(Default)]
+struct Sites<'a> {
+    url_sites: Vec<UrlSite<'a>>,
+    port_sites: Vec<Site<'a>>,
+    enabled_sites: Vec<Site<'a>>,
+    prefix_sites: Vec<Site<'a>>,
+}
+
+impl<'a> Sites<'a> {
+    /// Adds a site to the list of its kind; its position there.
+    fn push(&mut self, kind: SiteKind, site: Site<'a>) -> usize {
+        let list = match kind {
+            SiteKind::Url(expects) => {
+                self.url_sites.push(UrlSite {
+                    site,
+                    entries: Vec::new(),
+                    expects,
+                });
+                return self.url_sites.len() - 1;
+            }
+            SiteKind::Port => &mut self.port_sites,
+            SiteKind::Enabled => &mut self.enabled_sites,
+            SiteKind::Prefix => &mut self.prefix_sites,
+        };
+        list.push(site);
+        list.len() - 1
+    }
+
+    fn get_mut(&mut self, kind: SiteKind, at: usize) -> &mut Site<'a> {
+        match kind {
+            SiteKind::Url(_) => &mut self.url_sites[at].site,
+            SiteKind::Port => &mut self.port_sites[at],
+            SiteKind::Enabled => &mut self.enabled_sites[at],
+            SiteKind::Prefix => &mut self.prefix_sites[at],
+        }
+    }
+}
+
 pub struct Context<'a> {
     pub inventory: &'a Inventory,
     pub options: &'a LintOptions,
@@ -197,14 +236,18 @@ impl<'a> Context<'a> {
                 || resolve_range(0..count / 2, budget / 2),
                 || resolve_range(count / 2..count, budget / 2),
             );
+            // The context keeps one per container: joined at their exact size, not in a
+            // list doubled past it.
+            envs.reserve_exact(rest.len());
             envs.extend(rest);
+            envs.shrink_to_fit();
             (envs, vec![first_stop, second_stop])
         };
         let errors = stops
             .into_iter()
             .flatten()
             .map(|(location, name)| InputError {
-                file: location.file.clone(),
+                file: std::sync::Arc::clone(&location.file),
                 line: Some(location.line),
                 column: Some(location.column),
                 message: format!(
@@ -261,7 +304,10 @@ impl<'a> Context<'a> {
 
     fn collect_sites(&mut self) {
         let inventory = self.inventory;
-        let mut sites: Vec<(SiteKind, Site<'a>)> = Vec::new();
+        // Each site goes straight into the list of its kind (URL sites with their servers
+        // parsed afterwards), found again by where its value is written: a list of all
+        // sites before the split would be as large again as the lists themselves.
+        let mut sites = Sites::default();
         let mut by_location: FxHashMap<(&'a Location, SiteKind), usize> = FxHashMap::default();
         for env in &self.envs {
             let workload = &inventory.workloads[env.workload];
@@ -278,7 +324,7 @@ impl<'a> Context<'a> {
                 };
                 let key = (origin.location, kind);
                 if let Some(&at) = by_location.get(&key) {
-                    let site = &mut sites[at].1;
+                    let site = sites.get_mut(kind, at);
                     site.consumers.push(consumer);
                     if !site.hidden {
                         site.hidden = crate::secret::is_secret_name(&var.name);
@@ -287,7 +333,7 @@ impl<'a> Context<'a> {
                 }
                 let secret_name = crate::secret::is_secret_name(&var.name)
                     || crate::secret::is_secret_name(origin.key);
-                let site = match origin.config {
+                let site = match origin.config() {
                     Some(config) => {
                         let data = &inventory.config_data[config];
                         Site {
@@ -313,8 +359,7 @@ impl<'a> Context<'a> {
                         hidden: secret_name,
                     },
                 };
-                by_location.insert(key, sites.len());
-                sites.push((kind, site));
+                by_location.insert(key, sites.push(kind, site));
             }
         }
         // Settings in ConfigMaps and Secrets that no workload in the input reads.
@@ -331,15 +376,14 @@ impl<'a> Context<'a> {
                 if by_location.contains_key(&key) {
                     continue;
                 }
-                by_location.insert(key, sites.len());
-                sites.push((
+                let at = sites.push(
                     kind,
                     Site {
                         text: Cow::Borrowed(&value.text),
                         origin: Origin {
                             location: &value.location,
                             width: value.width,
-                            config: Some(index),
+                            config_index: resolve::config_index(index),
                             key: &entry.key,
                         },
                         namespace: &data.object.namespace,
@@ -349,7 +393,8 @@ impl<'a> Context<'a> {
                         hidden: data.kind == RefKind::Secret
                             || crate::secret::is_secret_name(&entry.key),
                     },
-                ));
+                );
+                by_location.insert(key, at);
             }
         }
         // The address fields of custom resources, with what their integration expects.
@@ -360,14 +405,14 @@ impl<'a> Context<'a> {
             if value.not_scalar || value.text.contains(['{', '$']) {
                 continue;
             }
-            sites.push((
+            sites.push(
                 SiteKind::Url(field.integration.expects),
                 Site {
                     text: Cow::Borrowed(&value.text),
                     origin: Origin {
                         location: &value.location,
                         width: value.width,
-                        config: None,
+                        config_index: None,
                         key: &field.path,
                     },
                     namespace: &field.object.namespace,
@@ -376,49 +421,44 @@ impl<'a> Context<'a> {
                     consumers: Vec::new(),
                     hidden: false,
                 },
-            ));
+            );
         }
-        // Sized up front: the sites are most of the context's memory on a large input.
-        let count =
-            |wanted: fn(SiteKind) -> bool| sites.iter().filter(|(kind, _)| wanted(*kind)).count();
-        let urls = count(|kind| matches!(kind, SiteKind::Url(_)));
-        self.url_sites.reserve_exact(urls);
-        self.port_sites
-            .reserve_exact(count(|kind| kind == SiteKind::Port));
-        self.enabled_sites
-            .reserve_exact(count(|kind| kind == SiteKind::Enabled));
-        self.prefix_sites
-            .reserve_exact(count(|kind| kind == SiteKind::Prefix));
-        let budget = SERVER_BUDGET + SERVERS_PER_SITE * urls;
-        let mut servers_left = budget;
-        let mut servers_stopped = false;
-        for (kind, mut site) in sites {
-            site.consumers.shrink_to_fit();
-            match kind {
-                SiteKind::Url(expects) => {
-                    let entries = if servers_left > 0 {
-                        let mut entries = natsurl::parse_server_list(&site.text);
-                        self.default_ports(&site, expects, &mut entries);
-                        entries
-                    } else {
-                        if !servers_stopped {
-                            servers_stopped = true;
-                            self.errors.push(servers_stopped_at(&site, budget));
-                        }
-                        Vec::new()
-                    };
-                    servers_left = servers_left.saturating_sub(entries.len());
-                    self.url_sites.push(UrlSite {
-                        site,
-                        entries,
-                        expects,
-                    });
-                }
-                SiteKind::Port => self.port_sites.push(site),
-                SiteKind::Enabled => self.enabled_sites.push(site),
-                SiteKind::Prefix => self.prefix_sites.push(site),
+        drop(by_location);
+        let Sites {
+            mut url_sites,
+            mut port_sites,
+            mut enabled_sites,
+            mut prefix_sites,
+        } = sites;
+        for list in [&mut port_sites, &mut enabled_sites, &mut prefix_sites] {
+            list.shrink_to_fit();
+            for site in list.iter_mut() {
+                site.consumers.shrink_to_fit();
             }
         }
+        url_sites.shrink_to_fit();
+        let budget = SERVER_BUDGET + SERVERS_PER_SITE * url_sites.len();
+        let mut servers_left = budget;
+        let mut servers_stopped = false;
+        self.port_sites = port_sites;
+        self.enabled_sites = enabled_sites;
+        self.prefix_sites = prefix_sites;
+        for url_site in &mut url_sites {
+            url_site.site.consumers.shrink_to_fit();
+            url_site.entries = if servers_left > 0 {
+                let mut entries = natsurl::parse_server_list(&url_site.site.text);
+                self.default_ports(&url_site.site, url_site.expects, &mut entries);
+                entries
+            } else {
+                if !servers_stopped {
+                    servers_stopped = true;
+                    self.errors.push(servers_stopped_at(&url_site.site, budget));
+                }
+                Vec::new()
+            };
+            servers_left = servers_left.saturating_sub(url_site.entries.len());
+        }
+        self.url_sites = url_sites;
     }
 
     /// Records that a rule stopped at a limit of its work, to be reported as an input
@@ -615,7 +655,7 @@ impl<'a> Context<'a> {
     /// Whether a site's value is written in a Secret (not merely hidden).
     pub fn in_secret(&self, site: &Site) -> bool {
         site.origin
-            .config
+            .config()
             .is_some_and(|index| self.inventory.config_data[index].kind == RefKind::Secret)
     }
 }
@@ -624,7 +664,7 @@ impl<'a> Context<'a> {
 fn servers_stopped_at(site: &Site, budget: usize) -> InputError {
     let location = site.origin.location;
     InputError {
-        file: location.file.clone(),
+        file: std::sync::Arc::clone(&location.file),
         line: Some(location.line),
         column: Some(location.column),
         message: format!(

@@ -24,17 +24,25 @@ impl<K> Default for Grouped<K> {
 impl<K: Ord> Grouped<K> {
     /// Groups `(key, position)` pairs. Within a key, positions come out in increasing
     /// order, whatever the order of the pairs.
-    pub(crate) fn new(mut pairs: Vec<(K, usize)>) -> Self {
-        pairs.sort_unstable();
-        let mut keys: Vec<(K, usize)> = Vec::new();
-        let mut positions = Vec::with_capacity(pairs.len());
-        for (key, position) in pairs {
-            positions.push(position);
-            match keys.last_mut() {
-                Some((last, end)) if *last == key => *end = positions.len(),
-                _ => keys.push((key, positions.len())),
+    pub(crate) fn new(pairs: Vec<(K, usize)>) -> Self {
+        let mut keys = pairs;
+        keys.sort_unstable();
+        let mut positions = Vec::with_capacity(keys.len());
+        // Each key is written once, with the end of its group, over the pairs already
+        // read: the index takes no list of keys besides the pairs' own (on a large
+        // input a list of 20,000 keys would be as large again while it grows).
+        let mut written = 0;
+        for read in 0..keys.len() {
+            positions.push(keys[read].1);
+            if written > 0 && keys[written - 1].0 == keys[read].0 {
+                keys[written - 1].1 = positions.len();
+            } else {
+                keys.swap(written, read);
+                keys[written].1 = positions.len();
+                written += 1;
             }
         }
+        keys.truncate(written);
         keys.shrink_to_fit();
         Grouped { keys, positions }
     }

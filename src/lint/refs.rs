@@ -5,7 +5,7 @@ use crate::diagnostic::Location;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
 use crate::manifest::model::{EnvSource, Platform, RefKind};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RefOutcome<'a> {
@@ -53,18 +53,21 @@ pub fn broken<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
     // The namespaces that have an object of a kind and name, sorted, each once (so the
     // group's, the empty name, comes first). A ref that misses in its own namespace
     // keeps the first few: thousands of refs to a name thousands of namespaces have
-    // would otherwise each copy the list.
-    let mut namespaces_of: FxHashMap<(RefKind, &'a str), Vec<&'a str>> = FxHashMap::default();
-    for data in &inventory.config_data {
-        namespaces_of
-            .entry((data.kind, data.object.name.as_str()))
-            .or_default()
-            .push(data.object.namespace.as_str());
-    }
-    for list in namespaces_of.values_mut() {
-        list.sort_unstable();
-        list.dedup();
-    }
+    // would otherwise each copy the list. One sorted list of (kind, name, namespace)
+    // rather than a map holding a list per name: most names have one namespace.
+    let mut namespaces_of: Vec<(RefKind, &'a str, &'a str)> = inventory
+        .config_data
+        .iter()
+        .map(|data| {
+            (
+                data.kind,
+                data.object.name.as_str(),
+                data.object.namespace.as_str(),
+            )
+        })
+        .collect();
+    namespaces_of.sort_unstable();
+    namespaces_of.dedup();
     let namespaces_of = &namespaces_of;
     let outcome = |kind: RefKind,
                    namespace: &str,
@@ -81,19 +84,27 @@ pub fn broken<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
             };
         }
         // Not found in its own namespace: the list names only others.
-        let elsewhere: &[&'a str] = namespaces_of.get(&(kind, name)).map_or(&[], Vec::as_slice);
+        let start = namespaces_of.partition_point(|&(k, n, _)| (k, n) < (kind, name));
+        let end = namespaces_of.partition_point(|&(k, n, _)| (k, n) <= (kind, name));
+        let elsewhere = &namespaces_of[start..end];
         // The group may be deployed into a named namespace that has the object, and
         // a named namespace may receive the group's: either way the ref may resolve.
         let across_group = if namespaces::is_group(namespace) {
             !elsewhere.is_empty()
         } else {
-            elsewhere.first().is_some_and(|ns| namespaces::is_group(ns))
+            elsewhere
+                .first()
+                .is_some_and(|&(_, _, ns)| namespaces::is_group(ns))
         };
         if across_group {
             RefOutcome::Undecidable
         } else if !elsewhere.is_empty() {
             RefOutcome::OtherNamespace {
-                first: elsewhere.iter().take(SHOWN_NAMESPACES).copied().collect(),
+                first: elsewhere
+                    .iter()
+                    .take(SHOWN_NAMESPACES)
+                    .map(|&(_, _, ns)| ns)
+                    .collect(),
                 count: elsewhere.len(),
             }
         } else if optional {

@@ -16,10 +16,24 @@ use std::borrow::Cow;
 pub struct Origin<'a> {
     pub location: &'a Location,
     pub width: u32,
-    /// Index into `Inventory::config_data` when the value is a ConfigMap or Secret key.
-    pub config: Option<usize>,
+    /// Index into `Inventory::config_data` when the value is a ConfigMap or Secret key
+    /// (see [`Origin::config`]). 32 bits: the context keeps an origin for every NATS
+    /// setting of the input, and an input of 4 billion ConfigMaps cannot be read.
+    pub config_index: Option<u32>,
     /// The variable or key name at the place the value is written.
     pub key: &'a str,
+}
+
+impl Origin<'_> {
+    /// Index into `Inventory::config_data` when the value is a ConfigMap or Secret key.
+    pub fn config(&self) -> Option<usize> {
+        self.config_index.map(|index| index as usize)
+    }
+}
+
+/// The index of a ConfigMap or Secret as an origin keeps it.
+pub(crate) fn config_index(index: usize) -> Option<u32> {
+    u32::try_from(index).ok()
 }
 
 #[derive(Clone, Debug)]
@@ -39,7 +53,7 @@ pub struct ResolvedVar<'a> {
     pub name: Cow<'a, str>,
     pub value: Resolved<'a>,
     /// `$(NAME)` references that nothing defined before this variable.
-    pub undefined: Vec<String>,
+    pub undefined: Box<[String]>,
     /// Where an `env[].value` is written (for `$(NAME)` findings).
     pub written_at: Option<(&'a Location, u32)>,
     /// The name was made by an `envFrom` prefix (`APP_` + `NATS_URL`): the app sees
@@ -207,7 +221,7 @@ pub fn resolve<'a>(
                                 origin: Origin {
                                     location: &value.location,
                                     width: value.width,
-                                    config: Some(found),
+                                    config_index: config_index(found),
                                     key: &entry.key,
                                 },
                             },
@@ -269,7 +283,7 @@ pub fn resolve<'a>(
                             origin: Origin {
                                 location: &value.location,
                                 width: value.width,
-                                config: Some(at),
+                                config_index: config_index(at),
                                 key: &entry.key,
                             },
                         })
@@ -283,7 +297,7 @@ pub fn resolve<'a>(
                     origin: Origin {
                         location: &var.name_location,
                         width: var.name_width,
-                        config: None,
+                        config_index: None,
                         key: &var.name,
                     },
                 },
@@ -322,7 +336,7 @@ fn origin_of<'a>(value: &'a Value, key: &'a str) -> Origin<'a> {
     Origin {
         location: &value.location,
         width: value.width,
-        config: None,
+        config_index: None,
         key,
     }
 }
@@ -434,7 +448,7 @@ impl<'a> Environment<'a> {
         let var = ResolvedVar {
             name,
             value,
-            undefined,
+            undefined: undefined.into_boxed_slice(),
             written_at,
             prefixed: false,
         };
@@ -560,7 +574,7 @@ mod tests {
             origin: Origin {
                 location,
                 width: 1,
-                config: None,
+                config_index: None,
                 key: "",
             },
         }
@@ -578,7 +592,7 @@ mod tests {
     #[test]
     fn expands_defined_variables_and_escapes() {
         let mut env = Environment::default();
-        let location = Location::new(&std::sync::Arc::from("f"), 1, 1);
+        let location = Location::new(&crate::diagnostic::FileName::from("f"), 1, 1);
         env.set(
             Cow::Borrowed("HOST"),
             known(&location, "nats-server"),
@@ -597,7 +611,7 @@ mod tests {
     #[test]
     fn values_too_long_or_over_the_budget_are_not_built() {
         let mut env = Environment::default();
-        let location = Location::new(&std::sync::Arc::from("f"), 1, 1);
+        let location = Location::new(&crate::diagnostic::FileName::from("f"), 1, 1);
         let place = (&location, 1);
         env.set(
             Cow::Borrowed("A"),
@@ -634,7 +648,7 @@ mod tests {
     #[test]
     fn a_doubling_chain_is_measured_without_being_built() {
         let mut env = Environment::default();
-        let location = Location::new(&std::sync::Arc::from("f"), 1, 1);
+        let location = Location::new(&crate::diagnostic::FileName::from("f"), 1, 1);
         let place = (&location, 1);
         let names: Vec<String> = (0..=64).map(|i| format!("V{i}")).collect();
         let values: Vec<String> = (1..=64)
@@ -657,7 +671,7 @@ mod tests {
                         origin: Origin {
                             location: &location,
                             width: 1,
-                            config: None,
+                            config_index: None,
                             key: "",
                         },
                     },

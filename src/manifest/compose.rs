@@ -6,7 +6,7 @@
 //! input error when it is missing; one marked `required: false` is passed over, as
 //! compose does.
 
-use crate::diagnostic::{InputError, Location, Note};
+use crate::diagnostic::{FileName, InputError, Location, Note};
 use crate::manifest::dotenv;
 use crate::manifest::model::{
     Container, DuplicateKey, EnvSource, EnvVar, Inventory, Object, Platform, Value, Workload,
@@ -23,7 +23,7 @@ pub fn is_compose(document: &Node) -> bool {
 
 /// Reads the services of a compose file. `env_file` paths are relative to the file.
 pub fn extract(
-    file: &Arc<str>,
+    file: &FileName,
     path: Option<&Path>,
     document: &Document,
     inventory: &mut Inventory,
@@ -37,7 +37,7 @@ pub fn extract(
             name: name.as_str()?.into(),
             namespace: Default::default(),
             location: location(name),
-            ignore: Vec::new(),
+            ignore: Box::default(),
         })
     };
     for duplicate in &document.duplicate_keys {
@@ -102,7 +102,8 @@ pub fn extract(
                 });
             match text {
                 Ok(text) => {
-                    let env_file: Arc<str> = Arc::from(resolved.display().to_string());
+                    let env_file =
+                        crate::diagnostic::FileName::from(resolved.display().to_string());
                     let (vars, problems) = dotenv::parse(&env_file, &text);
                     base_env.extend(vars);
                     errors.extend(problems.into_iter().map(|problem| InputError {
@@ -234,18 +235,17 @@ pub fn extract(
             object,
             platform: Platform::Compose,
             pod_labels: Default::default(),
-            pod_ignore: Vec::new(),
-            containers: vec![Container {
+            pod_ignore: Box::default(),
+            containers: Box::new([Container {
                 name: service_name.into(),
                 location: location(name),
                 width: name.width,
-                image: image.into(),
                 nats_server: crate::manifest::integrations::runs_nats_server(image, command),
-                base_env,
-                env_from: Vec::new(),
-                env,
-                ports: Vec::new(),
-            }],
+                base_env: base_env.into_boxed_slice(),
+                env_from: Box::default(),
+                env: env.into_boxed_slice(),
+                ports: Box::default(),
+            }]),
         });
     }
     for (relative, node, services) in missing {
@@ -269,7 +269,7 @@ mod tests {
 
     /// (line, column, width) of each value of the one service's list `environment`.
     fn value_places(text: &str) -> Vec<(u32, u32, u32)> {
-        let file: Arc<str> = Arc::from("compose.yaml");
+        let file = crate::diagnostic::FileName::from("compose.yaml");
         let document = yaml::documents(text)
             .next()
             .expect("a document")

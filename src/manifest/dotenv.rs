@@ -1,8 +1,7 @@
 //! `.env` files: `KEY=value`, `export KEY=value`, single and double quotes, comments.
 
-use crate::diagnostic::Location;
+use crate::diagnostic::{FileName, Location};
 use crate::manifest::model::{EnvSource, EnvVar, Value};
-use std::sync::Arc;
 
 /// A line that is not `KEY=value`, a comment or blank.
 #[derive(Debug, PartialEq, Eq)]
@@ -14,7 +13,7 @@ pub struct DotenvError {
 }
 
 /// Parses an env file into variables located at their values.
-pub fn parse(file: &Arc<str>, text: &str) -> (Vec<EnvVar>, Vec<DotenvError>) {
+pub fn parse(file: &FileName, text: &str) -> (Vec<EnvVar>, Vec<DotenvError>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut vars = Vec::new();
     let mut errors = Vec::new();
@@ -118,7 +117,7 @@ mod tests {
     use super::*;
 
     fn values(text: &str) -> Vec<(String, String, u32)> {
-        let file: Arc<str> = Arc::from(".env");
+        let file = crate::diagnostic::FileName::from(".env");
         parse(&file, text)
             .0
             .into_iter()
@@ -148,7 +147,7 @@ mod tests {
 
     #[test]
     fn reports_lines_that_are_not_assignments() {
-        let file: Arc<str> = Arc::from(".env");
+        let file = crate::diagnostic::FileName::from(".env");
         let (_, errors) = parse(&file, "OK=1\n  just words\n");
         assert_eq!((errors[0].line, errors[0].column), (2, 3));
     }

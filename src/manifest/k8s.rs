@@ -2,7 +2,7 @@
 //! recognised by shape (any object with a pod template), so every workload kind and
 //! most CRDs that embed a pod template are read.
 
-use crate::diagnostic::Location;
+use crate::diagnostic::{FileName, Location};
 use crate::manifest::integrations;
 use crate::manifest::model::{
     AddressField, Container, ContainerPort, DataEntry, Direction, DuplicateKey, EnvFrom, EnvSource,
@@ -13,13 +13,12 @@ use crate::manifest::model::{
 };
 use crate::manifest::yaml::{Document, Node, NodeKind, PathSegment};
 use base64::Engine;
-use std::sync::Arc;
 
 /// The annotation that silences codes for an object or a pod template.
 pub const IGNORE_ANNOTATION: &str = "nats-doctor/ignore";
 
 pub struct Extractor<'a> {
-    pub file: &'a Arc<str>,
+    pub file: &'a FileName,
     /// The text the documents were parsed from, for documents embedded in a value.
     pub text: Option<&'a str>,
     /// The namespace of objects that name none: `--namespace`, else [`GROUP_NAMESPACE`].
@@ -310,7 +309,7 @@ impl Extractor<'_> {
                     (None, None) => (selector_location.clone(), selector_width),
                 };
                 Direction {
-                    rules,
+                    rules: compact(rules),
                     location,
                     width,
                 }
@@ -454,9 +453,8 @@ impl Extractor<'_> {
             name: name_node.and_then(Node::as_str).unwrap_or_default().into(),
             location: self.location(name_node.unwrap_or(node)),
             width: name_node.map_or(1, |n| n.width),
-            image: image.into(),
             nats_server: integrations::runs_nats_server(image, command),
-            base_env: Vec::new(),
+            base_env: Box::default(),
             env_from: compact(env_from),
             env: compact(env),
             ports: compact(ports),
@@ -506,9 +504,8 @@ impl Extractor<'_> {
 
 /// Collections here are kept until the end of the run, one set per object: drop the
 /// spare capacity that growing them left (a one-element Vec holds room for four).
-fn compact<T>(mut items: Vec<T>) -> Vec<T> {
-    items.shrink_to_fit();
-    items
+fn compact<T>(items: Vec<T>) -> Box<[T]> {
+    items.into_boxed_slice()
 }
 
 fn port_number(node: &Node) -> Option<u16> {
@@ -580,7 +577,7 @@ fn string_map(node: Option<&Node>) -> Labels {
         .collect()
 }
 
-fn ignore_list(metadata: Option<&Node>) -> Vec<String> {
+fn ignore_list(metadata: Option<&Node>) -> Box<[String]> {
     metadata
         .and_then(|m| m.path(&["annotations", IGNORE_ANNOTATION]))
         .and_then(Node::as_str)
@@ -618,7 +615,7 @@ mod tests {
             .next()
             .expect("a document")
             .expect("valid YAML");
-        let file: Arc<str> = Arc::from("policy.yaml");
+        let file = crate::diagnostic::FileName::from("policy.yaml");
         let mut inventory = Inventory::default();
         Extractor {
             file: &file,

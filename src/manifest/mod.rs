@@ -356,7 +356,7 @@ fn build_overlay(program: &Path, verb: &str, directory: &Path) -> Result<Rendere
 
 /// Adds the process environment as one more input.
 pub fn load_environment(loaded: &mut Loaded) {
-    let file: Arc<str> = Arc::from(ENVIRONMENT_NAME);
+    let file = crate::diagnostic::FileName::from(ENVIRONMENT_NAME);
     let mut vars: Vec<(String, String)> = std::env::vars().collect();
     vars.sort();
     let env = vars

@@ -112,7 +112,7 @@ pub struct Object {
     pub namespace: Text,
     pub location: Location,
     /// Codes or rule names listed in the `nats-doctor/ignore` annotation.
-    pub ignore: Vec<String>,
+    pub ignore: Box<[String]>,
 }
 
 impl Object {
@@ -133,7 +133,7 @@ impl Object {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RefKind {
     ConfigMap,
     Secret,
@@ -199,17 +199,15 @@ pub struct Container {
     pub name: Text,
     pub location: Location,
     pub width: u32,
-    /// The image as written (empty when none is).
-    pub image: Text,
     /// The container runs a NATS server: its image is a NATS server image, or its
     /// command runs `nats-server` or reads a `nats*.conf` (see
     /// `crate::manifest::integrations::runs_nats_server`).
     pub nats_server: bool,
     /// Variables set before `envFrom` and `env`: a compose service's `env_file`.
-    pub base_env: Vec<EnvVar>,
-    pub env_from: Vec<EnvFrom>,
-    pub env: Vec<EnvVar>,
-    pub ports: Vec<ContainerPort>,
+    pub base_env: Box<[EnvVar]>,
+    pub env_from: Box<[EnvFrom]>,
+    pub env: Box<[EnvVar]>,
+    pub ports: Box<[ContainerPort]>,
 }
 
 /// Anything that runs with an environment: a Kubernetes pod template, a compose service,
@@ -220,15 +218,15 @@ pub struct Workload {
     pub platform: Platform,
     /// Labels of the pods (from the pod template, not the workload's own metadata).
     pub pod_labels: Labels,
-    pub pod_ignore: Vec<String>,
-    pub containers: Vec<Container>,
+    pub pod_ignore: Box<[String]>,
+    pub containers: Box<[Container]>,
 }
 
 impl Workload {
     /// One container with only an environment: an env file, the process environment, or
     /// the settings `check` reads, located at line 1 of `file`.
     pub fn environment(
-        file: &std::sync::Arc<str>,
+        file: &crate::diagnostic::FileName,
         kind: &str,
         name: String,
         namespace: String,
@@ -242,22 +240,21 @@ impl Workload {
                 name: name.into(),
                 namespace: namespace.into(),
                 location: location.clone(),
-                ignore: Vec::new(),
+                ignore: Box::default(),
             },
             platform,
             pod_labels: Labels::default(),
-            pod_ignore: Vec::new(),
-            containers: vec![Container {
+            pod_ignore: Box::default(),
+            containers: Box::new([Container {
                 name: Text::default(),
                 location,
                 width: 1,
-                image: Text::default(),
                 nats_server: false,
-                base_env: Vec::new(),
-                env_from: Vec::new(),
-                env,
-                ports: Vec::new(),
-            }],
+                base_env: Box::default(),
+                env_from: Box::default(),
+                env: env.into_boxed_slice(),
+                ports: Box::default(),
+            }]),
         }
     }
 
@@ -287,7 +284,7 @@ pub struct DataEntry {
 pub struct ConfigData {
     pub object: Object,
     pub kind: RefKind,
-    pub entries: Vec<DataEntry>,
+    pub entries: Box<[DataEntry]>,
 }
 
 impl ConfigData {
@@ -310,7 +307,7 @@ pub struct ServicePort {
 #[derive(Clone, Debug)]
 pub struct Service {
     pub object: Object,
-    pub ports: Vec<ServicePort>,
+    pub ports: Box<[ServicePort]>,
     pub selector: Labels,
     pub headless: bool,
 }
@@ -496,9 +493,9 @@ pub struct PolicyPort {
 #[derive(Clone, Debug)]
 pub struct PolicyRule {
     /// `to` or `from`; empty means every peer.
-    pub peers: Vec<PolicyPeer>,
+    pub peers: Box<[PolicyPeer]>,
     /// Empty means every port.
-    pub ports: Vec<PolicyPort>,
+    pub ports: Box<[PolicyPort]>,
     pub location: Location,
 }
 
@@ -506,7 +503,7 @@ pub struct PolicyRule {
 /// `ingress`/`egress` key, else the `podSelector` key.
 #[derive(Clone, Debug)]
 pub struct Direction {
-    pub rules: Vec<PolicyRule>,
+    pub rules: Box<[PolicyRule]>,
     pub location: Location,
     pub width: u32,
 }

@@ -13,7 +13,7 @@
 //! 2,000-application corpus, 1.911 and 1.897 million on one small file; the binary
 //! grows by 55 KB. Not slower, and less code that can go wrong.
 
-use crate::diagnostic::{InputError, Note};
+use crate::diagnostic::{FileName, InputError, Note};
 use crate::files;
 use crate::manifest::decode;
 use crate::manifest::judge::{self, DocumentKind, SkipReason, Skipped};
@@ -121,7 +121,7 @@ fn read_one(input: &Input, options: &LoadOptions<'_>, result: &mut RunResult) {
             return;
         }
     };
-    let file: Arc<str> = Arc::from(name);
+    let file = FileName::from(name);
     let error = |line: Option<u32>, column: Option<u32>, message: String| InputError {
         file: Arc::clone(&file),
         line,
@@ -269,7 +269,7 @@ fn invalid_yaml(file: &Arc<str>, problem: &yaml::YamlError) -> InputError {
 /// Reads the output of a chart or an overlay. Its documents are located in the
 /// rendered text first; the placement moves every location to the source afterwards.
 fn read_rendered(rendered: &Rendered, options: &LoadOptions<'_>, result: &mut RunResult) {
-    let file = Arc::clone(&rendered.name);
+    let file = FileName::new(&rendered.name);
     let mut placement = rendered.placement();
     let mut documents = Documents {
         file: &file,
@@ -294,7 +294,7 @@ fn read_rendered(rendered: &Rendered, options: &LoadOptions<'_>, result: &mut Ru
 
 /// Takes the documents of one input, one at a time, to the extractors.
 struct Documents<'a, 'r> {
-    file: &'a Arc<str>,
+    file: &'a FileName,
     /// The text the documents are parsed from.
     text: &'a str,
     /// The file's path, for compose's `env_file` (relative to the compose file).

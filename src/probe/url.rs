@@ -22,7 +22,6 @@ use crate::rules::{
 };
 use crate::settings::URL_VARIABLE;
 use serde::Serialize;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// The lint rules that judge a URL's value, run on NATS_URL.
@@ -160,7 +159,7 @@ pub fn probe(
 
 /// Runs the lint URL rules over `value` as if it were the NATS_URL of this pod.
 fn lint_value(value: &str, options: &CheckOptions) -> Vec<crate::diagnostic::Finding> {
-    let file: Arc<str> = Arc::from(URL_VARIABLE);
+    let file = crate::diagnostic::FileName::from(URL_VARIABLE);
     let location = Location::new(&file, 1, 1);
     let (platform, namespace) = match &options.namespace {
         Some(namespace) => (Platform::Kubernetes, namespace.clone()),

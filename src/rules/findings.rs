@@ -67,7 +67,7 @@ impl Rule {
         } else {
             finding.variable = Some(site.origin.key.to_string());
         }
-        if site.origin.config.is_some() {
+        if site.origin.config().is_some() {
             finding.used_by = context.consumers(site);
         }
         finding.hide_source = site.hidden;
@@ -119,7 +119,7 @@ impl Rule {
     pub(crate) fn stopped_at(&self, location: &Location, name: &str) -> InputError {
         let rule = self;
         InputError {
-            file: location.file.clone(),
+            file: std::sync::Arc::clone(&location.file),
             line: Some(location.line),
             column: Some(location.column),
             message: format!(

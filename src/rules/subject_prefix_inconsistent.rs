@@ -50,7 +50,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
             // A prefix from a Secret or a secret-named variable is never quoted.
             Some(Resolved::Known { text, origin })
-                if !origin.config.is_some_and(|index| {
+                if !origin.config().is_some_and(|index| {
                     ctx.inventory.config_data[index].kind == crate::manifest::model::RefKind::Secret
                 }) && !crate::secret::is_secret_name(origin.key) =>
             {

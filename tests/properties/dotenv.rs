@@ -7,7 +7,6 @@ use crate::strategies::{config, hostile_string, inside, shown_lines};
 use nats_doctor::manifest::dotenv;
 use nats_doctor::manifest::model::EnvSource;
 use proptest::prelude::*;
-use std::sync::Arc;
 
 /// How one variable is written.
 #[derive(Clone, Debug)]
@@ -127,7 +126,7 @@ proptest! {
 
     #[test]
     fn any_text_gives_errors_inside_it(text in hostile_string(200)) {
-        let file: Arc<str> = Arc::from(".env");
+        let file = nats_doctor::diagnostic::FileName::from(".env");
         let (variables, errors) = dotenv::parse(&file, &text);
         let lines = shown_lines(&text);
         for error in &errors {
@@ -168,7 +167,7 @@ proptest! {
             }
             text.push_str(if crlf { "\r\n" } else { "\n" });
         }
-        let file: Arc<str> = Arc::from(".env");
+        let file = nats_doctor::diagnostic::FileName::from(".env");
         let (variables, errors) = dotenv::parse(&file, &text);
         prop_assert!(errors.is_empty(), "{errors:?}\n{text}");
         let parsed: Vec<(String, String, u32, u32)> = variables

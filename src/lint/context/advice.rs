@@ -92,7 +92,7 @@ impl<'a> Context<'a> {
             Seen::Compose(file) => {
                 let service = self.inventory.workloads.iter().find(|w| {
                     w.platform == Platform::Compose
-                        && *w.object.location.file == *file
+                        && **w.object.location.file == *file
                         && w.containers.iter().any(|c| c.nats_server)
                 });
                 (

@@ -9,7 +9,7 @@
 //! action's line. A value read from `.Values.a.b` is also found in the values files, when
 //! the value appears there as it was rendered.
 
-use crate::diagnostic::{InputError, Location};
+use crate::diagnostic::{FileName, InputError, Location};
 use crate::files;
 use crate::manifest::decode;
 use crate::manifest::render::{self, display_join, Entry, Placement, Rendered, Source, ToolError};
@@ -32,7 +32,7 @@ pub struct HelmOptions {
 pub(crate) struct Chart {
     pub directory: PathBuf,
     /// `CHART/Chart.yaml`, where what cannot be placed goes.
-    pub chart_file: Arc<str>,
+    pub chart_file: FileName,
     /// `--helm-values` files, the one that wins (the last) first.
     pub values: Vec<PathBuf>,
 }
@@ -93,7 +93,7 @@ pub(crate) fn render(
     directory: &Path,
     options: &HelmOptions,
 ) -> Result<Rendered, InputError> {
-    let chart_file: Arc<str> = Arc::from(display_join(directory, "Chart.yaml"));
+    let chart_file = FileName::from(display_join(directory, "Chart.yaml"));
     let release = options
         .release_name
         .clone()
@@ -115,7 +115,7 @@ pub(crate) fn render(
     let text = render::run_tool(helm, &args).map_err(|error| {
         let chart = Chart {
             directory: directory.to_path_buf(),
-            chart_file: Arc::clone(&chart_file),
+            chart_file: chart_file.clone(),
             values: Vec::new(),
         };
         chart.render_error(&error)
@@ -232,7 +232,7 @@ fn line_number(index: usize) -> u32 {
 
 /// A template file, split into its lines and the lines into literal text and actions.
 struct Template {
-    file: Arc<str>,
+    file: FileName,
     lines: Vec<TemplateLine>,
     /// Where each document (`---`) of the file starts, as line indexes.
     segments: Vec<std::ops::Range<usize>>,
@@ -294,7 +294,7 @@ impl Template {
             segments.push(0..lines.len());
         }
         Some(Template {
-            file: Arc::from(file),
+            file: FileName::from(file),
             lines,
             segments,
         })
@@ -584,9 +584,9 @@ pub(crate) fn values_location(
             .ok()
             .and_then(|bytes| decode::decode(bytes).ok())
     };
-    let texts: Vec<(Arc<str>, String)> = values_files
+    let texts: Vec<(FileName, String)> = values_files
         .iter()
-        .filter_map(|file| Some((Arc::from(file.display().to_string()), read(file)?)))
+        .filter_map(|file| Some((FileName::from(file.display().to_string()), read(file)?)))
         .collect();
     if let Some(path) = path {
         for (name, content) in &texts {

@@ -11,7 +11,7 @@
 //! kind and name (the name may have a prefix or suffix added), and each value to the
 //! same path in it, or else to the patch or generator line that holds the value.
 
-use crate::diagnostic::Location;
+use crate::diagnostic::{FileName, Location};
 use crate::files;
 use crate::manifest::decode;
 use crate::manifest::render::{parse_all, Entry, Placement, Rendered};
@@ -200,11 +200,11 @@ pub(crate) fn plan(kustomization_files: &[PathBuf]) -> Plan {
 
 /// An overlay's files, read for placing the objects of its build.
 pub(crate) struct Overlay {
-    pub kustomization: Arc<str>,
+    pub kustomization: FileName,
     /// Resource files: where objects are written whole.
-    pub resources: Vec<(Arc<str>, String)>,
+    pub resources: Vec<(FileName, String)>,
     /// Patches, kustomizations and generator files: where values may be written.
-    pub others: Vec<(Arc<str>, String)>,
+    pub others: Vec<(FileName, String)>,
 }
 
 impl Overlay {
@@ -214,15 +214,15 @@ impl Overlay {
             .map(|file| normalize(&file))
             .unwrap_or_else(|| normalize(&directory.join("kustomization.yaml")));
         let mut overlay = Overlay {
-            kustomization: Arc::from(kustomization.display().to_string()),
+            kustomization: FileName::from(kustomization.display().to_string()),
             resources: Vec::new(),
             others: Vec::new(),
         };
         let mut pending = vec![kustomization];
         let mut seen = HashSet::new();
-        let add = |list: &mut Vec<(Arc<str>, String)>, path: &Path| {
+        let add = |list: &mut Vec<(FileName, String)>, path: &Path| {
             if let Some(text) = read_text(path) {
-                list.push((Arc::from(path.display().to_string()), text));
+                list.push((FileName::from(path.display().to_string()), text));
             }
         };
         while let Some(file) = pending.pop() {
@@ -260,17 +260,17 @@ enum Step<'a> {
 /// Places the objects of one build, document by document.
 pub(crate) struct Matcher<'a> {
     overlay: &'a Overlay,
-    resources: Vec<(Arc<str>, Vec<Node>)>,
-    others: Vec<(Arc<str>, Vec<Node>)>,
+    resources: Vec<(FileName, Vec<Node>)>,
+    others: Vec<(FileName, Vec<Node>)>,
     fallback: Location,
     entries: Vec<Entry>,
 }
 
 impl<'a> Matcher<'a> {
     pub fn new(overlay: &'a Overlay) -> Matcher<'a> {
-        let parse = |list: &'a [(Arc<str>, String)]| {
+        let parse = |list: &'a [(FileName, String)]| {
             list.iter()
-                .map(|(name, text)| (Arc::clone(name), parse_all(text)))
+                .map(|(name, text)| (name.clone(), parse_all(text)))
                 .collect()
         };
         Matcher {
@@ -287,7 +287,7 @@ impl<'a> Matcher<'a> {
         let kind = document.str_at("kind");
         let name = document.path(&["metadata", "name"]).and_then(Node::as_str);
         let origin = kind.and_then(|kind| find_object(&self.resources, kind, name));
-        let patches: Vec<(&Arc<str>, &Node)> = match kind {
+        let patches: Vec<(&FileName, &Node)> = match kind {
             Some(kind) => self
                 .others
                 .iter()
@@ -312,8 +312,8 @@ impl<'a> Matcher<'a> {
         &self,
         node: &Node,
         path: &[Step<'_>],
-        origin: Option<(&Arc<str>, &Node)>,
-        patches: &[(&Arc<str>, &Node)],
+        origin: Option<(&FileName, &Node)>,
+        patches: &[(&FileName, &Node)],
         start: &Location,
     ) -> Entry {
         let entry = |target: Location, source: &Node| Entry {
@@ -409,12 +409,12 @@ impl<'a> Matcher<'a> {
 /// The resource document of `kind` named `name`, or whose name the rendered name holds
 /// (a `namePrefix` or `nameSuffix` was added): the longest such name.
 fn find_object<'p>(
-    resources: &'p [(Arc<str>, Vec<Node>)],
+    resources: &'p [(FileName, Vec<Node>)],
     kind: &str,
     name: Option<&str>,
-) -> Option<(&'p Arc<str>, &'p Node)> {
+) -> Option<(&'p FileName, &'p Node)> {
     let name = name?;
-    let mut best: Option<(usize, &Arc<str>, &Node)> = None;
+    let mut best: Option<(usize, &FileName, &Node)> = None;
     for (file, documents) in resources {
         for document in documents {
             let objects: Vec<&Node> =

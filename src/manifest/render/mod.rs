@@ -186,12 +186,12 @@ pub(crate) fn place(
     for error in errors.iter_mut() {
         if let Some(placement) = find(&error.file) {
             let location = Location::new(
-                &error.file,
+                &crate::diagnostic::FileName::new(&error.file),
                 error.line.unwrap_or(1),
                 error.column.unwrap_or(1),
             );
             let (target, _, _) = placement.place(&location, 1);
-            error.file = target.file;
+            error.file = Arc::clone(&target.file);
             error.line = Some(target.line);
             error.column = Some(target.column);
         }

@@ -179,7 +179,7 @@ pub fn write_lint(out: &mut dyn Write, outcome: &LintOutcome) -> io::Result<()> 
             });
             if let Some(line) = error.line {
                 let location = Location {
-                    file: error.file.clone(),
+                    file: error.file.clone().into(),
                     line,
                     column: error.column.unwrap_or(1),
                 };
