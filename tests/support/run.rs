@@ -191,7 +191,7 @@ impl Doctor {
 
     /// Runs it to the end.
     pub fn run(self) -> Run {
-        self.spawn().finish()
+        self.start(false).finish()
     }
 
     /// Runs it under GNU time, which reports the peak memory of exactly that process.
@@ -211,6 +211,11 @@ impl Doctor {
 
     /// Starts it; the test reads its lines as they come and then calls `finish`.
     pub fn spawn(self) -> Running {
+        self.start(true)
+    }
+
+    /// Starts it; with `lines`, each line is also handed to the test as it comes.
+    fn start(self, lines: bool) -> Running {
         let report = self
             .measure_memory
             .then(|| tempfile::NamedTempFile::new().expect("a file for GNU time's report"));
@@ -273,8 +278,8 @@ impl Doctor {
                 let _ = input.write_all(&bytes);
             })
         });
-        let stdout = Stream::read(child.stdout.take().expect("standard output"));
-        let stderr = Stream::read(child.stderr.take().expect("standard error"));
+        let stdout = Stream::read(child.stdout.take().expect("standard output"), lines);
+        let stderr = Stream::read(child.stderr.take().expect("standard error"), lines);
         Running {
             description: self
                 .what
@@ -312,7 +317,7 @@ struct Stream {
 }
 
 impl Stream {
-    fn read(mut from: impl Read + Send + 'static) -> Stream {
+    fn read(mut from: impl Read + Send + 'static, lines_wanted: bool) -> Stream {
         let bytes = Arc::new(Mutex::new(Vec::new()));
         let (sender, lines) = mpsc::channel();
         let kept = Arc::clone(&bytes);
@@ -327,6 +332,9 @@ impl Stream {
                 kept.lock()
                     .expect("output buffer")
                     .extend_from_slice(&chunk[..read]);
+                if !lines_wanted {
+                    continue;
+                }
                 for &byte in &chunk[..read] {
                     if byte == b'\n' {
                         let _ = sender.send(String::from_utf8_lossy(&line).into_owned());
