@@ -1,7 +1,7 @@
-//! The command line, as the user types it. Values are validated here; the objects the
-//! commands work with are built from them in `lib.rs`.
+//! The command line, as the user types it. Values are validated here (durations,
+//! addresses, ranges); the objects the commands work with are built from them in
+//! `crate::commands`.
 
-use crate::connection::{parse_duration, ConnectArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -128,6 +128,12 @@ pub struct LintArgs {
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
 
+    /// The Service that runs NATS, as NAMESPACE/NAME, for the suggested fixes (default:
+    /// the input's Service that selects NATS server pods on port 4222 or a port named
+    /// client; a placeholder when it has none).
+    #[arg(long = "nats-service", value_name = "NAMESPACE/NAME", value_parser = parse_nats_service)]
+    pub nats_service: Option<(String, String)>,
+
     /// Walk directories without honouring .gitignore and .ignore files.
     #[arg(long)]
     pub no_ignore: bool,
@@ -154,6 +160,18 @@ pub struct LintArgs {
     pub verbose: bool,
 }
 
+/// `NAMESPACE/NAME`, both non-empty.
+fn parse_nats_service(text: &str) -> Result<(String, String), String> {
+    match text.split_once('/') {
+        Some((namespace, name))
+            if !namespace.is_empty() && !name.is_empty() && !name.contains('/') =>
+        {
+            Ok((namespace.to_string(), name.to_string()))
+        }
+        _ => Err("expected NAMESPACE/NAME, as nats/nats".to_string()),
+    }
+}
+
 pub const CHECK_EXIT_CODES: &str = "\
 Exit codes:
   0  every check step passed
@@ -170,7 +188,7 @@ pub struct CheckArgs {
     pub server: Option<String>,
 
     #[command(flatten)]
-    pub connect: crate::connection::ConnectArgs,
+    pub connect: ConnectArgs,
 
     /// Cluster domain that Service FQDNs end in.
     #[arg(long, default_value = "cluster.local", value_name = "DOMAIN")]
@@ -208,7 +226,7 @@ pub struct CheckArgs {
 
     // Last: the help heading of the thresholds would apply to flags after them.
     #[command(flatten)]
-    pub thresholds: Thresholds,
+    pub thresholds: ThresholdArgs,
 }
 
 fn parse_nameserver(text: &str) -> Result<std::net::SocketAddr, String> {
@@ -232,22 +250,98 @@ pub enum CheckFormat {
 /// connection`): a value at or above the limit gives that status.
 #[derive(Clone, Copy, Debug, Args)]
 #[command(next_help_heading = "Thresholds (--format nagios)")]
-pub struct Thresholds {
+pub struct ThresholdArgs {
     /// Connect time (DNS, TCP, NATS handshake) that gives CRITICAL.
-    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = crate::connection::parse_duration)]
+    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = parse_duration)]
     pub connect_critical: std::time::Duration,
 
     /// Connect time that gives WARNING.
-    #[arg(long, default_value = "500ms", value_name = "DURATION", value_parser = crate::connection::parse_duration)]
+    #[arg(long, default_value = "500ms", value_name = "DURATION", value_parser = parse_duration)]
     pub connect_warn: std::time::Duration,
 
     /// PING/PONG round-trip time that gives CRITICAL.
-    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = crate::connection::parse_duration)]
+    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = parse_duration)]
     pub rtt_critical: std::time::Duration,
 
     /// PING/PONG round-trip time that gives WARNING.
-    #[arg(long, default_value = "500ms", value_name = "DURATION", value_parser = crate::connection::parse_duration)]
+    #[arg(long, default_value = "500ms", value_name = "DURATION", value_parser = parse_duration)]
     pub rtt_warn: std::time::Duration,
+}
+
+/// Connection flags, flattened into each command that talks to NATS.
+#[derive(Clone, Debug, Default, Args)]
+pub struct ConnectArgs {
+    /// Server URL(s), comma-separated; overrides NATS_URL.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Read NATS_URL, NATS_ENABLED and NATS_SUBJECT_PREFIX (and NATS_USER, ...) from
+    /// this .env file; its values override the process environment.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
+    /// User name (also NATS_USER).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Password (also NATS_PASSWORD). Never printed.
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+
+    /// Authentication token (also NATS_TOKEN). Never printed.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// Credentials file with a user JWT and nkey seed (also NATS_CREDS).
+    #[arg(long, value_name = "FILE")]
+    pub creds: Option<PathBuf>,
+
+    /// File holding an nkey seed (also NATS_NKEY).
+    #[arg(long, value_name = "FILE")]
+    pub nkey: Option<PathBuf>,
+
+    /// CA certificate(s) to verify the server with (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// Client certificate for mutual TLS (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Client key for mutual TLS (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Time limit of each network step (e.g. 3s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+/// Parses a duration as humantime reads one (`3s`, `500ms`, `1.5s`, `5m`, `1m30s`,
+/// `1h`), or a bare number of seconds (`2`); more than 0 and at most an hour.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    // The messages do not repeat the text: the command-line parser shows it (escaped).
+    const NOT_A_DURATION: &str = "not a duration (examples: 3s, 500ms, 1m30s)";
+    const OUT_OF_RANGE: &str = "must be more than 0 and at most 1 hour";
+    let text = text.trim();
+    let duration = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        let seconds: f64 = text.parse().map_err(|_| NOT_A_DURATION.to_string())?;
+        if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
+            return Err(OUT_OF_RANGE.to_string());
+        }
+        Duration::from_secs_f64(seconds)
+    } else {
+        humantime::parse_duration(text).map_err(|error| match error {
+            humantime::DurationError::UnknownUnit { .. } => {
+                "unknown unit (use ms, s, m or h)".to_string()
+            }
+            _ => NOT_A_DURATION.to_string(),
+        })?
+    };
+    if duration.is_zero() || duration > Duration::from_secs(3600) {
+        return Err(OUT_OF_RANGE.to_string());
+    }
+    Ok(duration)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -339,7 +433,7 @@ pub struct WatchArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 
-    /// Stop after this long (e.g. 30s, 5m).
+    /// Stop after this long (e.g. 30s, 5m, 1m30s, 1h).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
@@ -351,4 +445,28 @@ pub struct WatchArgs {
     /// after that the watch ends with exit code 1.
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub reconnect_window: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("3s"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("3h").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(
+            parse_duration("3 fortnights"),
+            Err("unknown unit (use ms, s, m or h)".to_string())
+        );
+    }
 }

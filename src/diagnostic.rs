@@ -91,6 +91,9 @@ pub struct Finding {
     pub object: Option<ObjectRef>,
     pub container: Option<String>,
     pub variable: Option<String>,
+    /// The path of the value in its object (`spec.servers[0]`) when it is a field of a
+    /// custom resource, not an env variable.
+    pub field: Option<String>,
     pub help: Option<String>,
     pub runbook: Option<String>,
     /// Workloads that consume a value defined elsewhere (a ConfigMap key, an env file).

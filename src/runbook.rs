@@ -1,5 +1,6 @@
 //! The troubleshooting steps of the messaging documentation, as data, filled in with the
-//! real namespace, Service and ConfigMap names. `lint` attaches one to each finding;
+//! real namespace, Service and ConfigMap names. `lint` attaches one to the findings of
+//! the documented services, naming the object the value is written in;
 //! `check` prints the ones its failing steps point to.
 
 use serde::Serialize;
@@ -41,6 +42,10 @@ pub struct Names {
     pub port: Option<u16>,
     /// The ConfigMap that holds the settings, when known.
     pub config_map: Option<String>,
+    /// The object the value is written in, as `kubectl get` names it (`configmap`,
+    /// `deployment`, `stream`) with its name. Set, it takes the place of `config_map` in
+    /// the commands that show the value.
+    pub source: Option<(String, String)>,
 }
 
 /// A runbook entry with its commands, ready to print.
@@ -61,6 +66,14 @@ pub fn entry(step: Step, names: &Names) -> Entry {
         .config_map
         .as_deref()
         .unwrap_or("petrosa-common-config");
+    let show = match &names.source {
+        // `describe` lists a Secret's keys, never its values.
+        Some((kind, name)) if kind == "secret" => {
+            format!("kubectl describe secret {name} -n {namespace}")
+        }
+        Some((kind, name)) => format!("kubectl get {kind} {name} -n {namespace} -o yaml"),
+        None => format!("kubectl get configmap {config_map} -n {namespace} -o yaml"),
+    };
     let commands = match step {
         Step::ConnectionFailed => vec![
             format!("kubectl get pods -n {service_namespace} -o wide | grep {service}"),
@@ -68,7 +81,7 @@ pub fn entry(step: Step, names: &Names) -> Entry {
             format!("kubectl logs -n {service_namespace} -l app.kubernetes.io/name=nats --tail=50"),
         ],
         Step::MessagesNotReceived => vec![
-            format!("kubectl get configmap {config_map} -n {namespace} -o yaml | grep NATS_"),
+            format!("{show} | grep NATS_"),
             "nats-doctor watch --count 10".to_string(),
             format!("kubectl logs -n {service_namespace} -l app.kubernetes.io/name=nats --tail=50"),
         ],
@@ -83,7 +96,7 @@ pub fn entry(step: Step, names: &Names) -> Entry {
             format!("kubectl exec -it <pod-name> -n {namespace} -- nc -zv {host} {port}"),
         ],
         Step::WrongUrl => vec![
-            format!("kubectl get configmap {config_map} -n {namespace} -o yaml"),
+            show.clone(),
             format!("# expected: nats://{service}.{service_namespace}.svc.cluster.local:{port}, not an IP address"),
         ],
         Step::CrossNamespace => vec![
@@ -101,11 +114,15 @@ pub fn entry(step: Step, names: &Names) -> Entry {
     }
 }
 
-/// A one-line form for lint findings: the title and the first command.
-pub fn one_line(step: Step, names: &Names) -> String {
+/// Where the steps come from, as lint findings name it.
+pub const GUIDE: &str = "the troubleshooting guide of the service's NATS documentation";
+
+/// A one-line form for lint findings of the documented services: the title, where it
+/// comes from, and the first command.
+pub fn documented_line(step: Step, names: &Names) -> String {
     let entry = entry(step, names);
     match entry.commands.first() {
-        Some(command) => format!("{}: {}", entry.title, command),
-        None => entry.title,
+        Some(command) => format!("{} ({GUIDE}): {command}", entry.title),
+        None => format!("{} ({GUIDE})", entry.title),
     }
 }

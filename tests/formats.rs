@@ -59,12 +59,18 @@ fn sarif_validates_against_the_schema_for_every_rule_fixture() {
     let listed = nats_doctor(["rules", "--format", "json"]).run().json();
     let mut codes = std::collections::BTreeSet::new();
     let mut related_labels = Vec::new();
+    let mut fields = Vec::new();
     for path in bad_fixtures() {
         let document = sarif(&[&path]);
         assert_valid_sarif(&document);
         let run = &document["runs"][0];
         let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
         assert_eq!(rules.len(), listed.as_array().expect("list").len());
+        assert_eq!(
+            run["tool"]["driver"]["version"],
+            env!("CARGO_PKG_VERSION"),
+            "the driver names its version"
+        );
         for rule in rules {
             assert!(rule["fullDescription"]["text"]
                 .as_str()
@@ -80,6 +86,9 @@ fn sarif_validates_against_the_schema_for_every_rule_fixture() {
             assert!(uri.starts_with("fixtures/rules/"), "{uri} is not relative");
             assert!(location["region"]["startLine"].as_u64().is_some());
             assert!(location["region"]["startColumn"].as_u64().is_some());
+            if let Some(field) = result["properties"]["field"].as_str() {
+                fields.push(field.to_string());
+            }
             for related in result["relatedLocations"].as_array().into_iter().flatten() {
                 related_labels.push(
                     related["message"]["text"]
@@ -95,6 +104,10 @@ fn sarif_validates_against_the_schema_for_every_rule_fixture() {
         assert!(codes.contains(code), "no {code} result in SARIF");
     }
     assert!(related_labels.iter().any(|l| l == "Service defined here"));
+    assert!(
+        fields.iter().any(|f| f == "spec.servers[0]"),
+        "a finding at a custom resource field names it: {fields:?}"
+    );
     assert!(related_labels
         .iter()
         .any(|l| l == "pods blocked by this policy"));

@@ -48,6 +48,7 @@ fn json_output_has_exactly_the_documented_keys() {
             "code",
             "column",
             "container",
+            "field",
             "file",
             "help",
             "line",
@@ -506,12 +507,16 @@ fn no_input_panics_even_when_cut_anywhere() {
 }
 
 #[test]
-fn a_container_whose_only_nats_variable_is_a_secret_is_a_nats_client() {
-    // The lint context keeps only the variables its rules read; the token is not one of
-    // them, yet it still marks the container as a NATS client without a URL.
-    let manifest = b"apiVersion: apps/v1
+fn a_documented_setting_from_a_secret_makes_a_client_and_a_token_alone_does_not() {
+    // The lint context keeps only the variables its rules read. A subject prefix read
+    // from a Secret is still one of the documented settings, so the container is one of
+    // the documented services without NATS_URL; a token alone says nothing of which
+    // app it is, and which variable that app reads its address from.
+    let manifest = |name: &str| {
+        format!(
+            "apiVersion: apps/v1
 kind: Deployment
-metadata: {name: app, namespace: team}
+metadata: {{name: app, namespace: team}}
 spec:
   template:
     spec:
@@ -519,10 +524,15 @@ spec:
       - name: app
         image: example/app
         env:
-        - name: NATS_TOKEN
-          valueFrom: {secretKeyRef: {name: creds, key: token}}
-";
-    let output = run_with_stdin(&["lint", "--format", "json", "-"], manifest);
+        - name: {name}
+          valueFrom: {{secretKeyRef: {{name: creds, key: value}}}}
+"
+        )
+    };
+    let output = run_with_stdin(
+        &["lint", "--format", "json", "-"],
+        manifest("NATS_SUBJECT_PREFIX").as_bytes(),
+    );
     let report: Value = output.json();
     let codes: Vec<(String, u64, u64)> = codes_at(&report)
         .into_iter()
@@ -530,6 +540,13 @@ spec:
         .collect();
     assert_eq!(codes, vec![("ND301".to_string(), 8, 15)], "{report}");
     assert_eq!(output.code, 1);
+    let output = run_with_stdin(
+        &["lint", "--format", "json", "-"],
+        manifest("NATS_TOKEN").as_bytes(),
+    );
+    let report: Value = output.json();
+    assert!(codes_at(&report).is_empty(), "{report}");
+    assert_eq!(output.code, 0);
 }
 
 #[test]
@@ -585,4 +602,72 @@ fn files_joined_without_a_separator_are_one_object_with_repeated_keys() {
             assert!(!all.contains(secret), "{format} shows {secret}: {all}");
         }
     }
+}
+
+#[test]
+fn findings_at_custom_resource_fields_name_the_field_and_the_nats_service() {
+    // The NATS Service of the input, chosen from the workload's namespace; a field has
+    // `field` and no `variable`; other projects' inputs get no runbook line.
+    let (report, output) = json(&["fixtures/rules/ND101/bad-with-nats-service.yaml"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    let findings = report["findings"].as_array().expect("findings");
+    let field = findings
+        .iter()
+        .find(|f| f["field"].is_string())
+        .expect("a finding at a field");
+    assert_eq!(
+        field["field"],
+        "spec.triggers[0].metadata.natsServerMonitoringEndpoint"
+    );
+    assert_eq!(field["variable"], Value::Null);
+    assert_eq!(
+        field["help"],
+        "use the Service name: nats.messaging.svc.cluster.local:8222"
+    );
+    let variable = findings
+        .iter()
+        .find(|f| f["variable"] == "NATS_SERVERS")
+        .expect("a finding at a variable");
+    assert_eq!(variable["field"], Value::Null);
+    assert_eq!(
+        variable["help"],
+        "use the Service name: nats://nats.messaging.svc.cluster.local:4222"
+    );
+    assert!(findings.iter().all(|f| f["runbook"].is_null()), "{report}");
+    // --nats-service states it, whatever the input holds.
+    let (report, _) = json(&[
+        "--nats-service",
+        "queues/nats-cluster",
+        "fixtures/rules/ND101/bad-with-nats-service.yaml",
+    ]);
+    let helps: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["help"].as_str())
+        .collect();
+    assert!(
+        helps.contains(&"use the Service name: nats://nats-cluster.queues.svc.cluster.local:4222"),
+        "{helps:?}"
+    );
+    let bad = run(&["lint", "--nats-service", "nats", "fixtures/examples/"]);
+    assert_eq!(bad.code, 2, "NAMESPACE/NAME is required");
+}
+
+#[test]
+fn runbook_lines_name_the_object_the_value_is_written_in() {
+    let (report, _) = json(&["fixtures/examples/"]);
+    let runbooks: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["runbook"].as_str())
+        .collect();
+    assert!(runbooks.contains(&"Wrong NATS URL configuration (the troubleshooting guide of the service's NATS documentation): kubectl get configmap petrosa-common-config -n petrosa-apps -o yaml"));
+    assert!(runbooks.contains(&"Wrong NATS URL configuration (the troubleshooting guide of the service's NATS documentation): kubectl get cronjob klines-gap-filler -n petrosa-apps -o yaml"));
+    // A compose service gets compose advice: no kubectl, no Service.
+    let (report, _) = json(&["fixtures/rules/ND301/bad-compose.yaml"]);
+    let finding = &report["findings"][0];
+    assert_eq!(finding["help"], "set NATS_URL, e.g. nats://nats:4222");
+    assert_eq!(finding["runbook"], Value::Null);
 }

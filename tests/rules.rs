@@ -139,7 +139,7 @@ fn every_rule_fires_exactly_where_its_bad_fixtures_say_and_nowhere_in_good_ones(
                 ));
             }
             let mut text = Vec::new();
-            nats_doctor::report::text::write_lint(&mut text, &outcome, true).expect("report");
+            nats_doctor::report::lint::text::write_lint(&mut text, &outcome, true).expect("report");
             let snapshot = format!("{}__{}", rule.code, name(path).trim_end_matches(".yaml"));
             insta::assert_snapshot!(snapshot, String::from_utf8(text).expect("utf-8"));
         }

@@ -4,9 +4,11 @@
 //! reported once, at the ConfigMap line.
 
 use crate::diagnostic::{Finding, InputError, Location, ObjectRef};
+use crate::lint::addresses::{self, NamedAddress};
 use crate::lint::namespaces;
 use crate::lint::resolve::{self, ConfigIndex, ContainerEnv, Origin, Resolved};
 use crate::lint::topology::Topology;
+use crate::manifest::integrations::{Expectation, Integration, Resolver};
 use crate::manifest::model::{Inventory, Platform, RefKind, RELEASE_NAMESPACE};
 use crate::natsurl::{self, Entry, HostClass};
 use crate::rules::Rule;
@@ -26,6 +28,9 @@ pub struct LintOptions {
     pub known_namespaces: Vec<String>,
     pub url_vars: Vec<String>,
     pub strict_refs: bool,
+    /// `--nats-service NAMESPACE/NAME`: the Service that runs NATS, for the suggested
+    /// fixes.
+    pub nats_service: Option<(String, String)>,
 }
 
 impl Default for LintOptions {
@@ -36,15 +41,13 @@ impl Default for LintOptions {
             known_namespaces: Vec::new(),
             url_vars: Vec::new(),
             strict_refs: false,
+            nats_service: None,
         }
     }
 }
 
 /// The variables with a meaning of their own.
-pub const URL_VARIABLE: &str = "NATS_URL";
-pub const ENABLED_VARIABLE: &str = "NATS_ENABLED";
-pub const PREFIX_VARIABLE: &str = "NATS_SUBJECT_PREFIX";
-pub const DEFAULT_PREFIX: &str = "binance.extraction";
+pub use crate::settings::{DEFAULT_PREFIX, ENABLED_VARIABLE, PREFIX_VARIABLE, URL_VARIABLE};
 
 /// Inputs with fewer workloads are resolved on one thread: starting a second costs more
 /// than it saves.
@@ -72,6 +75,8 @@ pub enum Owner {
     Config(usize),
     /// A container's own `env`, a compose service or an env file.
     Container { workload: usize, container: usize },
+    /// `Inventory::address_fields[index]`: a field of a custom resource.
+    Field(usize),
 }
 
 /// One place where a NATS setting is written. Borrows its texts from the inventory.
@@ -94,11 +99,16 @@ pub struct Site<'a> {
 pub struct UrlSite<'a> {
     pub site: Site<'a>,
     pub entries: Vec<Entry>,
+    /// What the value is expected to hold (a client URL list, a host, a monitoring
+    /// endpoint): the URL rules judge it by this.
+    pub expects: Expectation,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum SiteKind {
-    Url,
+    Url(Expectation),
+    /// The port beside a `..._HOST` variable.
+    Port,
     Enabled,
     Prefix,
 }
@@ -117,13 +127,38 @@ pub struct Context<'a> {
     pub configs: ConfigIndex<'a>,
     pub envs: Vec<ContainerEnv<'a>>,
     pub url_sites: Vec<UrlSite<'a>>,
+    /// Ports written beside a host (`NATS_PORT`).
+    pub port_sites: Vec<Site<'a>>,
     pub enabled_sites: Vec<Site<'a>>,
     pub prefix_sites: Vec<Site<'a>>,
     /// Services, policies and connections; built on first use by a cross-object rule.
     topology: std::sync::OnceLock<Topology<'a>>,
     /// The Service to suggest per port (index into `Inventory::services`), built on
     /// first use.
-    services_by_port: std::sync::OnceLock<FxHashMap<u16, usize>>,
+    nats_services: std::sync::OnceLock<Vec<NatsService>>,
+}
+
+/// A Service of the input that runs NATS: one of its ports is 4222 or is named
+/// `client`, and its selector picks pods of the input that run a NATS server.
+#[derive(Clone, Copy, Debug)]
+struct NatsService {
+    /// Index into `Inventory::services`.
+    index: usize,
+    client_port: u16,
+    /// The port 8222, or one named `monitor`, when the Service has one.
+    monitor_port: Option<u16>,
+    headless: bool,
+}
+
+/// Where a suggested address will be used from.
+#[derive(Clone, Copy, Debug)]
+pub enum Seen<'s> {
+    /// Pods in this namespace.
+    Pods(&'s str),
+    /// A service of this compose file.
+    Compose(&'s str),
+    /// An env file or the process environment.
+    Elsewhere,
 }
 
 impl<'a> Context<'a> {
@@ -152,6 +187,7 @@ impl<'a> Context<'a> {
                             Resolved::Unknown => "",
                         };
                         site_kind(&options.url_vars, &var.name, text).is_some()
+                            || addresses::by_name(&var.name, &options.url_vars).is_some()
                             || (var.name.starts_with("NATS_") && !var.undefined.is_empty())
                     });
                     env.vars.shrink_to_fit();
@@ -200,10 +236,11 @@ impl<'a> Context<'a> {
             configs,
             envs,
             url_sites: Vec::new(),
+            port_sites: Vec::new(),
             enabled_sites: Vec::new(),
             prefix_sites: Vec::new(),
             topology: std::sync::OnceLock::new(),
-            services_by_port: std::sync::OnceLock::new(),
+            nats_services: std::sync::OnceLock::new(),
         };
         context.collect_sites();
         context
@@ -306,20 +343,54 @@ impl<'a> Context<'a> {
                 ));
             }
         }
+        // The address fields of custom resources, with what their integration expects.
+        for (index, field) in inventory.address_fields.iter().enumerate() {
+            let value = &field.value;
+            // A value filled in later (Dapr's `{namespace}`, `$(VAR)`, `${VAR}`) is not
+            // what the reader dials.
+            if value.not_scalar || value.text.contains(['{', '$']) {
+                continue;
+            }
+            sites.push((
+                SiteKind::Url(field.integration.expects),
+                Site {
+                    text: Cow::Borrowed(&value.text),
+                    origin: Origin {
+                        location: &value.location,
+                        width: value.width,
+                        config: None,
+                        key: &field.path,
+                    },
+                    namespace: &field.object.namespace,
+                    platform: Platform::Kubernetes,
+                    owner: Owner::Field(index),
+                    consumers: Vec::new(),
+                    hidden: false,
+                },
+            ));
+        }
         // Sized up front: the sites are most of the context's memory on a large input.
-        let count = |wanted: SiteKind| sites.iter().filter(|(kind, _)| *kind == wanted).count();
-        self.url_sites.reserve_exact(count(SiteKind::Url));
-        self.enabled_sites.reserve_exact(count(SiteKind::Enabled));
-        self.prefix_sites.reserve_exact(count(SiteKind::Prefix));
-        let budget = SERVER_BUDGET + SERVERS_PER_SITE * count(SiteKind::Url);
+        let count =
+            |wanted: fn(SiteKind) -> bool| sites.iter().filter(|(kind, _)| wanted(*kind)).count();
+        let urls = count(|kind| matches!(kind, SiteKind::Url(_)));
+        self.url_sites.reserve_exact(urls);
+        self.port_sites
+            .reserve_exact(count(|kind| kind == SiteKind::Port));
+        self.enabled_sites
+            .reserve_exact(count(|kind| kind == SiteKind::Enabled));
+        self.prefix_sites
+            .reserve_exact(count(|kind| kind == SiteKind::Prefix));
+        let budget = SERVER_BUDGET + SERVERS_PER_SITE * urls;
         let mut servers_left = budget;
         let mut servers_stopped = false;
         for (kind, mut site) in sites {
             site.consumers.shrink_to_fit();
             match kind {
-                SiteKind::Url => {
+                SiteKind::Url(expects) => {
                     let entries = if servers_left > 0 {
-                        natsurl::parse_server_list(&site.text)
+                        let mut entries = natsurl::parse_server_list(&site.text);
+                        self.default_ports(&site, expects, &mut entries);
+                        entries
                     } else {
                         if !servers_stopped {
                             servers_stopped = true;
@@ -328,8 +399,13 @@ impl<'a> Context<'a> {
                         Vec::new()
                     };
                     servers_left = servers_left.saturating_sub(entries.len());
-                    self.url_sites.push(UrlSite { site, entries });
+                    self.url_sites.push(UrlSite {
+                        site,
+                        entries,
+                        expects,
+                    });
                 }
+                SiteKind::Port => self.port_sites.push(site),
                 SiteKind::Enabled => self.enabled_sites.push(site),
                 SiteKind::Prefix => self.prefix_sites.push(site),
             }
@@ -449,6 +525,13 @@ impl<'a> Context<'a> {
                     (!name.is_empty()).then(|| name.clone()),
                 )
             }
+            Owner::Field(index) => {
+                let field = &inventory.address_fields[index];
+                if field.object.ignores(rule.code, rule.name) {
+                    return None;
+                }
+                (field.object.reference(Platform::Kubernetes), None)
+            }
         };
         if !site.consumers.is_empty()
             && site
@@ -461,7 +544,11 @@ impl<'a> Context<'a> {
         let mut finding = rule.finding(site.origin.location.clone(), site.origin.width, message);
         finding.object = Some(object);
         finding.container = container.map(String::from);
-        finding.variable = Some(site.origin.key.to_string());
+        if matches!(site.owner, Owner::Field(_)) {
+            finding.field = Some(site.origin.key.to_string());
+        } else {
+            finding.variable = Some(site.origin.key.to_string());
+        }
         if site.origin.config.is_some() {
             finding.used_by = self.consumers(site);
         }
@@ -469,32 +556,181 @@ impl<'a> Context<'a> {
         Some(finding)
     }
 
-    /// Runbook names for a site and, when known, the Service its URL points at.
+    /// The runbook step for a finding at a site, filled in with the names the input
+    /// gives: the object the value is written in, the namespace, and the Service its URL
+    /// points at. `None` for inputs of other projects (see [`Context::documented`]): the
+    /// troubleshooting guide is the documented services' own.
     pub fn runbook(
         &self,
         step: Step,
         site: &Site,
         class: Option<&HostClass>,
         port: Option<u16>,
-    ) -> String {
+    ) -> Option<String> {
+        // The steps are kubectl commands: compose files and env files have none.
+        if site.platform != Platform::Kubernetes || !self.documented(site) {
+            return None;
+        }
         let service = class.and_then(|c| c.service(site.namespace));
-        // The runbook reads a ConfigMap with kubectl; a Secret's name does not belong there.
-        let config_map = site
-            .origin
-            .config
-            .map(|i| &self.inventory.config_data[i])
-            .filter(|data| data.kind == crate::manifest::model::RefKind::ConfigMap)
-            .map(|data| data.object.name.clone());
         let names = runbook::Names {
             namespace: namespaces::named(site.namespace),
             service: service.map(|(s, _)| s.to_string()),
             service_namespace: service.and_then(|(_, ns)| namespaces::named(ns)),
             host: None,
             port,
-            config_map: config_map.map(String::from),
+            config_map: None,
+            source: self.source_object(site),
         };
-        runbook::one_line(step, &names)
+        Some(runbook::documented_line(step, &names))
     }
+
+    /// The object a site's value is written in, as `kubectl get` names it: a ConfigMap or
+    /// Secret (whose commands only describe it), the workload whose own env holds it, or
+    /// the custom resource.
+    fn source_object(&self, site: &Site) -> Option<(String, String)> {
+        match site.owner {
+            Owner::Config(index) => {
+                let data = &self.inventory.config_data[index];
+                Some((
+                    data.kind.as_str().to_ascii_lowercase(),
+                    data.object.name.to_string(),
+                ))
+            }
+            Owner::Container { workload, .. } => {
+                let workload = &self.inventory.workloads[workload];
+                (workload.platform == Platform::Kubernetes).then(|| {
+                    (
+                        workload.object.kind.to_ascii_lowercase().to_string(),
+                        workload.object.name.to_string(),
+                    )
+                })
+            }
+            Owner::Field(index) => {
+                let field = &self.inventory.address_fields[index];
+                Some((
+                    field.object.kind.to_ascii_lowercase().to_string(),
+                    field.object.name.to_string(),
+                ))
+            }
+        }
+    }
+
+    /// Whether a site belongs to the documented services: it is read by a container that
+    /// sets their own settings (`NATS_ENABLED`, `NATS_SUBJECT_PREFIX`), or written in a
+    /// ConfigMap or Secret that holds them. Their troubleshooting guide fits only
+    /// them.
+    pub fn documented(&self, site: &Site) -> bool {
+        let documented_container = |workload: usize, container: usize| {
+            self.envs
+                .iter()
+                .find(|env| env.workload == workload && env.container == container)
+                .is_some_and(|env| documented_client(env))
+        };
+        let read_by_documented = site
+            .consumers
+            .iter()
+            .any(|c| documented_container(c.workload, c.container));
+        read_by_documented
+            || match site.owner {
+                Owner::Config(index) => {
+                    let data = &self.inventory.config_data[index];
+                    data.get(ENABLED_VARIABLE).is_some() || data.get(PREFIX_VARIABLE).is_some()
+                }
+                Owner::Container {
+                    workload,
+                    container,
+                } => documented_container(workload, container),
+                Owner::Field(_) => false,
+            }
+    }
+
+    /// The custom resource field a site is, when it is one.
+    pub fn field(&self, site: &Site) -> Option<&'a crate::manifest::model::AddressField> {
+        match site.owner {
+            Owner::Field(index) => Some(&self.inventory.address_fields[index]),
+            _ => None,
+        }
+    }
+
+    /// Whether a workload has a container of the documented services (see
+    /// [`documented_client`]).
+    pub fn documented_workload(&self, workload: usize) -> bool {
+        self.envs
+            .iter()
+            .any(|env| env.workload == workload && documented_client(env))
+    }
+
+    /// The integration whose field a site is, when it is one.
+    pub fn integration(&self, site: &Site) -> Option<&'static Integration> {
+        self.field(site).map(|field| field.integration)
+    }
+
+    /// Whether a short Service name in the site resolves in the site's namespace (it
+    /// does not in a field a controller reads from a namespace of its own).
+    pub fn resolves_short_names(&self, site: &Site) -> bool {
+        self.integration(site)
+            .is_none_or(|integration| integration.resolver == Resolver::ObjectNamespace)
+    }
+
+    /// Ports not written in a value, as the reader fills them in: a monitoring endpoint
+    /// dials 80 (443 for https), a host variable the port written beside it.
+    fn default_ports(&self, site: &Site, expects: Expectation, entries: &mut [Entry]) {
+        let port = match expects {
+            Expectation::Host => self.port_beside(site),
+            _ => None,
+        };
+        for entry in entries {
+            let Entry::Server(server) = entry else {
+                continue;
+            };
+            if !matches!(server.port, natsurl::Port::Default(_)) {
+                continue;
+            }
+            if expects.monitoring() {
+                let https =
+                    matches!(&server.scheme, natsurl::SchemeSpec::Unsupported(s) if s == "https");
+                server.port = natsurl::Port::Default(if https { 443 } else { 80 });
+            } else if let Some(port) = port {
+                server.port = natsurl::Port::Default(port);
+            }
+        }
+    }
+
+    /// The port written beside a host variable (`NATS_PORT` beside `NATS_HOST`): in the
+    /// same ConfigMap, or in the container's environment.
+    fn port_beside(&self, site: &Site) -> Option<u16> {
+        let name = addresses::port_variable(site.origin.key)?;
+        let text = match site.owner {
+            Owner::Config(index) => self.inventory.config_data[index]
+                .get(&name)?
+                .value
+                .as_ref()?
+                .text
+                .to_string(),
+            Owner::Container {
+                workload,
+                container,
+            } => {
+                let env = self
+                    .envs
+                    .iter()
+                    .find(|env| env.workload == workload && env.container == container)?;
+                match &env.get(&name)?.value {
+                    Resolved::Known { text, .. } => text.to_string(),
+                    Resolved::Unknown => return None,
+                }
+            }
+            Owner::Field(_) => return None,
+        };
+        text.parse::<u16>().ok().filter(|port| *port > 0)
+    }
+}
+
+/// Whether a container sets the documented services' own settings, directly or
+/// through `envFrom`: only such a container reads `NATS_URL` and falls back to
+/// localhost without it.
+pub fn documented_client(env: &ContainerEnv) -> bool {
+    env.get(ENABLED_VARIABLE).is_some() || env.get(PREFIX_VARIABLE).is_some()
 }
 
 impl<'a> Context<'a> {
@@ -532,40 +768,199 @@ impl<'a> Context<'a> {
             .is_some_and(|index| self.inventory.config_data[index].kind == RefKind::Secret)
     }
 
-    /// The URL to use instead: a Service of the input that exposes `port` (preferring
-    /// one named like NATS), written as its cluster FQDN. `from` is the namespace of the
-    /// Kubernetes pods that read the URL (`None` for compose and env files): a Service of
-    /// the group is named by its short name from the group, and with a `<namespace>`
-    /// placeholder from anywhere else.
-    pub fn suggested_url(&self, port: u16, from: Option<&str>) -> String {
-        let domain = &self.options.cluster_domain;
-        let services = self.services_by_port.get_or_init(|| {
-            let mut best: FxHashMap<u16, (bool, usize)> = FxHashMap::default();
-            for (index, service) in self.inventory.services.iter().enumerate() {
-                let nats = service.object.name.contains("nats");
-                for service_port in &service.ports {
-                    let slot = best.entry(service_port.port).or_insert((nats, index));
-                    if nats && !slot.0 {
-                        *slot = (nats, index);
-                    }
+    /// Where pods or services that read a site dial from, for [`Context::suggestion`].
+    pub fn seen_from<'s>(&'s self, site: &'s Site) -> Seen<'s> {
+        match site.platform {
+            Platform::Kubernetes => Seen::Pods(site.namespace),
+            Platform::Compose => {
+                let workload = match site.owner {
+                    Owner::Container { workload, .. } => Some(workload),
+                    _ => site.consumers.first().map(|c| c.workload),
+                };
+                match workload {
+                    Some(w) => Seen::Compose(&self.inventory.workloads[w].object.location.file),
+                    None => Seen::Elsewhere,
                 }
             }
-            best.into_iter()
-                .map(|(port, (_, index))| (port, index))
-                .collect()
-        });
-        let Some(&index) = services.get(&port) else {
-            return format!("nats://nats-server.nats.svc.{domain}:{port}");
-        };
-        let service = &self.inventory.services[index].object;
-        if namespaces::is_group(&service.namespace) && from.is_some_and(namespaces::is_group) {
-            format!("nats://{}:{port}", service.name)
-        } else {
-            let address = namespaces::qualified(&service.name, &service.namespace);
-            format!("nats://{address}.svc.{domain}:{port}")
+            Platform::EnvFile | Platform::ProcessEnv => Seen::Elsewhere,
         }
     }
+
+    /// What to write instead of a site's value, as a help line puts it: the NATS
+    /// Service, the compose service that runs NATS, or the NATS host.
+    pub fn use_instead(&self, expects: Expectation, site: &Site) -> String {
+        let from = self.seen_from(site);
+        let what = match from {
+            Seen::Pods(_) => "the Service name",
+            Seen::Compose(_) => "the compose service that runs NATS",
+            Seen::Elsewhere => "the NATS server's host name",
+        };
+        format!("use {what}: {}", self.suggestion(expects, from))
+    }
+
+    /// The address to use instead, written as `expects` wants it: the NATS Service of
+    /// the input (`--nats-service`, else the one in the pods' namespace, else the only
+    /// one) as seen from where it is used, for compose the compose service that runs
+    /// NATS, and a placeholder where the input has none — never a name the input
+    /// does not hold.
+    pub fn suggestion(&self, expects: Expectation, from: Seen<'_>) -> String {
+        let domain = &self.options.cluster_domain;
+        let (host, client, monitor) = match from {
+            Seen::Pods(namespace) => match self.nats_service(namespace) {
+                Some((name, service_namespace, client, monitor)) => {
+                    let host = if namespaces::is_group(&service_namespace)
+                        && namespaces::is_group(namespace)
+                    {
+                        name
+                    } else {
+                        format!(
+                            "{}.svc.{domain}",
+                            namespaces::qualified(&name, &service_namespace)
+                        )
+                    };
+                    (host, client, monitor)
+                }
+                None => (
+                    format!("<nats-service>.<namespace>.svc.{domain}"),
+                    natsurl::DEFAULT_PORT,
+                    None,
+                ),
+            },
+            Seen::Compose(file) => {
+                let service = self.inventory.workloads.iter().find(|w| {
+                    w.platform == Platform::Compose
+                        && *w.object.location.file == *file
+                        && w.containers.iter().any(|c| c.nats_server)
+                });
+                (
+                    service.map_or_else(
+                        || "<nats-service>".to_string(),
+                        |w| w.object.name.to_string(),
+                    ),
+                    natsurl::DEFAULT_PORT,
+                    None,
+                )
+            }
+            Seen::Elsewhere => ("<nats-host>".to_string(), natsurl::DEFAULT_PORT, None),
+        };
+        let monitor = monitor.unwrap_or(MONITORING_PORT);
+        match expects {
+            Expectation::Servers { .. } => format!("nats://{host}:{client}"),
+            Expectation::Host => host,
+            Expectation::ServerWithoutPort => format!("nats://{host}"),
+            Expectation::MonitoringHostPort => format!("{host}:{monitor}"),
+            Expectation::MonitoringUrl => format!("http://{host}:{monitor}"),
+        }
+    }
+
+    /// An address as `expects` wants it written: `nats://host:port` for a server list
+    /// (with `scheme` when one was written), `host` alone, `host:port` or
+    /// `http://host:port` for a monitoring endpoint.
+    pub fn address(
+        &self,
+        expects: Expectation,
+        scheme: Option<natsurl::Scheme>,
+        host: &str,
+        port: u16,
+    ) -> String {
+        let scheme = scheme.unwrap_or(natsurl::Scheme::Nats).as_str();
+        match expects {
+            Expectation::Servers { .. } => format!("{scheme}://{host}:{port}"),
+            Expectation::Host => host.to_string(),
+            Expectation::ServerWithoutPort => format!("{scheme}://{host}"),
+            Expectation::MonitoringHostPort => format!("{host}:{port}"),
+            Expectation::MonitoringUrl => format!("http://{host}:{port}"),
+        }
+    }
+
+    /// The NATS Service to name from pods in `namespace`: its name, namespace, client
+    /// port and monitoring port. `--nats-service` when given; else the one in
+    /// `namespace` (a ClusterIP Service before a headless one); else the only one of
+    /// the input; else none.
+    fn nats_service(&self, namespace: &str) -> Option<(String, String, u16, Option<u16>)> {
+        let services = self.nats_services.get_or_init(|| self.find_nats_services());
+        let described = |found: &NatsService| {
+            let service = &self.inventory.services[found.index].object;
+            (
+                service.name.to_string(),
+                service.namespace.to_string(),
+                found.client_port,
+                found.monitor_port,
+            )
+        };
+        if let Some((wanted_namespace, wanted_name)) = &self.options.nats_service {
+            let found = services.iter().find(|s| {
+                let object = &self.inventory.services[s.index].object;
+                object.name == wanted_name.as_str() && object.namespace == wanted_namespace.as_str()
+            });
+            return Some(match found {
+                Some(found) => described(found),
+                None => (
+                    wanted_name.clone(),
+                    wanted_namespace.clone(),
+                    natsurl::DEFAULT_PORT,
+                    None,
+                ),
+            });
+        }
+        let only = |candidates: Vec<&NatsService>| {
+            let routed: Vec<&&NatsService> = candidates.iter().filter(|s| !s.headless).collect();
+            match (routed.as_slice(), candidates.as_slice()) {
+                ([one], _) => Some(***one),
+                ([], [one]) => Some(**one),
+                _ => None,
+            }
+        };
+        let here: Vec<&NatsService> = services
+            .iter()
+            .filter(|s| self.inventory.services[s.index].object.namespace == namespace)
+            .collect();
+        let chosen = if here.is_empty() {
+            only(services.iter().collect())
+        } else {
+            only(here)
+        };
+        chosen.map(|found| described(&found))
+    }
+
+    /// The Services of the input that run NATS (see [`NatsService`]).
+    fn find_nats_services(&self) -> Vec<NatsService> {
+        let topology = self.topology();
+        let mut found = Vec::new();
+        for (index, service) in self.inventory.services.iter().enumerate() {
+            let client = service.ports.iter().find(|port| {
+                port.port == natsurl::DEFAULT_PORT || port.name.as_deref() == Some("client")
+            });
+            let Some(client) = client else { continue };
+            let runs_nats = topology.backends(service).into_iter().any(|w| {
+                self.inventory.workloads[w]
+                    .containers
+                    .iter()
+                    .any(|c| c.nats_server)
+            });
+            if !runs_nats {
+                continue;
+            }
+            let monitor = service
+                .ports
+                .iter()
+                .find(|port| {
+                    port.port == MONITORING_PORT || port.name.as_deref() == Some("monitor")
+                })
+                .map(|port| port.port);
+            found.push(NatsService {
+                index,
+                client_port: client.port,
+                monitor_port: monitor,
+                headless: service.headless,
+            });
+        }
+        found
+    }
 }
+
+/// The port of the NATS server's HTTP monitoring endpoint.
+pub const MONITORING_PORT: u16 = 8222;
 
 /// The input error at the first value whose servers the run's budget leaves unparsed.
 fn servers_stopped_at(site: &Site, budget: usize) -> InputError {
@@ -583,13 +978,22 @@ fn servers_stopped_at(site: &Site, budget: usize) -> InputError {
 
 /// What a variable holds, judged by its name and, for URLs, by its value's scheme.
 fn site_kind(url_vars: &[String], name: &str, value: &str) -> Option<SiteKind> {
-    if name == URL_VARIABLE || url_vars.iter().any(|v| v == name) {
-        return Some(SiteKind::Url);
-    }
     match name {
         ENABLED_VARIABLE => return Some(SiteKind::Enabled),
         PREFIX_VARIABLE => return Some(SiteKind::Prefix),
         _ => {}
+    }
+    match addresses::by_name(name, url_vars) {
+        // An empty value of a name only apps of other projects read is a default left
+        // unset, not a server list.
+        Some(_)
+            if value.is_empty() && name != URL_VARIABLE && !url_vars.iter().any(|v| v == name) =>
+        {
+            return None
+        }
+        Some(NamedAddress::Address(expects)) => return Some(SiteKind::Url(expects)),
+        Some(NamedAddress::Port) => return Some(SiteKind::Port),
+        None => {}
     }
     // Stray quotes or spaces before the scheme are a mistake worth reporting too.
     let value = value.trim_start_matches(['"', '\'', ' ']);
@@ -599,5 +1003,7 @@ fn site_kind(url_vars: &[String], name: &str, value: &str) -> Option<SiteKind> {
     // named for NATS is taken to hold a NATS server.
     let websocket = (lower.starts_with("ws://") || lower.starts_with("wss://"))
         && name.to_ascii_uppercase().contains("NATS");
-    (nats_scheme || websocket).then_some(SiteKind::Url)
+    (nats_scheme || websocket).then_some(SiteKind::Url(Expectation::Servers {
+        scheme_optional: false,
+    }))
 }

@@ -1,6 +1,7 @@
 //! `nats-doctor lint`: loads the inputs, builds the context and runs the selected rules.
 //! Analysis only: it returns findings and input errors, and never prints.
 
+pub(crate) mod addresses;
 pub mod context;
 pub(crate) mod grouped;
 pub(crate) mod namespaces;

@@ -42,6 +42,9 @@ pub struct ResolvedVar<'a> {
     pub undefined: Vec<String>,
     /// Where an `env[].value` is written (for `$(NAME)` findings).
     pub written_at: Option<(&'a Location, u32)>,
+    /// The name was made by an `envFrom` prefix (`APP_` + `NATS_URL`): the app sees
+    /// it under the new name only.
+    pub prefixed: bool,
 }
 
 /// The effective environment of one container.
@@ -212,7 +215,8 @@ pub fn resolve<'a>(
                         ),
                         None => (Resolved::Unknown, (&source.location, source.width)),
                     };
-                    env.set(name, value, Vec::new(), None, place);
+                    let at = env.set(name, value, Vec::new(), None, place);
+                    env.vars[at].prefixed = !source.prefix.is_empty();
                 }
             }
             None => opaque = true,
@@ -407,12 +411,12 @@ impl<'a> Environment<'a> {
         undefined: Vec<String>,
         written_at: Option<(&'a Location, u32)>,
         place: (&'a Location, u32),
-    ) {
-        self.set_sized(name, value, undefined, written_at, place, None);
+    ) -> usize {
+        self.set_sized(name, value, undefined, written_at, place, None)
     }
 
     /// Sets a variable; `too_long` is the length of a value too long to be built, which
-    /// is then unknown.
+    /// is then unknown. Returns the variable's place.
     fn set_sized(
         &mut self,
         name: Cow<'a, str>,
@@ -421,7 +425,7 @@ impl<'a> Environment<'a> {
         written_at: Option<(&'a Location, u32)>,
         place: (&'a Location, u32),
         too_long: Option<usize>,
-    ) {
+    ) -> usize {
         let length = match (&value, too_long) {
             (_, Some(length)) => length,
             (Resolved::Known { text, .. }, None) => text.len(),
@@ -432,16 +436,20 @@ impl<'a> Environment<'a> {
             value,
             undefined,
             written_at,
+            prefixed: false,
         };
         match self.positions.get(var.name.as_ref()) {
             Some(&at) => {
                 self.vars[at] = var;
                 self.lengths[at] = (length, place);
+                at
             }
             None => {
-                self.positions.insert(var.name.clone(), self.vars.len());
+                let at = self.vars.len();
+                self.positions.insert(var.name.clone(), at);
                 self.vars.push(var);
                 self.lengths.push((length, place));
+                at
             }
         }
     }

@@ -45,6 +45,8 @@ pub(crate) struct ServiceTarget<'c> {
     pub(crate) site_index: usize,
     pub(crate) server: &'c ServerUrl,
     pub(crate) target: &'c Target,
+    /// What the value is expected to hold.
+    pub(crate) expects: crate::manifest::integrations::Expectation,
 }
 
 impl ServiceTarget<'_> {
@@ -386,6 +388,7 @@ impl<'a> Topology<'a> {
                     site_index,
                     server,
                     target: target.as_ref()?,
+                    expects: url_site.expects,
                 })
             })
     }
@@ -411,6 +414,11 @@ impl<'a> Topology<'a> {
         let class = context.classify(&server.host);
         let (service, namespace) = service_of(context, &class, server, site.namespace)?;
         let short = matches!(class, HostClass::Short { .. });
+        // A controller resolves a short name in a namespace of its own, which the input
+        // does not tie to the object.
+        if short && !context.resolves_short_names(site) {
+            return None;
+        }
         Some(self.target(service, namespace, short, context.options.strict_refs))
     }
 

@@ -219,6 +219,17 @@ pub fn extract(
         let Some(object) = service_object(name) else {
             continue;
         };
+        let image = service.str_at("image").unwrap_or_default();
+        // `command` and `entrypoint` as a string or a list.
+        let command = ["entrypoint", "command"].into_iter().flat_map(|key| {
+            let node = service.get(key);
+            node.and_then(Node::as_str).into_iter().chain(
+                node.map(Node::items)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(Node::as_str),
+            )
+        });
         inventory.workloads.push(Workload {
             object,
             platform: Platform::Compose,
@@ -228,6 +239,8 @@ pub fn extract(
                 name: service_name.into(),
                 location: location(name),
                 width: name.width,
+                image: image.into(),
+                nats_server: crate::manifest::integrations::runs_nats_server(image, command),
                 base_env,
                 env_from: Vec::new(),
                 env,

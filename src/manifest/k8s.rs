@@ -3,11 +3,13 @@
 //! most CRDs that embed a pod template are read.
 
 use crate::diagnostic::Location;
+use crate::manifest::integrations;
 use crate::manifest::model::{
-    Container, ContainerPort, DataEntry, Direction, DuplicateKey, EnvFrom, EnvSource, EnvVar,
-    Inventory, IpBlock, KeyRef, LabelSelector, Labels, Namespace, NetworkPolicy, Object, Platform,
-    PolicyPeer, PolicyPort, PolicyRule, PortSpec, RefKind, SelectorOperator, SelectorRequirement,
-    Service, ServicePort, Text, Value, Workload, GROUP_NAMESPACE, RELEASE_NAMESPACE,
+    AddressField, Container, ContainerPort, DataEntry, Direction, DuplicateKey, EnvFrom, EnvSource,
+    EnvVar, Inventory, IpBlock, KeyRef, LabelSelector, Labels, Namespace, NetworkPolicy, Object,
+    Platform, PolicyPeer, PolicyPort, PolicyRule, PortSpec, RefKind, SelectorOperator,
+    SelectorRequirement, Service, ServicePort, Text, Value, Workload, GROUP_NAMESPACE,
+    RELEASE_NAMESPACE,
 };
 use crate::manifest::yaml::{Document, Node, NodeKind, PathSegment};
 use base64::Engine;
@@ -18,6 +20,8 @@ pub const IGNORE_ANNOTATION: &str = "nats-doctor/ignore";
 
 pub struct Extractor<'a> {
     pub file: &'a Arc<str>,
+    /// The text the documents were parsed from, for documents embedded in a value.
+    pub text: Option<&'a str>,
     /// The namespace of objects that name none: `--namespace`, else [`GROUP_NAMESPACE`].
     pub default_namespace: &'a str,
     pub inventory: &'a mut Inventory,
@@ -122,6 +126,7 @@ impl Extractor<'_> {
                 .insert(namespace.to_string());
         }
         self.inventory.objects += 1;
+        self.address_fields(&object, node);
         match kind {
             "ConfigMap" => self.config_map(object, node),
             "Secret" => self.secret(object, node),
@@ -150,6 +155,30 @@ impl Extractor<'_> {
                     }
                 }
             }
+        }
+    }
+
+    /// The NATS address fields of the integrations table that the object has.
+    fn address_fields(&mut self, object: &Object, node: &Node) {
+        for found in integrations::find(node, self.text) {
+            let mut value = self.value(found.node);
+            if let Some((inner, place)) = &found.embedded {
+                value = Value {
+                    location: Location::new(
+                        self.file,
+                        place.indicator_line + inner.line,
+                        place.indent + inner.column,
+                    ),
+                    width: inner.width,
+                    ..self.value(inner)
+                };
+            }
+            self.inventory.address_fields.push(AddressField {
+                object: object.clone(),
+                integration: found.integration,
+                path: found.path.into(),
+                value,
+            });
         }
     }
 
@@ -416,10 +445,17 @@ impl Extractor<'_> {
                 })
             })
             .collect();
+        let image = node.str_at("image").unwrap_or_default();
+        let command = ["command", "args"]
+            .into_iter()
+            .flat_map(|key| node.get(key).map(Node::items).unwrap_or_default())
+            .filter_map(Node::as_str);
         Container {
             name: name_node.and_then(Node::as_str).unwrap_or_default().into(),
             location: self.location(name_node.unwrap_or(node)),
             width: name_node.map_or(1, |n| n.width),
+            image: image.into(),
+            nats_server: integrations::runs_nats_server(image, command),
             base_env: Vec::new(),
             env_from: compact(env_from),
             env: compact(env),
@@ -586,6 +622,7 @@ mod tests {
         let mut inventory = Inventory::default();
         Extractor {
             file: &file,
+            text: None,
             default_namespace: "default",
             inventory: &mut inventory,
         }

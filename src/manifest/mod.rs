@@ -7,6 +7,7 @@
 pub mod compose;
 pub mod decode;
 pub mod dotenv;
+pub mod integrations;
 pub mod judge;
 pub mod k8s;
 pub mod model;

@@ -199,6 +199,12 @@ pub struct Container {
     pub name: Text,
     pub location: Location,
     pub width: u32,
+    /// The image as written (empty when none is).
+    pub image: Text,
+    /// The container runs a NATS server: its image is a NATS server image, or its
+    /// command runs `nats-server` or reads a `nats*.conf` (see
+    /// `crate::manifest::integrations::runs_nats_server`).
+    pub nats_server: bool,
     /// Variables set before `envFrom` and `env`: a compose service's `env_file`.
     pub base_env: Vec<EnvVar>,
     pub env_from: Vec<EnvFrom>,
@@ -245,6 +251,8 @@ impl Workload {
                 name: Text::default(),
                 location,
                 width: 1,
+                image: Text::default(),
+                nats_server: false,
                 base_env: Vec::new(),
                 env_from: Vec::new(),
                 env,
@@ -533,10 +541,24 @@ pub struct DuplicateKey {
     pub secret_data: bool,
 }
 
+/// A NATS address written in a field of an object that is not an environment: a custom
+/// resource of NACK, Dapr, KEDA, Argo Events and the other integrations of
+/// [`crate::manifest::integrations::INTEGRATIONS`].
+#[derive(Clone, Debug)]
+pub struct AddressField {
+    pub object: Object,
+    /// The row of the integrations table the field was read by.
+    pub integration: &'static crate::manifest::integrations::Integration,
+    /// Where the field is in its object, as `spec.servers[0]`.
+    pub path: Text,
+    pub value: Value,
+}
+
 /// Everything extracted from the inputs.
 #[derive(Debug, Default)]
 pub struct Inventory {
     pub workloads: Vec<Workload>,
+    pub address_fields: Vec<AddressField>,
     pub config_data: Vec<ConfigData>,
     pub services: Vec<Service>,
     pub namespaces: Vec<Namespace>,
@@ -550,6 +572,7 @@ pub struct Inventory {
 impl Inventory {
     pub fn append(&mut self, mut other: Inventory) {
         self.workloads.append(&mut other.workloads);
+        self.address_fields.append(&mut other.address_fields);
         self.config_data.append(&mut other.config_data);
         self.services.append(&mut other.services);
         self.namespaces.append(&mut other.namespaces);
@@ -564,6 +587,8 @@ impl Inventory {
     pub fn reserve<'a>(&mut self, others: impl Iterator<Item = &'a Inventory> + Clone) {
         let total = |list: fn(&Inventory) -> usize| others.clone().map(list).sum::<usize>();
         self.workloads.reserve_exact(total(|i| i.workloads.len()));
+        self.address_fields
+            .reserve_exact(total(|i| i.address_fields.len()));
         self.config_data
             .reserve_exact(total(|i| i.config_data.len()));
         self.services.reserve_exact(total(|i| i.services.len()));

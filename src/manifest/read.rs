@@ -203,6 +203,7 @@ fn read_one(input: &Input, options: &LoadOptions<'_>, result: &mut RunResult) {
     };
     let mut documents = Documents {
         file: &file,
+        text: &text,
         path,
         origin,
         options,
@@ -279,6 +280,7 @@ fn read_rendered(rendered: &Rendered, options: &LoadOptions<'_>, result: &mut Ru
     let mut placement = rendered.placement();
     let mut documents = Documents {
         file: &file,
+        text: &rendered.text,
         path: None,
         origin: Origin::Rendered,
         options,
@@ -300,6 +302,8 @@ fn read_rendered(rendered: &Rendered, options: &LoadOptions<'_>, result: &mut Ru
 /// Takes the documents of one input, one at a time, to the extractors.
 struct Documents<'a, 'r> {
     file: &'a Arc<str>,
+    /// The text the documents are parsed from.
+    text: &'a str,
     /// The file's path, for compose's `env_file` (relative to the compose file).
     path: Option<&'a std::path::Path>,
     origin: Origin,
@@ -331,6 +335,7 @@ impl Documents<'_, '_> {
                 self.judged += usize::from(kind == DocumentKind::Kubernetes);
                 k8s::Extractor {
                     file: self.file,
+                    text: Some(self.text),
                     default_namespace: self.options.default_namespace,
                     inventory: &mut self.result.inventory,
                 }

@@ -9,12 +9,11 @@
 //! has processed everything sent before it (the server handles one connection's
 //! operations in order), and the names of the server errors the commands report.
 
-use crate::connection::{Connection, ConnectionError, Source};
+use crate::connection::{ConnectionError, ConnectionSettings, Source};
 use crate::nats::connect::{Attempt, Dialer, FirstWords};
 use crate::nats::wire::EncodeError;
 use crate::nats::{Client, Message};
 use crate::natsurl::{self, Entry, Host, Scheme, SchemeSpec};
-use crate::rules::subject_prefix_invalid;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,17 +47,17 @@ pub struct Servers {
 }
 
 /// Checks the settings and reads the credentials and TLS files.
-pub fn prepare(connection: &Connection) -> Result<Servers, SessionError> {
+pub fn prepare(connection: &ConnectionSettings) -> Result<Servers, SessionError> {
     let url = &connection.settings.url;
     let name = match url.source {
         Source::Flag => "--url",
-        _ => crate::connection::URL_VARIABLE,
+        _ => crate::settings::URL_VARIABLE,
     };
     let prefix = &connection.settings.subject_prefix.value;
-    if let Some(reason) = subject_prefix_invalid::problem(prefix) {
+    if let Some(reason) = crate::subject::prefix_problem(prefix) {
         return Err(SessionError::Settings(format!(
             "{} {prefix:?} {reason}",
-            crate::connection::PREFIX_VARIABLE
+            crate::settings::PREFIX_VARIABLE
         )));
     }
     let tls = Arc::new(connection.tls_config()?);

@@ -20,7 +20,7 @@
 //! replay what was published while no subscription existed, so the summary counts the
 //! disconnections and how long they lasted, and the exit code is 1.
 
-use crate::connection::Connection;
+use crate::connection::ConnectionSettings;
 use crate::events::{self, Checked, ProblemCode};
 use crate::messaging::session::{self, Probe, Session, SessionError, Violation};
 use crate::nats::{Failure, Incoming, Message};
@@ -72,6 +72,9 @@ pub trait WatchSink {
     fn disconnected(&mut self, disconnection: &Disconnection<'_>) -> io::Result<()>;
     fn reconnected(&mut self, reconnection: &Reconnection<'_>) -> io::Result<()>;
     fn summary(&mut self, summary: &Summary) -> io::Result<()>;
+    /// Whether standard output's reader has gone away (`| head`): the watch ends then,
+    /// without a summary.
+    fn closed(&self) -> bool;
 }
 
 #[derive(Clone, Debug)]
@@ -160,6 +163,9 @@ pub enum WatchError {
     SubscribeDenied { subject: String, message: String },
     #[error("writing the output: {0}")]
     Output(#[from] io::Error),
+    /// Standard output's reader went away.
+    #[error("standard output was closed")]
+    OutputClosed,
 }
 
 impl WatchError {
@@ -168,7 +174,9 @@ impl WatchError {
         match self {
             WatchError::Session(error) => error.is_settings(),
             WatchError::Subscribe { .. } => true,
-            WatchError::SubscribeDenied { .. } | WatchError::Output(_) => false,
+            WatchError::SubscribeDenied { .. }
+            | WatchError::Output(_)
+            | WatchError::OutputClosed => false,
         }
     }
 }
@@ -297,7 +305,7 @@ enum Stretch {
 
 /// Watches until `options` or a signal says stop. `stop` resolves on Ctrl-C/SIGTERM.
 pub async fn run(
-    connection: &Connection,
+    connection: &ConnectionSettings,
     options: &WatchOptions,
     sink: &mut dyn WatchSink,
     stop: impl std::future::Future<Output = ()>,
@@ -331,7 +339,8 @@ pub async fn run(
     // announcement (a benchmark, a test) cannot publish too early.
     let mut subscribed =
         subscribe(&mut session, &subject, connection.timeout, &mut summary).await?;
-    sink.started(&subject, &session.server)?;
+    let announced = sink.started(&subject, &session.server);
+    written(sink, announced)?;
     let started = Instant::now();
     let validation_prefix = Some(prefix.as_str());
     let deadline = options
@@ -385,11 +394,12 @@ pub async fn run(
         let Some(current) = outage.as_mut() else {
             break End::Interrupted;
         };
-        sink.disconnected(&Disconnection {
+        let reported = sink.disconnected(&Disconnection {
             server: &session.server,
             reason: &lost,
             window: current.window_end.saturating_duration_since(now),
-        })?;
+        });
+        written(sink, reported)?;
         if !fresh {
             if now >= current.window_end {
                 break current.end(options.reconnect_window);
@@ -428,19 +438,22 @@ pub async fn run(
                     let after = lost_at.elapsed();
                     summary.disconnected_for += after;
                     lost_since = None;
-                    sink.reconnected(&Reconnection {
+                    let reported = sink.reconnected(&Reconnection {
                         server: &session.server,
                         subject: &subject,
                         attempts: current.attempts,
                         after,
-                    })?;
+                    });
+                    written(sink, reported)?;
                     continue 'watch;
                 }
                 Err(error @ WatchError::SubscribeDenied { .. }) => {
                     note_error(&mut summary, &error.to_string());
                     break 'watch current.end(options.reconnect_window);
                 }
-                Err(WatchError::Output(error)) => return Err(WatchError::Output(error)),
+                Err(error @ (WatchError::Output(_) | WatchError::OutputClosed)) => {
+                    return Err(error)
+                }
                 Err(_) => {}
             }
             let now = tokio::time::Instant::now();
@@ -465,7 +478,8 @@ pub async fn run(
     summary.end = end.clone();
     session.client.close(Duration::from_millis(500)).await;
     if end != End::OutputClosed {
-        sink.summary(&summary)?;
+        let summarised = sink.summary(&summary);
+        written(sink, summarised)?;
     }
     Ok(summary)
 }
@@ -531,7 +545,7 @@ async fn watch_connected(
             match incoming {
                 Incoming::Message(message) if message.sid == sid => {
                     if let Err(error) = observe(summary, sink, &message, prefix) {
-                        if error.kind() == io::ErrorKind::BrokenPipe {
+                        if sink.closed() {
                             return Ok(Stretch::Ended(End::OutputClosed));
                         }
                         return Err(error.into());
@@ -555,12 +569,21 @@ async fn watch_connected(
         }
         if next.is_none() && handled < BATCH {
             if let Err(error) = sink.idle() {
-                if error.kind() == io::ErrorKind::BrokenPipe {
+                if sink.closed() {
                     return Ok(Stretch::Ended(End::OutputClosed));
                 }
                 return Err(error.into());
             }
         }
+    }
+}
+
+/// A sink's write: an error, or the end of the watch when the reader went away.
+fn written(sink: &dyn WatchSink, result: io::Result<()>) -> Result<(), WatchError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(_) if sink.closed() => Err(WatchError::OutputClosed),
+        Err(error) => Err(WatchError::Output(error)),
     }
 }
 

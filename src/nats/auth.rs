@@ -3,12 +3,50 @@
 //! nonce signed with the file's seed). Files are read through `crate::files` when the
 //! settings are read; signing happens per connection, with the nonce of its INFO.
 
-use crate::connection::Auth;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use nkeys::KeyPair;
 use serde_json::{json, Map, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Credentials, without saying where they came from. `Debug` never shows a secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    Token(String),
+    UserPassword { user: String, password: String },
+    CredsFile(PathBuf),
+    NkeyFile(PathBuf),
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl Auth {
+    /// What may be printed: the kind, the user name or the file, never a secret.
+    pub fn describe(&self) -> String {
+        match self {
+            Auth::None => "none".to_string(),
+            Auth::Token(_) => "token ***".to_string(),
+            Auth::UserPassword { user, .. } => format!("user {user} with password ***"),
+            Auth::CredsFile(path) => format!("credentials file {}", path.display()),
+            Auth::NkeyFile(path) => format!("nkey seed file {}", path.display()),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Auth::None => "none",
+            Auth::Token(_) => "token",
+            Auth::UserPassword { .. } => "user_password",
+            Auth::CredsFile(_) => "creds",
+            Auth::NkeyFile(_) => "nkey",
+        }
+    }
+}
 
 /// Credentials, keys and seeds are a few kilobytes; a larger file is not one.
 const SECRET_FILE_LIMIT: u64 = 1024 * 1024;

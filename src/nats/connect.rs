@@ -159,7 +159,7 @@ pub async fn connect_plain(address: SocketAddr, limit: Duration) -> Result<Clien
         host: crate::natsurl::Host::Ip(address.ip()),
         port: crate::natsurl::Port::Explicit(address.port()),
     };
-    let tls = TlsConfig::load(&crate::connection::TlsFiles::default())
+    let tls = TlsConfig::load(&super::tls::TlsFiles::default())
         .map_err(|error| Failure::settings(error.to_string()))?;
     let dialer = Dialer::new(server, Secret::None, Arc::new(tls), false);
     let attempt = Attempt {

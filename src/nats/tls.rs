@@ -7,7 +7,6 @@
 //! is loaded only when a connection needs TLS.
 
 use super::error::{Failure, FailureKind};
-use crate::connection::TlsFiles;
 use crate::natsurl::Host;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -17,6 +16,20 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+
+/// TLS files given on the command line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub ca: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    pub fn any(&self) -> bool {
+        self.ca.is_some() || self.cert.is_some() || self.key.is_some()
+    }
+}
 
 /// PEM files of certificates and keys are a few kilobytes; a CA bundle a few hundred.
 const PEM_FILE_LIMIT: u64 = 4 * 1024 * 1024;

@@ -1,27 +1,65 @@
 //! Step `config`: the effective NATS_URL, NATS_ENABLED and NATS_SUBJECT_PREFIX and where
 //! each came from. Messaging switched off ends the check here (exit 0).
 
-use super::{CheckOptions, Outcome, Status};
-use crate::connection::{Connection, Setting};
-use crate::runbook::Step;
-use serde_json::json;
+use super::{CheckOptions, Detail, Status, StepOutcome};
+use crate::connection::{ConnectionSettings, Setting, Source};
+use serde::Serialize;
 use std::time::Instant;
 
-pub fn probe(connection: &Connection, options: &CheckOptions) -> Outcome {
+/// What `config` found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConfigDetail {
+    #[serde(rename = "NATS_URL")]
+    pub url: ShownSetting,
+    #[serde(rename = "NATS_ENABLED")]
+    pub enabled: ShownSetting,
+    #[serde(rename = "NATS_SUBJECT_PREFIX")]
+    pub subject_prefix: ShownSetting,
+    pub messaging_enabled: bool,
+    /// The pod's namespace, when known.
+    pub namespace: Option<String>,
+    pub timeout_ms: f64,
+    pub notes: Vec<String>,
+}
+
+/// A setting as it may be printed (the URL with its credentials masked).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ShownSetting {
+    pub value: String,
+    /// `flag`, `env_file`, `env` or `default`.
+    pub source: &'static str,
+    /// Where it came from, for people: `env file app.env`.
+    pub from: String,
+}
+
+impl ConfigDetail {
+    /// NATS_URL was not set: the services fall back to localhost.
+    pub fn url_is_default(&self) -> bool {
+        self.url.source == "default"
+    }
+
+    /// NATS_ENABLED is `true` or `false` in any case, as it should be.
+    pub fn enabled_is_boolean(&self) -> bool {
+        matches!(self.enabled.value.to_lowercase().as_str(), "true" | "false")
+    }
+}
+
+pub fn probe(connection: &ConnectionSettings, options: &CheckOptions) -> StepOutcome<ConfigDetail> {
     let started = Instant::now();
     let settings = &connection.settings;
-    let shown = |setting: &Setting, masked: bool| {
-        let value = if masked {
+    let shown = |setting: &Setting, masked: bool| ShownSetting {
+        value: if masked {
             super::masked_list(&setting.value)
         } else {
             setting.value.clone()
-        };
-        json!({"value": value, "source": setting.source.label(), "from": setting.source.to_string()})
+        },
+        source: setting.source.label(),
+        from: setting.source.to_string(),
     };
     let enabled_text = settings.enabled.value.to_lowercase();
     let enabled_valid = enabled_text == "true" || enabled_text == "false";
+    let url_default = settings.url.source == Source::Default;
     let mut status = Status::Pass;
-    let mut runbook = Vec::new();
     let summary = if !settings.messaging_enabled() {
         let why = if enabled_valid {
             ""
@@ -33,10 +71,9 @@ pub fn probe(connection: &Connection, options: &CheckOptions) -> Outcome {
             settings.enabled.value, settings.enabled.source
         )
     } else {
-        if settings.url.source == crate::connection::Source::Default {
+        if url_default {
             // The services fall back to localhost: inside a pod that is the pod itself.
             status = Status::Warn;
-            runbook.push(Step::WrongUrl);
         }
         format!(
             "NATS_URL={} ({}), NATS_ENABLED={} ({}), NATS_SUBJECT_PREFIX={} ({})",
@@ -55,27 +92,25 @@ pub fn probe(connection: &Connection, options: &CheckOptions) -> Outcome {
             settings.enabled.value
         ));
         status = Status::Warn;
-        runbook.push(Step::MessagesNotReceived);
     }
-    if settings.url.source == crate::connection::Source::Default && settings.messaging_enabled() {
+    if url_default && settings.messaging_enabled() {
         notes.push(
             "NATS_URL is not set; the services fall back to nats://localhost:4222".to_string(),
         );
     }
-    Outcome {
+    StepOutcome {
         name: "config",
         status,
         duration: started.elapsed(),
         summary,
-        detail: json!({
-            "NATS_URL": shown(&settings.url, true),
-            "NATS_ENABLED": shown(&settings.enabled, false),
-            "NATS_SUBJECT_PREFIX": shown(&settings.subject_prefix, false),
-            "messaging_enabled": settings.messaging_enabled(),
-            "namespace": options.namespace,
-            "timeout_ms": super::millis(connection.timeout),
-            "notes": notes,
+        detail: Detail::Found(ConfigDetail {
+            url: shown(&settings.url, true),
+            enabled: shown(&settings.enabled, false),
+            subject_prefix: shown(&settings.subject_prefix, false),
+            messaging_enabled: settings.messaging_enabled(),
+            namespace: options.namespace.clone(),
+            timeout_ms: super::millis(connection.timeout),
+            notes,
         }),
-        runbook,
     }
 }

@@ -1,7 +1,10 @@
-//! `nats-doctor check`: the probe steps (config, url, dns, tcp, nats, roundtrip), each
-//! with an explicit time limit, each returning an [`Outcome`]; the hard limit of the
-//! whole run ([`NETWORK_STEPS`] × `--timeout`); then the runbook entries the failing or
-//! warning steps point to. Probing never prints; `report/` does.
+//! `nats-doctor check`: the probe steps, each with an explicit time limit, each in its
+//! own file and returning its own detail type — [`config`] (`ConfigDetail`), [`url`]
+//! (`UrlDetail`), [`dns`] (`DnsDetail`), [`tcp`] (`TcpDetail`), [`nats`] (`NatsDetail`),
+//! [`roundtrip`] (`RoundtripDetail`) — in a [`StepOutcome`]; the hard limit of the whole
+//! run ([`NETWORK_STEPS`] × `--timeout`); the runbook entries the failing or warning
+//! steps point to ([`runbook`]); and the verdict ([`verdict`]). Probing never prints;
+//! `report/check/` does.
 //!
 //! A comma-separated server list is split here (clients do not split it), and each
 //! server and each resolved address is probed on its own, in order. A step works on
@@ -12,20 +15,17 @@ pub mod config;
 pub mod dns;
 pub mod nats;
 pub mod roundtrip;
-pub mod runbook_map;
+pub mod runbook;
 pub mod tcp;
 pub mod url;
+pub mod verdict;
 
-use crate::connection::Connection;
+use crate::connection::ConnectionSettings;
 use crate::natsurl::ServerUrl;
-use crate::runbook::{self, Step};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-/// The step names, in order. Permanent: they appear in JSON output.
-pub const STEP_NAMES: [&str; 6] = ["config", "url", "dns", "tcp", "nats", "roundtrip"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,30 +47,88 @@ impl Status {
     }
 }
 
-/// What one step found.
+/// What one step found: what every step says (its name, status, time and a one-line
+/// summary), and the facts of its own kind `D`.
 #[derive(Clone, Debug)]
-pub struct Outcome {
+pub struct StepOutcome<D> {
+    /// Permanent: it appears in JSON output.
     pub name: &'static str,
     pub status: Status,
     pub duration: Duration,
     pub summary: String,
-    /// Step-specific facts, for `--format json` and the text detail lines.
-    pub detail: serde_json::Value,
-    /// Troubleshooting steps this outcome points to (only for warn/fail).
-    pub runbook: Vec<Step>,
+    pub detail: Detail<D>,
 }
 
-impl Outcome {
-    pub fn skipped(name: &'static str, why: &str) -> Outcome {
-        Outcome {
+/// The facts of a step, when it ran to its end.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Detail<D> {
+    Found(D),
+    /// Skipped: nothing to report (`{}` in JSON).
+    NotRun,
+    /// Stopped at the run's time limit.
+    CutOff(CutOff),
+}
+
+impl<D> Detail<D> {
+    /// The step's own facts, if it ran to its end.
+    pub fn found(&self) -> Option<&D> {
+        match self {
+            Detail::Found(detail) => Some(detail),
+            Detail::NotRun | Detail::CutOff(_) => None,
+        }
+    }
+}
+
+impl<D: Serialize> Serialize for Detail<D> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Detail::Found(detail) => detail.serialize(serializer),
+            Detail::NotRun => {
+                use serde::ser::SerializeMap;
+                serializer.serialize_map(Some(0))?.end()
+            }
+            Detail::CutOff(cut) => cut.serialize(serializer),
+        }
+    }
+}
+
+/// The detail of a step stopped at the run's time limit.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CutOff {
+    /// Always true: tells this detail from a step's own in JSON.
+    pub cut_off: bool,
+    pub run_limit_ms: f64,
+}
+
+impl<D> StepOutcome<D> {
+    pub fn skipped(name: &'static str, why: &str) -> StepOutcome<D> {
+        StepOutcome {
             name,
             status: Status::Skip,
             duration: Duration::ZERO,
             summary: why.to_string(),
-            detail: serde_json::Value::Object(serde_json::Map::new()),
-            runbook: Vec::new(),
+            detail: Detail::NotRun,
         }
     }
+
+    /// The header every step has, for printers that go through all of them.
+    pub fn header(&self) -> StepHeader<'_> {
+        StepHeader {
+            name: self.name,
+            status: self.status,
+            duration: self.duration,
+            summary: &self.summary,
+        }
+    }
+}
+
+/// What every step says, whatever its kind.
+#[derive(Clone, Copy, Debug)]
+pub struct StepHeader<'a> {
+    pub name: &'static str,
+    pub status: Status,
+    pub duration: Duration,
+    pub summary: &'a str,
 }
 
 /// Options of a check run beyond the connection settings.
@@ -88,88 +146,115 @@ pub struct CheckOptions {
 
 /// A server of the list with the addresses that passed the steps so far.
 #[derive(Clone, Debug)]
-pub struct Target {
+pub struct ServerAddresses {
     pub server: ServerUrl,
     pub addresses: Vec<SocketAddr>,
 }
 
-/// The verdict of a check run.
+/// What a check run found, step by step.
 #[derive(Debug)]
 pub struct CheckReport {
     /// The server list with credentials masked.
-    pub url: String,
+    pub masked_url: String,
     /// Messaging is switched off: nothing was probed.
     pub disabled: bool,
-    pub steps: Vec<Outcome>,
-    pub runbook: Vec<runbook::Entry>,
+    pub config: StepOutcome<config::ConfigDetail>,
+    pub url: StepOutcome<url::UrlDetail>,
+    pub dns: StepOutcome<dns::DnsDetail>,
+    pub tcp: StepOutcome<tcp::TcpDetail>,
+    pub nats: StepOutcome<nats::NatsDetail>,
+    pub roundtrip: StepOutcome<roundtrip::RoundtripDetail>,
+    pub runbook: Vec<crate::runbook::Entry>,
     pub duration: Duration,
 }
 
 impl CheckReport {
+    /// No step failed.
     pub fn ok(&self) -> bool {
-        self.steps.iter().all(|step| step.status != Status::Fail)
+        self.steps().iter().all(|step| step.status != Status::Fail)
+    }
+
+    /// Every step's header, in order.
+    pub fn steps(&self) -> [StepHeader<'_>; 6] {
+        [
+            self.config.header(),
+            self.url.header(),
+            self.dns.header(),
+            self.tcp.header(),
+            self.nats.header(),
+            self.roundtrip.header(),
+        ]
+    }
+}
+
+/// The steps after `config`, before they run.
+struct Later {
+    url: StepOutcome<url::UrlDetail>,
+    dns: StepOutcome<dns::DnsDetail>,
+    tcp: StepOutcome<tcp::TcpDetail>,
+    nats: StepOutcome<nats::NatsDetail>,
+    roundtrip: StepOutcome<roundtrip::RoundtripDetail>,
+}
+
+impl Later {
+    fn skipped(why: &str) -> Later {
+        Later {
+            url: StepOutcome::skipped("url", why),
+            dns: StepOutcome::skipped("dns", why),
+            tcp: StepOutcome::skipped("tcp", why),
+            nats: StepOutcome::skipped("nats", why),
+            roundtrip: StepOutcome::skipped("roundtrip", why),
+        }
     }
 }
 
 /// Runs every step, in order.
-pub async fn run(connection: &Connection, options: &CheckOptions) -> CheckReport {
+pub async fn run(connection: &ConnectionSettings, options: &CheckOptions) -> CheckReport {
     let started = Instant::now();
-    let url = masked_list(&connection.settings.url.value);
-    let mut steps = Vec::new();
-
+    let masked_url = masked_list(&connection.settings.url.value);
     let config = config::probe(connection, options);
     let disabled = !connection.settings.messaging_enabled();
-    steps.push(config);
-    if disabled {
-        for name in &STEP_NAMES[1..] {
-            steps.push(Outcome::skipped(name, "messaging is disabled"));
-        }
-        // NATS_ENABLED=yes is the case worth a runbook: the services read it as false.
-        let runbook = runbook_map::entries(&steps, connection, options);
-        return CheckReport {
-            url,
-            disabled,
-            steps,
-            runbook,
-            duration: started.elapsed(),
-        };
-    }
-
-    let (url_outcome, servers) = url::probe(connection, options);
-    steps.push(url_outcome);
-    let limit = RunLimit::new(connection.timeout);
-    network_steps(&servers, connection, options, &limit, &mut steps).await;
-    for name in STEP_NAMES {
-        if !steps.iter().any(|step| step.name == name) {
-            steps.push(Outcome::skipped(
-                name,
-                "not run: the run's time limit ran out",
-            ));
-        }
-    }
-
-    let runbook = runbook_map::entries(&steps, connection, options);
-    CheckReport {
-        url,
+    let later = if disabled {
+        Later::skipped("messaging is disabled")
+    } else {
+        let mut later = Later::skipped("not run: the run's time limit ran out");
+        let (url, servers) = url::probe(connection, options);
+        later.url = url;
+        let limit = RunLimit::new(connection.timeout);
+        network_steps(&servers, connection, options, &limit, &mut later).await;
+        later
+    };
+    let mut report = CheckReport {
+        masked_url,
         disabled,
-        steps,
-        runbook,
-        duration: started.elapsed(),
-    }
+        config,
+        url: later.url,
+        dns: later.dns,
+        tcp: later.tcp,
+        nats: later.nats,
+        roundtrip: later.roundtrip,
+        runbook: Vec::new(),
+        duration: Duration::ZERO,
+    };
+    // NATS_ENABLED=yes is the case worth a runbook when messaging is off: the services
+    // read it as false.
+    report.runbook = runbook::entries(&report, connection, options);
+    report.duration = started.elapsed();
+    report
 }
 
 /// dns → tcp → nats → roundtrip, each on what the one before let through. Returns early
-/// when the run's limit cuts a step off; the caller skips the steps not run.
+/// when the run's limit cuts a step off; the steps not run keep their skipped outcome.
 async fn network_steps(
     servers: &[ServerUrl],
-    connection: &Connection,
+    connection: &ConnectionSettings,
     options: &CheckOptions,
     limit: &RunLimit,
-    steps: &mut Vec<Outcome>,
+    steps: &mut Later,
 ) {
     let timeout = connection.timeout;
     let targets = if servers.is_empty() {
-        steps.push(Outcome::skipped("dns", "no usable server URL"));
+        steps.dns = StepOutcome::skipped("dns", "no usable server URL");
         Vec::new()
     } else {
         match limit
@@ -177,56 +262,52 @@ async fn network_steps(
             .await
         {
             Ok((outcome, targets)) => {
-                steps.push(outcome);
+                steps.dns = outcome;
                 targets
             }
             Err(cut) => {
-                steps.push(cut);
+                steps.dns = cut;
                 return;
             }
         }
     };
     let targets = if targets.iter().all(|t| t.addresses.is_empty()) {
-        steps.push(Outcome::skipped("tcp", "no address to connect to"));
+        steps.tcp = StepOutcome::skipped("tcp", "no address to connect to");
         Vec::new()
     } else {
         match limit.run("tcp", tcp::probe(targets, timeout)).await {
             Ok((outcome, targets)) => {
-                steps.push(outcome);
+                steps.tcp = outcome;
                 targets
             }
             Err(cut) => {
-                steps.push(cut);
+                steps.tcp = cut;
                 return;
             }
         }
     };
     let client = if targets.iter().all(|t| t.addresses.is_empty()) {
-        steps.push(Outcome::skipped(
-            "nats",
-            "no address accepted a TCP connection",
-        ));
+        steps.nats = StepOutcome::skipped("nats", "no address accepted a TCP connection");
         None
     } else {
         match limit.run("nats", nats::probe(&targets, connection)).await {
             Ok((outcome, client)) => {
-                steps.push(outcome);
+                steps.nats = outcome;
                 client
             }
             Err(cut) => {
-                steps.push(cut);
+                steps.nats = cut;
                 return;
             }
         }
     };
-    let roundtrip = match client {
+    steps.roundtrip = match client {
         Some(client) => limit
             .run("roundtrip", roundtrip::probe(client, timeout, options))
             .await
             .unwrap_or_else(|cut| cut),
-        None => Outcome::skipped("roundtrip", "no NATS connection to test with"),
+        None => StepOutcome::skipped("roundtrip", "no NATS connection to test with"),
     };
-    steps.push(roundtrip);
 }
 
 /// The steps that wait on the network (dns, tcp, nats, roundtrip); each has `--timeout`.
@@ -256,15 +337,15 @@ impl RunLimit {
     }
 
     /// `step` to its end, or the outcome of a step cut off at the run's limit.
-    async fn run<T>(
+    async fn run<T, D>(
         &self,
         name: &'static str,
         step: impl std::future::Future<Output = T>,
-    ) -> Result<T, Outcome> {
+    ) -> Result<T, StepOutcome<D>> {
         let started = Instant::now();
         tokio::time::timeout_at(self.deadline, step)
             .await
-            .map_err(|_| Outcome {
+            .map_err(|_| StepOutcome {
                 name,
                 status: Status::Fail,
                 duration: started.elapsed(),
@@ -272,12 +353,10 @@ impl RunLimit {
                     "cut off: the run's time limit ({NETWORK_STEPS} × --timeout = {} ms) ran out before this step ended",
                     self.limit.as_millis()
                 ),
-                detail: serde_json::json!({
-                    "cut_off": true,
-                    "run_limit_ms": millis(self.limit),
+                detail: Detail::CutOff(CutOff {
+                    cut_off: true,
+                    run_limit_ms: millis(self.limit),
                 }),
-                // What does not end in time is what a dropped packet looks like.
-                runbook: vec![Step::NetworkPolicy],
             })
     }
 }
@@ -314,21 +393,6 @@ pub fn millis(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
-/// The namespace of the pod this runs in: `POD_NAMESPACE`, else the service-account
-/// namespace file.
-pub fn pod_namespace(environment: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    if let Some(namespace) = environment("POD_NAMESPACE").filter(|ns| !ns.trim().is_empty()) {
-        return Some(namespace.trim().to_string());
-    }
-    crate::files::read_to_string(
-        Path::new("/var/run/secrets/kubernetes.io/serviceaccount/namespace"),
-        256,
-    )
-    .ok()
-    .map(|text| text.trim().to_string())
-    .filter(|ns| !ns.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,7 +404,7 @@ mod tests {
             .build()
             .expect("a runtime");
         let started = Instant::now();
-        let result = runtime.block_on(async {
+        let result: Result<(), StepOutcome<()>> = runtime.block_on(async {
             RunLimit::new(Duration::from_millis(25))
                 .run("nats", std::future::pending::<()>())
                 .await
@@ -356,9 +420,17 @@ mod tests {
             "{}",
             cut.summary
         );
-        assert_eq!(cut.detail["cut_off"], true);
-        assert_eq!(cut.runbook, [Step::NetworkPolicy]);
+        assert_eq!(
+            serde_json::to_string(&cut.detail).expect("json"),
+            r#"{"cut_off":true,"run_limit_ms":100.0}"#
+        );
         assert!(elapsed >= Duration::from_millis(100), "{elapsed:?}");
         assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    }
+
+    #[test]
+    fn a_step_not_run_has_an_empty_detail() {
+        let skipped: StepOutcome<()> = StepOutcome::skipped("dns", "why");
+        assert_eq!(serde_json::to_string(&skipped.detail).expect("json"), "{}");
     }
 }

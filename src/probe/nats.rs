@@ -14,13 +14,13 @@
 //! A PING/PONG after CONNECT gives the RTT; the first address that passed (in the
 //! configured order) keeps its connection for the round trip.
 
-use super::{Outcome, Status, Target};
-use crate::connection::Connection;
+use super::{Detail, ServerAddresses, Status, StepOutcome};
+use crate::connection::ConnectionSettings;
 use crate::nats::connect::{Attempt, FirstWords};
 use crate::nats::tls::TlsConfig;
-use crate::nats::{text, Client, ConnectError, Failure, FailureKind, Incoming};
-use crate::runbook::Step;
-use serde_json::{json, Map, Value};
+use crate::nats::{text, Client, Failure, FailureKind, Incoming};
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,29 +92,6 @@ impl Diagnosis {
         }
     }
 
-    fn runbook(self) -> &'static [Step] {
-        match self {
-            Diagnosis::HttpPort | Diagnosis::RoutePort | Diagnosis::LeafnodePort => {
-                &[Step::WrongUrl]
-            }
-            Diagnosis::TlsFirst | Diagnosis::TlsRequired | Diagnosis::TlsError => {
-                &[Step::WrongUrl, Step::Credentials]
-            }
-            Diagnosis::AuthorizationViolation | Diagnosis::AuthenticationTimeout => {
-                &[Step::Credentials]
-            }
-            Diagnosis::NoInfo | Diagnosis::Timeout => {
-                &[Step::NetworkPolicy, Step::ConnectionFailed]
-            }
-            Diagnosis::NotNats => &[Step::WrongUrl, Step::ConnectionFailed],
-            Diagnosis::ClosedWithoutInfo
-            | Diagnosis::MaximumConnections
-            | Diagnosis::ServerError
-            | Diagnosis::MalformedProtocol
-            | Diagnosis::ConnectFailed => &[Step::ConnectionFailed],
-        }
-    }
-
     /// The diagnosis of a failure of the shared classification.
     pub fn of(kind: FailureKind) -> Diagnosis {
         match kind {
@@ -143,6 +120,60 @@ impl Diagnosis {
     }
 }
 
+impl Serialize for Diagnosis {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// What `nats` found: one entry per address that accepted TCP, in order, and the
+/// diagnoses of those that failed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NatsDetail {
+    pub addresses: Vec<NatsAddress>,
+    pub diagnoses: Vec<Diagnosis>,
+}
+
+impl NatsDetail {
+    /// Whether a proxy sniffed the protocol at some address (INFO came only after the
+    /// client spoke).
+    pub fn sniffed(&self) -> bool {
+        self.addresses.iter().any(|address| address.sniffed)
+    }
+}
+
+/// The handshake with one address.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NatsAddress {
+    pub address: String,
+    /// The credentials used, as they may be printed.
+    pub auth: String,
+    pub auth_source: String,
+    /// The INFO fields worth reporting, as the server sent them (texts capped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    pub result: AddressResult,
+    pub duration_ms: f64,
+    /// INFO came only after the client spoke.
+    #[serde(skip)]
+    pub sniffed: bool,
+}
+
+/// How the handshake with one address ended.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "result", rename_all = "lowercase")]
+pub enum AddressResult {
+    /// Connected; `rtt_ms` is one PING/PONG, `None` when it did not come back in time.
+    Pass {
+        rtt_ms: Option<f64>,
+    },
+    Fail {
+        diagnosis: Diagnosis,
+        error: String,
+    },
+}
+
 struct AddressFailure {
     diagnosis: Diagnosis,
     message: String,
@@ -167,13 +198,14 @@ struct Passed {
 /// What one address gave.
 struct Probed {
     address: SocketAddr,
-    entry: Value,
-    /// INFO came only after the client spoke.
-    sniffed: bool,
+    entry: NatsAddress,
     result: Result<Passed, AddressFailure>,
 }
 
-pub async fn probe(targets: &[Target], connection: &Connection) -> (Outcome, Option<Client>) {
+pub async fn probe(
+    targets: &[ServerAddresses],
+    connection: &ConnectionSettings,
+) -> (StepOutcome<NatsDetail>, Option<Client>) {
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + connection.timeout;
     let tls = connection
@@ -201,11 +233,10 @@ pub async fn probe(targets: &[Target], connection: &Connection) -> (Outcome, Opt
     for Probed {
         address,
         entry,
-        sniffed,
         result,
     } in probed
     {
-        if sniffed {
+        if entry.sniffed {
             warnings.push(format!(
                 "{address}: INFO arrived only after the client spoke; a proxy sniffs the protocol (name the Service port tcp-… or set appProtocol: tcp)"
             ));
@@ -232,17 +263,6 @@ pub async fn probe(targets: &[Target], connection: &Connection) -> (Outcome, Opt
         (_, false) => Status::Warn,
         (_, true) => Status::Pass,
     };
-    let mut runbook = Vec::new();
-    for (_, failure) in &failures {
-        for step in failure.diagnosis.runbook() {
-            if !runbook.contains(step) {
-                runbook.push(*step);
-            }
-        }
-    }
-    if !warnings.is_empty() && !runbook.contains(&Step::NetworkPolicy) {
-        runbook.push(Step::NetworkPolicy);
-    }
     let mut parts = Vec::new();
     if let Some((address, info, rtt)) = &first_info {
         parts.push(format!("{address}: {}", facts(info, *rtt)));
@@ -251,16 +271,15 @@ pub async fn probe(targets: &[Target], connection: &Connection) -> (Outcome, Opt
         parts.push(format!("{address}: {}", failure.message));
     }
     parts.extend(warnings.iter().cloned());
-    let outcome = Outcome {
+    let outcome = StepOutcome {
         name: "nats",
         status,
         duration: started.elapsed(),
         summary: parts.join("; "),
-        detail: json!({
-            "addresses": results,
-            "diagnoses": failures.iter().map(|(_, f)| f.diagnosis.name()).collect::<Vec<_>>(),
+        detail: Detail::Found(NatsDetail {
+            addresses: results,
+            diagnoses: failures.iter().map(|(_, f)| f.diagnosis).collect(),
         }),
-        runbook,
     };
     (outcome, kept)
 }
@@ -326,28 +345,16 @@ fn reported_fields(fields: &Map<String, Value>) -> Map<String, Value> {
 }
 
 async fn probe_address(
-    target: &Target,
+    target: &ServerAddresses,
     address: SocketAddr,
-    connection: &Connection,
+    connection: &ConnectionSettings,
     tls: &Result<Arc<TlsConfig>, Failure>,
     deadline: tokio::time::Instant,
 ) -> Probed {
     let attempt_started = Instant::now();
     let (_, auth_source) = connection.auth_for(&target.server);
-    let mut entry = json!({
-        "address": address.to_string(),
-        "auth": connection.describe_auth(&target.server),
-        "auth_source": auth_source.to_string(),
-    });
-    let mut probed = Probed {
-        address,
-        entry: Value::Null,
-        sniffed: false,
-        result: Err(AddressFailure {
-            diagnosis: Diagnosis::ConnectFailed,
-            message: String::new(),
-        }),
-    };
+    let mut info: Option<Map<String, Value>> = None;
+    let mut sniffed = false;
     let outcome = async {
         let tls = tls.as_ref().map_err(AddressFailure::from)?;
         let dialer = connection
@@ -361,22 +368,19 @@ async fn probe_address(
             limit: connection.timeout,
             first_words: FirstWords::Nudge,
         };
-        let note_info = |entry: &mut Value, error: &ConnectError| {
-            if let Some(info) = &error.info {
-                entry["info"] = Value::Object(reported_fields(&info.fields));
-            }
-        };
         let mut client = match dialer.connect(address, attempt).await {
             Ok(client) => client,
             Err(error) => {
-                note_info(&mut entry, &error);
-                probed.sniffed = error.info_after_nudge;
+                if let Some(sent) = &error.info {
+                    info = Some(reported_fields(&sent.fields));
+                }
+                sniffed = error.info_after_nudge;
                 return Err(AddressFailure::from(&error.failure));
             }
         };
-        entry["info"] = Value::Object(reported_fields(&client.info().fields));
+        info = Some(reported_fields(&client.info().fields));
         if client.handshake().info_after_nudge {
-            probed.sniffed = true;
+            sniffed = true;
             drop(client);
             // What the services would see: a client that waits for INFO in silence.
             let quiet = Attempt {
@@ -398,7 +402,6 @@ async fn probe_address(
             };
         }
         let rtt = ping_pong(&mut client, deadline).await;
-        entry["rtt_ms"] = json!(rtt.map(super::millis));
         let info = reported_fields(&client.info().fields);
         Ok(Passed {
             client,
@@ -407,18 +410,27 @@ async fn probe_address(
         })
     }
     .await;
-    match &outcome {
-        Ok(_) => entry["result"] = json!("pass"),
-        Err(failure) => {
-            entry["result"] = json!("fail");
-            entry["diagnosis"] = json!(failure.diagnosis.name());
-            entry["error"] = json!(failure.message);
-        }
+    let result = match &outcome {
+        Ok(passed) => AddressResult::Pass { rtt_ms: passed.rtt },
+        Err(failure) => AddressResult::Fail {
+            diagnosis: failure.diagnosis,
+            error: failure.message.clone(),
+        },
+    };
+    let entry = NatsAddress {
+        address: address.to_string(),
+        auth: connection.describe_auth(&target.server),
+        auth_source: auth_source.to_string(),
+        info,
+        result,
+        duration_ms: super::millis(attempt_started.elapsed()),
+        sniffed,
+    };
+    Probed {
+        address,
+        entry,
+        result: outcome,
     }
-    entry["duration_ms"] = json!(super::millis(attempt_started.elapsed()));
-    probed.entry = entry;
-    probed.result = outcome;
-    probed
 }
 
 /// The time of one PING/PONG on an established connection, if it came back in time.

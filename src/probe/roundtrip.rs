@@ -6,14 +6,53 @@
 //! connection as the messages, so a violation ends the step at once, by name, instead
 //! of as a timeout; so does a server that breaks the protocol.
 
-use super::{CheckOptions, Outcome, Status};
+use super::{CheckOptions, Detail, Status, StepOutcome};
 use crate::nats::{Client, Failure, FailureKind, Incoming};
-use crate::runbook::Step;
-use serde_json::json;
+use serde::Serialize;
 use std::time::{Duration, Instant};
 
 /// Size of each test message.
 const PAYLOAD_BYTES: usize = 64;
+
+/// What `roundtrip` found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RoundtripDetail {
+    /// The address whose connection the messages went over.
+    pub address: String,
+    pub subject: String,
+    /// Messages sent (`--count`).
+    pub count: usize,
+    /// Messages that came back intact and in order.
+    pub received: usize,
+    pub payload_bytes: usize,
+    pub rtt_ms: RttStatistics,
+    pub problem: Option<ProblemKind>,
+    /// The server's errors, as it wrote them.
+    pub server_errors: Vec<String>,
+}
+
+/// Publish-to-receive times of the messages that came back, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct RttStatistics {
+    pub min: Option<f64>,
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// Why the round trip failed. The names are permanent: they appear in JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    PermissionsViolation,
+    AuthorizationViolation,
+    ServerError,
+    Disconnected,
+    MalformedProtocol,
+    Timeout,
+    Mismatch,
+    ClientError,
+}
 
 #[derive(Debug)]
 enum Problem {
@@ -28,24 +67,16 @@ enum Problem {
 }
 
 impl Problem {
-    fn name(&self) -> &'static str {
+    fn kind(&self) -> ProblemKind {
         match self {
-            Problem::Permission(_) => "permissions_violation",
-            Problem::Authorization(_) => "authorization_violation",
-            Problem::ServerError(_) => "server_error",
-            Problem::Disconnected(_) => "disconnected",
-            Problem::Protocol(_) => "malformed_protocol",
-            Problem::Timeout => "timeout",
-            Problem::Mismatch { .. } => "mismatch",
-            Problem::Client(_) => "client_error",
-        }
-    }
-
-    fn runbook(&self) -> Step {
-        match self {
-            Problem::Permission(_) | Problem::Authorization(_) => Step::Credentials,
-            Problem::Protocol(_) => Step::ConnectionFailed,
-            _ => Step::MessagesNotReceived,
+            Problem::Permission(_) => ProblemKind::PermissionsViolation,
+            Problem::Authorization(_) => ProblemKind::AuthorizationViolation,
+            Problem::ServerError(_) => ProblemKind::ServerError,
+            Problem::Disconnected(_) => ProblemKind::Disconnected,
+            Problem::Protocol(_) => ProblemKind::MalformedProtocol,
+            Problem::Timeout => ProblemKind::Timeout,
+            Problem::Mismatch { .. } => ProblemKind::Mismatch,
+            Problem::Client(_) => ProblemKind::ClientError,
         }
     }
 
@@ -149,7 +180,11 @@ async fn late_errors(client: &mut Client) -> Result<(), Problem> {
     }
 }
 
-pub async fn probe(mut client: Client, timeout: Duration, options: &CheckOptions) -> Outcome {
+pub async fn probe(
+    mut client: Client,
+    timeout: Duration,
+    options: &CheckOptions,
+) -> StepOutcome<RoundtripDetail> {
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + timeout;
     let address = client.address();
@@ -196,22 +231,21 @@ pub async fn probe(mut client: Client, timeout: Duration, options: &CheckOptions
         let at = rank.clamp(1, sorted.len()) - 1;
         Some(super::millis(sorted[at]))
     };
-    let rtt = json!({
-        "min": sorted.first().map(|d| super::millis(*d)),
-        "p50": percentile(50.0),
-        "p99": percentile(99.0),
-        "max": sorted.last().map(|d| super::millis(*d)),
-    });
-    let (status, summary, runbook, problem_name) = match &result {
+    let rtt = RttStatistics {
+        min: sorted.first().map(|d| super::millis(*d)),
+        p50: percentile(50.0),
+        p99: percentile(99.0),
+        max: sorted.last().map(|d| super::millis(*d)),
+    };
+    let (status, summary, problem_kind) = match &result {
         Ok(()) => (
             Status::Pass,
             format!(
                 "{received}/{count} messages of {PAYLOAD_BYTES} bytes back intact and in order on {subject}; RTT min {:.3} ms, p50 {:.3} ms, p99 {:.3} ms",
-                rtt["min"].as_f64().unwrap_or_default(),
-                rtt["p50"].as_f64().unwrap_or_default(),
-                rtt["p99"].as_f64().unwrap_or_default()
+                rtt.min.unwrap_or_default(),
+                rtt.p50.unwrap_or_default(),
+                rtt.p99.unwrap_or_default()
             ),
-            Vec::new(),
             None,
         ),
         Err(problem) => {
@@ -227,25 +261,24 @@ pub async fn probe(mut client: Client, timeout: Duration, options: &CheckOptions
                 Problem::Mismatch { detail, .. } => detail.clone(),
                 Problem::Client(text) => format!("the client failed: {text}"),
             };
-            (Status::Fail, text, vec![problem.runbook()], Some(problem.name()))
+            (Status::Fail, text, Some(problem.kind()))
         }
     };
-    Outcome {
+    StepOutcome {
         name: "roundtrip",
         status,
         duration: started.elapsed(),
         summary,
-        detail: json!({
-            "address": address.to_string(),
-            "subject": subject,
-            "count": count,
-            "received": received,
-            "payload_bytes": PAYLOAD_BYTES,
-            "rtt_ms": rtt,
-            "problem": problem_name,
-            "server_errors": server_errors,
+        detail: Detail::Found(RoundtripDetail {
+            address: address.to_string(),
+            subject,
+            count,
+            received,
+            payload_bytes: PAYLOAD_BYTES,
+            rtt_ms: rtt,
+            problem: problem_kind,
+            server_errors,
         }),
-        runbook,
     }
 }
 

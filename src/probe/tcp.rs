@@ -2,10 +2,8 @@
 //! one time limit: refused (nothing listens, or no endpoints), timed out (a dropped SYN:
 //! a NetworkPolicy or firewall, or a full accept backlog), unreachable, reset.
 
-use super::{Outcome, Status, Target};
-use crate::runbook::Step;
+use super::{Detail, ServerAddresses, Status, StepOutcome};
 use serde::Serialize;
-use serde_json::json;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -30,6 +28,60 @@ impl Failure {
             Failure::Unreachable => "unreachable (no route to the address)",
             Failure::Reset => "connection reset",
             Failure::Other => "failed",
+        }
+    }
+}
+
+/// What `tcp` found: one entry per address, in the order they were resolved.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TcpDetail {
+    pub connections: Vec<TcpConnection>,
+}
+
+/// One connection attempt.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TcpConnection {
+    pub address: String,
+    pub result: TcpResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_ms: f64,
+}
+
+/// How a connection attempt ended. The names are permanent: they appear in JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TcpResult {
+    Connected,
+    Refused,
+    TimedOut,
+    Unreachable,
+    Reset,
+    Other,
+}
+
+impl TcpResult {
+    /// Why the attempt failed, if it did.
+    pub fn failure(self) -> Option<Failure> {
+        match self {
+            TcpResult::Connected => None,
+            TcpResult::Refused => Some(Failure::Refused),
+            TcpResult::TimedOut => Some(Failure::TimedOut),
+            TcpResult::Unreachable => Some(Failure::Unreachable),
+            TcpResult::Reset => Some(Failure::Reset),
+            TcpResult::Other => Some(Failure::Other),
+        }
+    }
+}
+
+impl From<Failure> for TcpResult {
+    fn from(failure: Failure) -> TcpResult {
+        match failure {
+            Failure::Refused => TcpResult::Refused,
+            Failure::TimedOut => TcpResult::TimedOut,
+            Failure::Unreachable => TcpResult::Unreachable,
+            Failure::Reset => TcpResult::Reset,
+            Failure::Other => TcpResult::Other,
         }
     }
 }
@@ -79,7 +131,10 @@ const CONNECTIONS_AT_ONCE: usize = 128;
 
 /// Connects to every address at once, as clients that race their addresses do, all
 /// within one deadline for the step; reports them in the order they were resolved.
-pub async fn probe(targets: Vec<Target>, timeout: Duration) -> (Outcome, Vec<Target>) {
+pub async fn probe(
+    targets: Vec<ServerAddresses>,
+    timeout: Duration,
+) -> (StepOutcome<TcpDetail>, Vec<ServerAddresses>) {
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + timeout;
     let slots = Semaphore::new(CONNECTIONS_AT_ONCE);
@@ -117,24 +172,25 @@ pub async fn probe(targets: Vec<Target>, timeout: Duration) -> (Outcome, Vec<Tar
                 Ok(()) => {
                     passed += 1;
                     open.push(*address);
-                    results.push(json!({
-                        "address": address.to_string(),
-                        "result": "connected",
-                        "duration_ms": super::millis(took),
-                    }));
+                    results.push(TcpConnection {
+                        address: address.to_string(),
+                        result: TcpResult::Connected,
+                        error: None,
+                        duration_ms: super::millis(took),
+                    });
                 }
                 Err((failure, error)) => {
                     failures.push((*address, failure));
-                    results.push(json!({
-                        "address": address.to_string(),
-                        "result": failure,
-                        "error": error,
-                        "duration_ms": super::millis(took),
-                    }));
+                    results.push(TcpConnection {
+                        address: address.to_string(),
+                        result: failure.into(),
+                        error: Some(error),
+                        duration_ms: super::millis(took),
+                    });
                 }
             }
         }
-        passed_targets.push(Target {
+        passed_targets.push(ServerAddresses {
             server: target.server,
             addresses: open,
         });
@@ -144,16 +200,6 @@ pub async fn probe(targets: Vec<Target>, timeout: Duration) -> (Outcome, Vec<Tar
         (_, false) => Status::Warn,
         (_, true) => Status::Pass,
     };
-    let mut runbook = Vec::new();
-    for (_, failure) in &failures {
-        let step = match failure {
-            Failure::Refused | Failure::Reset | Failure::Other => Step::ConnectionFailed,
-            Failure::TimedOut | Failure::Unreachable => Step::NetworkPolicy,
-        };
-        if !runbook.contains(&step) {
-            runbook.push(step);
-        }
-    }
     let mut parts: Vec<String> = failures
         .iter()
         .map(|(address, failure)| format!("{address}: {}", failure.describe()))
@@ -167,13 +213,14 @@ pub async fn probe(targets: Vec<Target>, timeout: Duration) -> (Outcome, Vec<Tar
             ),
         );
     }
-    let outcome = Outcome {
+    let outcome = StepOutcome {
         name: "tcp",
         status,
         duration: started.elapsed(),
         summary: parts.join("; "),
-        detail: json!({ "connections": results }),
-        runbook,
+        detail: Detail::Found(TcpDetail {
+            connections: results,
+        }),
     };
     (outcome, passed_targets)
 }

@@ -9,25 +9,76 @@
 //! that is not a number) fail the step; the others warn, because the later steps prove
 //! whether the server is reached.
 
-use super::{CheckOptions, Outcome, Status};
-use crate::connection::{Connection, URL_VARIABLE};
+use super::{CheckOptions, Detail, Status, StepOutcome};
+use crate::connection::ConnectionSettings;
 use crate::diagnostic::{Location, Severity};
 use crate::lint::context::LintOptions;
 use crate::lint::Selection;
 use crate::manifest::model::{EnvSource, EnvVar, Inventory, Platform, Value, Workload};
 use crate::natsurl::{Entry, Scheme, ServerUrl};
-use crate::runbook::Step;
-use serde_json::json;
+use crate::rules::{
+    url_cluster_domain, url_credentials_exposed, url_external_host, url_ip_literal, url_localhost,
+    url_malformed, url_port, url_scheme, Rule,
+};
+use crate::settings::URL_VARIABLE;
+use serde::Serialize;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// The lint rules that judge a URL's value, run on NATS_URL.
+static URL_RULES: [&Rule; 7] = [
+    &url_ip_literal::RULE,
+    &url_localhost::RULE,
+    &url_external_host::RULE,
+    &url_scheme::RULE,
+    &url_port::RULE,
+    &url_malformed::RULE,
+    &url_cluster_domain::RULE,
+];
+/// URL rules left out at run time (see the module documentation).
+static LEFT_OUT: [&Rule; 1] = [&url_credentials_exposed::RULE];
 /// Rules that mean "this entry cannot be dialled at all".
-const BLOCKING: &[&str] = &["ND104", "ND107"];
-/// Rules left out at run time (see the module documentation).
-const LEFT_OUT: &[&str] = &["ND106"];
+static BLOCKING: [&Rule; 2] = [&url_scheme::RULE, &url_malformed::RULE];
+
+fn is_one_of(rules: &[&Rule], code: &str) -> bool {
+    rules.iter().any(|rule| rule.code == code)
+}
+
+/// What `url` found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UrlDetail {
+    /// The servers of the list that can be probed.
+    pub servers: Vec<UrlServer>,
+    pub findings: Vec<UrlFinding>,
+    /// Servers that cannot be probed for another reason (a WebSocket URL).
+    pub problems: Vec<String>,
+}
+
+/// A server of the list, as it may be printed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UrlServer {
+    pub url: String,
+    pub host: String,
+    pub port: Option<u16>,
+    pub scheme: Option<&'static str>,
+    pub credentials_in_url: bool,
+}
+
+/// A finding of the URL rules.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UrlFinding {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: &'static str,
+    pub message: String,
+    pub help: Option<String>,
+}
 
 /// Returns the outcome and the servers that later steps can probe.
-pub fn probe(connection: &Connection, options: &CheckOptions) -> (Outcome, Vec<ServerUrl>) {
+pub fn probe(
+    connection: &ConnectionSettings,
+    options: &CheckOptions,
+) -> (StepOutcome<UrlDetail>, Vec<ServerUrl>) {
     let started = Instant::now();
     let value = &connection.settings.url.value;
     let findings = lint_value(value, options);
@@ -47,7 +98,7 @@ pub fn probe(connection: &Connection, options: &CheckOptions) -> (Outcome, Vec<S
             _ => {}
         }
     }
-    let blocking = findings.iter().any(|f| BLOCKING.contains(&f.code));
+    let blocking = findings.iter().any(|f| is_one_of(&BLOCKING, f.code));
     let status = if servers.is_empty() || blocking {
         Status::Fail
     } else if !findings.is_empty() || !problems.is_empty() {
@@ -55,10 +106,6 @@ pub fn probe(connection: &Connection, options: &CheckOptions) -> (Outcome, Vec<S
     } else {
         Status::Pass
     };
-    let mut runbook = Vec::new();
-    if status != Status::Pass {
-        runbook.push(Step::WrongUrl);
-    }
     let summary = match (status, findings.first()) {
         (Status::Pass, _) => format!(
             "{} server{}, no finding from the URL rules",
@@ -71,30 +118,35 @@ pub fn probe(connection: &Connection, options: &CheckOptions) -> (Outcome, Vec<S
             .cloned()
             .unwrap_or_else(|| "no server URL that can be probed".to_string()),
     };
-    let detail = json!({
-        "servers": servers.iter().map(|s| json!({
-            "url": s.masked(),
-            "host": s.host.to_string(),
-            "port": s.port.number(),
-            "scheme": s.scheme.effective().map(Scheme::as_str),
-            "credentials_in_url": s.credentials.is_some(),
-        })).collect::<Vec<_>>(),
-        "findings": findings.iter().map(|f| json!({
-            "code": f.code,
-            "name": f.name,
-            "severity": f.severity.as_str(),
-            "message": f.message,
-            "help": f.help,
-        })).collect::<Vec<_>>(),
-        "problems": problems,
-    });
-    let outcome = Outcome {
+    let detail = UrlDetail {
+        servers: servers
+            .iter()
+            .map(|s| UrlServer {
+                url: s.masked(),
+                host: s.host.to_string(),
+                port: s.port.number(),
+                scheme: s.scheme.effective().map(Scheme::as_str),
+                credentials_in_url: s.credentials.is_some(),
+            })
+            .collect(),
+        findings: findings
+            .iter()
+            .map(|f| UrlFinding {
+                code: f.code,
+                name: f.name,
+                severity: f.severity.as_str(),
+                message: f.message.clone(),
+                help: f.help.clone(),
+            })
+            .collect(),
+        problems,
+    };
+    let outcome = StepOutcome {
         name: "url",
         status,
         duration: started.elapsed(),
         summary,
-        detail,
-        runbook,
+        detail: Detail::Found(detail),
     };
     let servers = if blocking {
         // Probe what can be probed only when nothing in the value is broken: a broken
@@ -149,10 +201,30 @@ fn lint_value(value: &str, options: &CheckOptions) -> Vec<crate::diagnostic::Fin
     let mut selection = Selection::all();
     selection
         .rules
-        .retain(|rule| rule.code.starts_with("ND1") && !LEFT_OUT.contains(&rule.code));
+        .retain(|rule| is_one_of(&URL_RULES, rule.code) && !is_one_of(&LEFT_OUT, rule.code));
     let mut findings = crate::lint::check(&inventory, &lint_options, &selection);
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     // A finding of a lower severity than warning says nothing about reaching NATS.
     findings.retain(|f| f.severity >= Severity::Warning);
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_url_rule_is_run_or_left_out_on_purpose() {
+        // A new URL rule (ND1xx) must be put in one of the two lists.
+        for rule in crate::rules::RULES {
+            if rule.code.starts_with("ND1") {
+                assert!(
+                    is_one_of(&URL_RULES, rule.code) != is_one_of(&LEFT_OUT, rule.code),
+                    "{} is in neither or both lists",
+                    rule.code
+                );
+            }
+        }
+        assert!(BLOCKING.iter().all(|rule| is_one_of(&URL_RULES, rule.code)));
+    }
 }

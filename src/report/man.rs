@@ -2,22 +2,24 @@
 //! command-line definition: `nats-doctor(1)`, or `nats-doctor-check(1)` and the like for
 //! one command.
 
-use crate::cli::Cli;
-use clap::CommandFactory;
 use std::io::{self, Write};
 
-/// The names `man` accepts besides none: every command.
-pub fn commands() -> Vec<String> {
-    Cli::command()
-        .get_subcommands()
+/// The names `man` accepts besides none: the subcommands of `root`.
+pub fn commands(root: &clap::Command) -> Vec<String> {
+    root.get_subcommands()
         .map(|command| command.get_name().to_string())
         .collect()
 }
 
-/// Writes the page; `None` when `command` names no command.
-pub fn write(out: &mut dyn Write, command: Option<&str>) -> io::Result<Option<()>> {
-    let mut root = Cli::command();
+/// Writes the page of `root` (`command` `None`) or of one of its subcommands; `None`
+/// when `command` names none.
+pub fn write(
+    out: &mut dyn Write,
+    mut root: clap::Command,
+    command: Option<&str>,
+) -> io::Result<Option<()>> {
     root.build();
+    let version = env!("CARGO_PKG_VERSION");
     let page = match command {
         None => root,
         Some(name) => {
@@ -26,11 +28,11 @@ pub fn write(out: &mut dyn Write, command: Option<&str>) -> io::Result<Option<()
             };
             // After `build`, a command's display name is `nats-doctor-check` and its
             // bin name `nats-doctor check`: the page title and synopsis.
-            sub.clone().version(env!("CARGO_PKG_VERSION"))
+            sub.clone().version(version)
         }
     };
     clap_mangen::Man::new(page)
-        .source(format!("nats-doctor {}", env!("CARGO_PKG_VERSION")))
+        .source(format!("nats-doctor {version}"))
         .render(out)?;
     Ok(Some(()))
 }

@@ -106,13 +106,19 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         finding.help = Some(format!(
             "add to spec.egress: - {{to: [{{namespaceSelector: {{matchLabels: {{{NAMESPACE_NAME_LABEL}: {DNS_NAMESPACE}}}}}, podSelector: {{matchLabels: {{k8s-app: kube-dns}}}}}}], ports: [{{protocol: UDP, port: 53}}, {{protocol: TCP, port: 53}}]}}"
         ));
-        finding.runbook = Some(runbook::one_line(
-            Step::NetworkPolicy,
-            &runbook::Names {
-                namespace: namespaces::named(&policy.object.namespace),
-                ..runbook::Names::default()
-            },
-        ));
+        // The troubleshooting guide is the documented services' own.
+        finding.runbook = workloads
+            .iter()
+            .any(|&w| ctx.documented_workload(w))
+            .then(|| {
+                runbook::documented_line(
+                    Step::NetworkPolicy,
+                    &runbook::Names {
+                        namespace: namespaces::named(&policy.object.namespace),
+                        ..runbook::Names::default()
+                    },
+                )
+            });
         for &w in workloads.iter().take(LISTED) {
             finding.relate(
                 &topology.workload(w).object.location,

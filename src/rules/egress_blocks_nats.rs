@@ -284,16 +284,23 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         finding.help = Some(format!("add to spec.egress: - {}", blocked.rule));
-        finding.runbook = Some(runbook::one_line(
-            Step::NetworkPolicy,
-            &runbook::Names {
-                namespace: namespaces::named(&policy.object.namespace),
-                service: Some(name.clone()),
-                service_namespace: namespaces::named(&namespace),
-                port: Some(port),
-                ..runbook::Names::default()
-            },
-        ));
+        // The troubleshooting guide is the documented services' own.
+        finding.runbook = blocked
+            .workloads
+            .iter()
+            .any(|&w| ctx.documented_workload(w))
+            .then(|| {
+                runbook::documented_line(
+                    Step::NetworkPolicy,
+                    &runbook::Names {
+                        namespace: namespaces::named(&policy.object.namespace),
+                        service: Some(name.clone()),
+                        service_namespace: namespaces::named(&namespace),
+                        port: Some(port),
+                        ..runbook::Names::default()
+                    },
+                )
+            });
         if let Some(service) = blocked.service {
             finding.relate(
                 &topology.service(service).object.location,

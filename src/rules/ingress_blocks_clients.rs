@@ -265,16 +265,23 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             peers.join(", "),
             blocked.container_port
         ));
-        finding.runbook = Some(runbook::one_line(
-            Step::NetworkPolicy,
-            &runbook::Names {
-                namespace: namespaces::named(&service.object.namespace),
-                service: Some(service.object.name.to_string()),
-                service_namespace: namespaces::named(&service.object.namespace),
-                port: Some(port),
-                ..runbook::Names::default()
-            },
-        ));
+        // The troubleshooting guide is the documented services' own.
+        finding.runbook = blocked
+            .clients
+            .iter()
+            .any(|&w| ctx.documented_workload(w))
+            .then(|| {
+                runbook::documented_line(
+                    Step::NetworkPolicy,
+                    &runbook::Names {
+                        namespace: namespaces::named(&service.object.namespace),
+                        service: Some(service.object.name.to_string()),
+                        service_namespace: namespaces::named(&service.object.namespace),
+                        port: Some(port),
+                        ..runbook::Names::default()
+                    },
+                )
+            });
         finding.relate(&service.object.location, "Service defined here");
         for &w in blocked.clients.iter().take(LISTED) {
             finding.relate(

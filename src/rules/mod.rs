@@ -46,15 +46,21 @@ mod service_not_found;
 mod service_other_namespace;
 mod service_port_mismatch;
 mod subject_prefix_inconsistent;
-pub(crate) mod subject_prefix_invalid;
-mod url_cluster_domain;
-mod url_credentials_exposed;
-mod url_external_host;
-mod url_ip_literal;
-mod url_localhost;
-mod url_malformed;
-mod url_port;
-mod url_scheme;
+mod subject_prefix_invalid;
+pub(crate) mod url_cluster_domain;
+pub(crate) mod url_credentials_exposed;
+pub(crate) mod url_external_host;
+pub(crate) mod url_ip_literal;
+pub(crate) mod url_localhost;
+pub(crate) mod url_malformed;
+pub(crate) mod url_port;
+pub(crate) mod url_scheme;
+
+/// The rules that judge every NATS address the input holds (the URL and Service rules).
+const ADDRESS_RULES: &[&str] = &[
+    "ND101", "ND102", "ND103", "ND104", "ND105", "ND106", "ND107", "ND108", "ND201", "ND202",
+    "ND203",
+];
 
 /// A lint rule.
 pub struct Rule {
@@ -67,13 +73,20 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// The rule's documentation, as written in its file.
+    /// The rule's documentation, as written in its file; the URL and Service rules add
+    /// where NATS addresses are read, from the integrations table.
     pub fn documentation(&self) -> String {
-        self.raw_doc
+        let mut documentation = self
+            .raw_doc
             .lines()
             .map(|line| line.strip_prefix(' ').unwrap_or(line))
             .collect::<Vec<_>>()
-            .join("\n")
+            .join("\n");
+        if ADDRESS_RULES.contains(&self.code) {
+            documentation.push_str("\n\n");
+            documentation.push_str(&crate::manifest::integrations::sources_section());
+        }
+        documentation
     }
 
     /// A finding of this rule, with its code, name and severity set.
@@ -88,6 +101,7 @@ impl Rule {
             object: None,
             container: None,
             variable: None,
+            field: None,
             help: None,
             runbook: None,
             used_by: std::sync::Arc::default(),

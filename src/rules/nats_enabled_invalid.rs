@@ -41,8 +41,18 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ctx.shown(site, &site.text)
         );
         if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
-            finding.help = Some("write \"true\" or \"false\"".to_string());
-            finding.runbook = Some(ctx.runbook(Step::MessagesNotReceived, site, None, None));
+            // The word a value meant, so that this help and ND303's on the same
+            // unquoted value agree.
+            let on = ["yes", "y", "on", "1", "enabled", "enable"];
+            let off = ["no", "n", "off", "0", "disabled", "disable"];
+            finding.help = Some(if on.contains(&value.as_str()) {
+                "write \"true\"".to_string()
+            } else if off.contains(&value.as_str()) {
+                "write \"false\"".to_string()
+            } else {
+                "write \"true\" or \"false\"".to_string()
+            });
+            finding.runbook = ctx.runbook(Step::MessagesNotReceived, site, None, None);
             out.push(finding);
         }
     }

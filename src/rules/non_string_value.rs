@@ -1,5 +1,5 @@
 use crate::diagnostic::Finding;
-use crate::lint::context::Context;
+use crate::lint::context::{Context, ENABLED_VARIABLE};
 use crate::manifest::model::{Platform, RefKind, Value};
 use crate::manifest::yaml::{yaml11_non_string_type, Style};
 
@@ -97,6 +97,17 @@ fn finding(value: &Value, what: &str, name: &str) -> Option<Finding> {
     let mut finding = RULE.finding(value.location.clone(), value.width, message);
     finding.help = Some(if secret {
         "put the value in double quotes (better: in a Secret, read with secretKeyRef)".to_string()
+    } else if name == ENABLED_VARIABLE && kind == "boolean" {
+        // Quoted as written, `"yes"` would be a string that the services read as off
+        // (ND302): the fix of both findings is the word they compare with.
+        let meant = matches!(
+            value.text.as_str(),
+            "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON"
+        );
+        format!(
+            "quote it as the services read it: \"{}\"",
+            if meant { "true" } else { "false" }
+        )
     } else {
         format!("quote it: \"{}\"", value.text)
     });

@@ -78,17 +78,22 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 (None, false) => format!("create Service `{name}` in namespace `{namespace}`, or point the URL at the Service that runs NATS"),
                 // The group's pods reach its Services by their short names.
                 (Some(first), true) => format!(
-                    "the objects without a namespace have Service `{}`; use nats://{first}:{port}",
+                    "the objects without a namespace have Service `{}`; use {}",
                     others.join("`, `"),
+                    ctx.address(resolved.expects, server.scheme.effective(), first, port),
                 ),
                 (Some(first), false) => format!(
-                    "namespace `{namespace}` has Service `{}`; use nats://{first}.{namespace}.svc.{}:{port}",
+                    "namespace `{namespace}` has Service `{}`; use {}",
                     others.join("`, `"),
-                    ctx.options.cluster_domain
+                    ctx.address(
+                        resolved.expects,
+                        server.scheme.effective(),
+                        &format!("{first}.{namespace}.svc.{}", ctx.options.cluster_domain),
+                        port
+                    ),
                 ),
             });
-            finding.runbook =
-                Some(ctx.runbook(Step::ServiceNotFound, site, Some(&class), Some(port)));
+            finding.runbook = ctx.runbook(Step::ServiceNotFound, site, Some(&class), Some(port));
             out.push(finding);
         }
     }

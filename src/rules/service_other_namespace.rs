@@ -77,19 +77,20 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 .scheme
                 .effective()
                 .unwrap_or(crate::natsurl::Scheme::Nats);
+            let host = format!(
+                "{name}.{}.svc.{}",
+                namespaces[0], ctx.options.cluster_domain
+            );
             finding.help = Some(format!(
-                "use the fully qualified name: {}://{name}.{}.svc.{}:{port}",
-                scheme.as_str(),
-                namespaces[0],
-                ctx.options.cluster_domain
+                "use the fully qualified name: {}",
+                ctx.address(resolved.expects, Some(scheme), &host, port)
             ));
             let service_namespace = namespaces[0].to_string();
             let class = HostClass::Namespaced {
                 service: name.to_string(),
                 namespace: service_namespace,
             };
-            finding.runbook =
-                Some(ctx.runbook(Step::CrossNamespace, site, Some(&class), Some(port)));
+            finding.runbook = ctx.runbook(Step::CrossNamespace, site, Some(&class), Some(port));
             for &service in services.iter().take(SHOWN_NAMESPACES) {
                 finding.relate(
                     &topology.service(service).object.location,

@@ -1,5 +1,5 @@
 use crate::diagnostic::Finding;
-use crate::lint::context::Context;
+use crate::lint::context::{Context, MONITORING_PORT};
 use crate::lint::namespaces;
 use crate::lint::topology::{PortCheck, Target};
 use crate::manifest::model::Service;
@@ -70,23 +70,36 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             message.push_str(&format!(" (ports: {})", list_ports(service)));
         }
         if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
-            let suggested = behind
-                .filter(|_| !service.headless)
-                .or_else(|| client_port(service));
-            finding.help = Some(match suggested {
-                // A Service of the group is found only from the group, by its short name.
-                Some(p) if namespaces::is_group(&namespace) => {
-                    format!("use port {}: nats://{name}:{}", p.port, p.port)
+            let monitoring = resolved.expects.monitoring();
+            let suggested = behind.filter(|_| !service.headless).or_else(|| {
+                if monitoring {
+                    monitoring_port(service)
+                } else {
+                    client_port(service)
                 }
-                Some(p) => format!(
-                    "use port {}: nats://{name}.{namespace}.svc.{}:{}",
-                    p.port, ctx.options.cluster_domain, p.port
+            });
+            finding.help = Some(match suggested {
+                Some(p) => {
+                    // A Service of the group is found only from the group, by its short name.
+                    let host = if namespaces::is_group(&namespace) {
+                        name.clone()
+                    } else {
+                        format!("{name}.{namespace}.svc.{}", ctx.options.cluster_domain)
+                    };
+                    format!(
+                        "use port {}: {}",
+                        p.port,
+                        ctx.address(resolved.expects, server.scheme.effective(), &host, p.port)
+                    )
+                }
+                None if monitoring => format!(
+                    "expose the NATS monitoring port ({MONITORING_PORT}, `monitor`) in Service `{service_path}`, or use one of its ports"
                 ),
                 None => {
                     format!("add port {port} to Service `{service_path}`, or use one of its ports")
                 }
             });
-            finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, Some(&class), Some(port)));
+            finding.runbook = ctx.runbook(Step::WrongUrl, site, Some(&class), Some(port));
             finding.relate(&service.object.location, "Service defined here");
             out.push(finding);
         }
@@ -106,6 +119,15 @@ fn list_ports(service: &Service) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The Service port of the NATS HTTP monitoring endpoint: named `monitor`, or 8222.
+fn monitoring_port(service: &Service) -> Option<&crate::manifest::model::ServicePort> {
+    service
+        .ports
+        .iter()
+        .filter(|p| p.protocol.eq_ignore_ascii_case("TCP"))
+        .find(|p| p.name.as_deref() == Some("monitor") || p.port == MONITORING_PORT)
 }
 
 /// The Service port a NATS client most likely means: named for clients or NATS, or

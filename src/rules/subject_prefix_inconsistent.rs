@@ -60,9 +60,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
     }
     for site in &ctx.prefix_sites {
-        if site.text == DEFAULT_PREFIX
-            || super::subject_prefix_invalid::problem(&site.text).is_some()
-        {
+        if site.text == DEFAULT_PREFIX || crate::subject::prefix_problem(&site.text).is_some() {
             continue;
         }
         // The first few others, and how many more: thousands of workloads may each use
@@ -88,7 +86,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             finding.help = Some(format!(
                 "use \"{DEFAULT_PREFIX}\" everywhere, or silence with the nats-doctor/ignore annotation if the difference is deliberate"
             ));
-            finding.runbook = Some(ctx.runbook(Step::MessagesNotReceived, site, None, None));
+            finding.runbook = ctx.runbook(Step::MessagesNotReceived, site, None, None);
             out.push(finding);
         }
     }

@@ -32,24 +32,9 @@ declare_rule! {
     };
 }
 
-/// Why a prefix cannot start a publish subject, if it cannot.
-pub(crate) fn problem(prefix: &str) -> Option<&'static str> {
-    if prefix.is_empty() {
-        Some("is empty")
-    } else if prefix.chars().any(char::is_whitespace) {
-        Some("contains whitespace")
-    } else if prefix.contains(['*', '>']) {
-        Some("contains a wildcard (`*` or `>`), which cannot be published to")
-    } else if prefix.split('.').any(str::is_empty) {
-        Some("has an empty token (`..`, or a leading or trailing dot)")
-    } else {
-        None
-    }
-}
-
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for site in &ctx.prefix_sites {
-        let Some(problem) = problem(&site.text) else {
+        let Some(problem) = crate::subject::prefix_problem(&site.text) else {
             continue;
         };
         let message = format!(
@@ -61,7 +46,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 "use dot-separated tokens, e.g. \"{}\"",
                 crate::lint::context::DEFAULT_PREFIX
             ));
-            finding.runbook = Some(ctx.runbook(Step::MessagesNotReceived, site, None, None));
+            finding.runbook = ctx.runbook(Step::MessagesNotReceived, site, None, None);
             out.push(finding);
         }
     }

@@ -63,13 +63,16 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             finding.help = Some(if site.hidden {
                 format!("use the `.svc.{expected}` suffix (or pass --cluster-domain)")
             } else {
-                format!(
-                    "use nats://{pod}{}.svc.{expected}:{port} (or pass --cluster-domain)",
+                let host = format!(
+                    "{pod}{}.svc.{expected}",
                     namespaces::qualified(service, namespace)
+                );
+                format!(
+                    "use {} (or pass --cluster-domain)",
+                    ctx.address(url_site.expects, server.scheme.effective(), &host, port)
                 )
             });
-            finding.runbook =
-                Some(ctx.runbook(Step::ServiceNotFound, site, Some(&class), Some(port)));
+            finding.runbook = ctx.runbook(Step::ServiceNotFound, site, Some(&class), Some(port));
             out.push(finding);
         }
     }

@@ -53,11 +53,15 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         };
         let message = format!("NATS URL {} embeds {what} in plain text", server.masked());
         if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
-            finding.help = Some(
-                "keep credentials in a Secret (secretKeyRef) and pass them as NATS_USER/NATS_PASSWORD or NATS_TOKEN"
+            finding.help = Some(match ctx.integration(site) {
+                Some(integration) => format!(
+                    "keep credentials in a Secret and give them to {} through the resource's credential fields, not the URL",
+                    integration.project
+                ),
+                None => "keep credentials in a Secret (secretKeyRef) and pass them as NATS_USER/NATS_PASSWORD or NATS_TOKEN"
                     .to_string(),
-            );
-            finding.runbook = Some(ctx.runbook(Step::Credentials, site, None, None));
+            });
+            finding.runbook = ctx.runbook(Step::Credentials, site, None, None);
             out.push(finding);
         }
     }

@@ -1,5 +1,5 @@
 use crate::diagnostic::Finding;
-use crate::lint::context::Context;
+use crate::lint::context::{Context, Seen};
 use crate::natsurl::HostClass;
 use crate::runbook::Step;
 
@@ -47,11 +47,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         );
         if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
             let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
-            finding.help = Some(format!(
-                "use the in-cluster Service name: {}; if the namespace is real, add --known-namespace",
-                ctx.suggested_url(port, ctx.pods_namespace(site))
-            ));
-            finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, None, Some(port)));
+            finding.help = Some(match ctx.seen_from(site) {
+                Seen::Pods(_) => format!(
+                    "use the in-cluster Service name: {}; if the namespace is real, add --known-namespace",
+                    ctx.suggestion(url_site.expects, ctx.seen_from(site))
+                ),
+                _ => ctx.use_instead(url_site.expects, site),
+            });
+            finding.runbook = ctx.runbook(Step::WrongUrl, site, None, Some(port));
             out.push(finding);
         }
     }

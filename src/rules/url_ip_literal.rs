@@ -54,11 +54,8 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         );
         if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
             let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
-            finding.help = Some(format!(
-                "use the Service name: {}",
-                ctx.suggested_url(port, ctx.pods_namespace(site))
-            ));
-            finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, None, Some(port)));
+            finding.help = Some(ctx.use_instead(url_site.expects, site));
+            finding.runbook = ctx.runbook(Step::WrongUrl, site, None, Some(port));
             out.push(finding);
         }
     }

@@ -1,5 +1,6 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
+use crate::manifest::integrations::Expectation;
 use crate::natsurl::{Entry, UrlError};
 use crate::runbook::Step;
 
@@ -58,11 +59,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 format!("malformed NATS URL{position}: {error}")
             };
             if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
-                finding.help = Some(error.help().unwrap_or_else(|| {
-                    "write one or more nats://host:port entries separated by commas, without spaces or quotes"
-                        .to_string()
+                finding.help = Some(error.help().unwrap_or_else(|| match url_site.expects {
+                    Expectation::Servers { .. } => "write one or more nats://host:port entries separated by commas, without spaces or quotes".to_string(),
+                    Expectation::Host => "write one host name, without spaces or quotes".to_string(),
+                    Expectation::ServerWithoutPort => "write one nats://host address, without spaces or quotes".to_string(),
+                    Expectation::MonitoringHostPort => "write one host:port, without spaces or quotes".to_string(),
+                    Expectation::MonitoringUrl => "write one http://host:port address, without spaces or quotes".to_string(),
                 }));
-                finding.runbook = Some(ctx.runbook(Step::WrongUrl, site, None, None));
+                finding.runbook = ctx.runbook(Step::WrongUrl, site, None, None);
                 out.push(finding);
             }
         }

@@ -315,15 +315,15 @@ fn check_places(
 fn text_report(outcome: &LintOutcome) -> String {
     let mut out = Vec::new();
     for error in &outcome.errors {
-        report::text::write_input_error(&mut out, error).expect("write");
+        report::lint::text::write_input_error(&mut out, error).expect("write");
     }
     for note in &outcome.notes {
-        report::text::write_note(&mut out, note).expect("write");
+        report::lint::text::write_note(&mut out, note).expect("write");
     }
     for skipped in &outcome.skipped {
-        report::text::write_skipped(&mut out, skipped).expect("write");
+        report::lint::text::write_skipped(&mut out, skipped).expect("write");
     }
-    report::text::write_lint(&mut out, outcome, false).expect("write the text report");
+    report::lint::text::write_lint(&mut out, outcome, false).expect("write the text report");
     String::from_utf8(out).expect("the text report is UTF-8")
 }
 
@@ -334,9 +334,9 @@ fn check_reports(outcome: &LintOutcome) -> Result<(), TestCaseError> {
     for format in [LintFormat::Json, LintFormat::Sarif, LintFormat::Github] {
         let mut out = Vec::new();
         match format {
-            LintFormat::Json => report::json::write_lint(&mut out, outcome),
-            LintFormat::Sarif => report::sarif::write_lint(&mut out, outcome),
-            _ => report::github::write_lint(&mut out, outcome),
+            LintFormat::Json => report::lint::json::write_lint(&mut out, outcome),
+            LintFormat::Sarif => report::lint::sarif::write_lint(&mut out, outcome),
+            _ => report::lint::github::write_lint(&mut out, outcome),
         }
         .expect("write a report");
         let written = String::from_utf8(out).expect("a report is UTF-8");

@@ -234,12 +234,12 @@ fn lint_output(value: &str) -> String {
     );
     let mut out = Vec::new();
     for error in &outcome.errors {
-        report::text::write_input_error(&mut out, error).expect("write");
+        report::lint::text::write_input_error(&mut out, error).expect("write");
     }
-    report::text::write_lint(&mut out, &outcome, false).expect("write");
-    report::json::write_lint(&mut out, &outcome).expect("write");
-    report::sarif::write_lint(&mut out, &outcome).expect("write");
-    report::github::write_lint(&mut out, &outcome).expect("write");
+    report::lint::text::write_lint(&mut out, &outcome, false).expect("write");
+    report::lint::json::write_lint(&mut out, &outcome).expect("write");
+    report::lint::sarif::write_lint(&mut out, &outcome).expect("write");
+    report::lint::github::write_lint(&mut out, &outcome).expect("write");
     let mut text = String::from_utf8_lossy(&out).into_owned();
     // The findings themselves, before any printer masks or escapes them.
     for finding in &outcome.findings {

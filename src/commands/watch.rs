@@ -1,0 +1,87 @@
+//! `nats-doctor watch [SUBJECT]`: settings, the subscription, one verdict per message
+//! through the sink of the chosen format (standard output, flushed as it goes), and the
+//! exit code (0 every message valid, 1 an invalid message, a drop, a lost connection
+//! or none at all, 2 settings no client could use). Ctrl-C and SIGTERM end the watch
+//! with its summary.
+
+use super::settings;
+use super::test_messaging::SHUTDOWN_GRACE;
+use super::{EXIT_FINDINGS, EXIT_OK};
+use crate::cli::{MessagingFormat, WatchArgs};
+use crate::messaging::session::SessionError;
+use crate::messaging::watch::{self, WatchError, WatchOptions, WatchSink};
+use crate::report::messaging::{json::WatchJson, text::WatchText};
+use crate::report::print_error;
+use anyhow::Context as _;
+use std::io;
+
+pub(super) fn run(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
+    let connection = settings::connection(&args.connect, &settings::process_environment)
+        .context("reading the settings")?;
+    if !connection.settings.messaging_enabled() && !quiet {
+        print_error(&format!(
+            "note: NATS_ENABLED=\"{}\", so the services publish nothing; watching anyway",
+            connection.settings.enabled.value
+        ));
+    }
+    let options = WatchOptions {
+        subject: args.subject.clone(),
+        count: args.count,
+        duration: args.duration,
+        reconnect_window: args.reconnect_window,
+    };
+    // Large buffer: under a burst the output is written in big blocks; `idle` flushes
+    // as soon as nothing more is queued, so a terminal still sees every line at once.
+    let handle = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut sink: Box<dyn WatchSink> = match args.format {
+        MessagingFormat::Text => Box::new(WatchText::new(handle, quiet)),
+        MessagingFormat::Json => Box::new(WatchJson::new(handle, quiet)),
+    };
+    let runtime = super::runtime()?;
+    let result = runtime.block_on(watch::run(
+        &connection,
+        &options,
+        sink.as_mut(),
+        stop_signal(),
+    ));
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    match result {
+        Ok(summary) => Ok(if summary.ok() { EXIT_OK } else { EXIT_FINDINGS }),
+        Err(WatchError::Session(SessionError::Connect { attempts })) => {
+            print_error(&attempts.join("; "));
+            print_error("`nats-doctor check` diagnoses the connection");
+            Ok(EXIT_FINDINGS)
+        }
+        // Settings no client could use exit 2, as usage errors do.
+        Err(error) if error.is_settings() => Err(error.into()),
+        Err(error @ WatchError::SubscribeDenied { .. }) => {
+            print_error(&error.to_string());
+            Ok(EXIT_FINDINGS)
+        }
+        Err(WatchError::OutputClosed) => Ok(EXIT_OK),
+        Err(error) => Err(error).context("watch"),
+    }
+}
+
+/// Resolves on Ctrl-C, or SIGTERM (what `kubectl delete` and `timeout` send).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
