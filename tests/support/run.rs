@@ -21,8 +21,11 @@ const KILL_AFTER: Duration = Duration::from_secs(120);
 /// How long a test waits for a line from a running process.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
+/// The variables of the test's environment a run keeps; every other one is cleared.
+pub const KEPT_ENVIRONMENT: &[&str] = &["PATH", "HOME", "TMPDIR"];
+
 /// Secrets of the test servers: no run may print them, whatever it is given.
-const KNOWN_SECRETS: &[&str] = &[
+pub const KNOWN_SECRETS: &[&str] = &[
     super::nats_server::TOKEN,
     super::nats_server::PASSWORD,
     super::nats_server::LIMITED_PASSWORD,
@@ -242,7 +245,7 @@ impl Doctor {
             .stderr(Stdio::piped())
             // Its own process group, so that a run that hangs is killed whole.
             .process_group(0);
-        for kept in ["PATH", "HOME", "TMPDIR"] {
+        for kept in KEPT_ENVIRONMENT {
             if let Some(value) = std::env::var_os(kept) {
                 command.env(kept, value);
             }
