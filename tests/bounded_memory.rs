@@ -17,7 +17,7 @@ use support::nats_doctor;
 const MEMORY_TARGET_KIB: i64 = 512 * 1024;
 /// The address space a child may reserve: far above the target, far below the machine.
 const ADDRESS_SPACE_LIMIT: u64 = 4 << 30;
-const DEADLINE: Duration = Duration::from_secs(120);
+const DEADLINE: Duration = Duration::from_secs(600);
 
 struct Measured {
     report: Value,
