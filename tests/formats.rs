@@ -1,6 +1,7 @@
 //! The machine-readable formats of `nats-doctor lint` as the binary prints them: SARIF
-//! validated against the SARIF 2.1.0 schema (a copy lives in `tests/data/`), and GitHub
-//! workflow commands kept as snapshots.
+//! validated against the SARIF 2.1.0 schema (a copy lives in `tests/data/`), GitHub
+//! workflow commands kept as snapshots, and snapshots of the JSON and text formats of
+//! the fixture examples.
 
 mod support;
 
@@ -168,4 +169,13 @@ fn github_annotations_escape_messages_and_properties() {
     let output = github(file.to_str().expect("path"));
     let shown = output.replace(dir.path().to_str().expect("dir"), "<dir>");
     insta::assert_snapshot!(shown);
+}
+
+#[test]
+fn json_and_text_formats_of_the_fixture_examples() {
+    for format in ["json", "text"] {
+        let output = lint(&["--color", "never", "--format", format, "fixtures/examples/"]);
+        assert_eq!(output.code, 1, "{}", output.stderr);
+        insta::assert_snapshot!(format!("examples_{format}"), output.stdout);
+    }
 }
