@@ -128,7 +128,7 @@ fn run_ends_within_four_timeouts_whatever_the_peers_do() {
     // Listeners that accept and never write, like pods behind a sniffing proxy.
     let (port, listeners) = bind_same_port(
         &ips,
-        |address| TcpListener::bind(address),
+        TcpListener::bind,
         |listener| listener.local_addr().unwrap().port(),
     );
     let holders: Vec<Acceptor> = listeners.into_iter().map(Acceptor::silent).collect();

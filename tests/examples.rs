@@ -24,7 +24,7 @@ fn every_manifest_under_examples_lints_clean() {
     let stderr = output.stderr.as_str();
     assert_eq!(output.code, 0, "{stdout}\n{stderr}");
     assert!(stderr.is_empty(), "input errors: {stderr}");
-    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    let report: serde_json::Value = serde_json::from_str(stdout).expect("JSON report");
     assert_eq!(report["findings"], serde_json::json!([]), "{stdout}");
     let summary = &report["summary"];
     assert_eq!(summary["errors"], 0);
