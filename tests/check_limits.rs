@@ -126,11 +126,9 @@ fn run_ends_within_four_timeouts_whatever_the_peers_do() {
     let addresses = pod_addresses(6);
     let ips: Vec<IpAddr> = addresses.iter().map(|ip| IpAddr::V4(*ip)).collect();
     // Listeners that accept and never write, like pods behind a sniffing proxy.
-    let (port, listeners) = bind_same_port(
-        &ips,
-        TcpListener::bind,
-        |listener| listener.local_addr().unwrap().port(),
-    );
+    let (port, listeners) = bind_same_port(&ips, TcpListener::bind, |listener| {
+        listener.local_addr().unwrap().port()
+    });
     let holders: Vec<Acceptor> = listeners.into_iter().map(Acceptor::silent).collect();
     let dns = DnsServer::start();
     dns.set(

@@ -59,6 +59,7 @@ where
         kill_after: KILL_AFTER,
         measure_memory: false,
         address_space: None,
+        cpu_seconds: None,
     }
 }
 
@@ -88,6 +89,7 @@ pub struct Doctor {
     kill_after: Duration,
     measure_memory: bool,
     address_space: Option<u64>,
+    cpu_seconds: Option<u64>,
 }
 
 impl Doctor {
@@ -192,6 +194,14 @@ impl Doctor {
         self
     }
 
+    /// Runs under a limit of processor time, after which the kernel ends the run with
+    /// SIGXCPU: it catches a run that spins whatever the machine's load is, which a
+    /// deadline of wall time cannot tell from a slow run on a busy machine.
+    pub fn cpu_limit(mut self, seconds: u64) -> Doctor {
+        self.cpu_seconds = Some(seconds);
+        self
+    }
+
     /// Runs it to the end.
     pub fn run(self) -> Run {
         self.start(false).finish()
@@ -254,16 +264,29 @@ impl Doctor {
         if let Some(dir) = &self.current_dir {
             command.current_dir(dir);
         }
-        if let Some(limit) = self.address_space {
+        // (resource, soft, hard): past the soft limit of processor time the kernel sends
+        // SIGXCPU, which names the cause; SIGKILL only past the hard one.
+        let limits: Vec<(libc::__rlimit_resource_t, u64, u64)> = [
+            self.address_space
+                .map(|bytes| (libc::RLIMIT_AS, bytes, bytes)),
+            self.cpu_seconds
+                .map(|seconds| (libc::RLIMIT_CPU, seconds, seconds + 10)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !limits.is_empty() {
             // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent.
             unsafe {
                 command.pre_exec(move || {
-                    let limit = libc::rlimit {
-                        rlim_cur: limit,
-                        rlim_max: limit,
-                    };
-                    if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
-                        return Err(std::io::Error::last_os_error());
+                    for &(resource, soft, hard) in &limits {
+                        let limit = libc::rlimit {
+                            rlim_cur: soft,
+                            rlim_max: hard,
+                        };
+                        if libc::setrlimit(resource, &limit) != 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
                     }
                     Ok(())
                 });
