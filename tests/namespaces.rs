@@ -123,7 +123,8 @@ fn the_namespace_flag_names_the_group_in_every_output() {
         finding["help"],
         "create Service `keptn-nats` in namespace `keptn-apps`, or point the URL at the Service that runs NATS"
     );
-    // keptn is not one of the documented services: no runbook line.
+    // keptn's distributor is not one of the documented services: their troubleshooting
+    // guide is not its runbook.
     assert!(finding["runbook"].is_null(), "{finding}");
 }
 
