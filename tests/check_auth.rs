@@ -6,20 +6,13 @@ use std::time::Duration;
 use support::nats_server::{self, Auth, NatsServer, Options};
 use support::{assert_within, check};
 
-fn diagnosis(run: &support::Run) -> String {
-    run.step("nats")["detail"]["diagnoses"][0]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
 #[test]
 fn token_missing_is_an_authorization_violation() {
     let server = NatsServer::with_auth(Auth::Token);
     let run = check(&["--format", "json"], &[("NATS_URL", &server.url())]);
     assert_eq!(run.code, 1);
     assert_eq!(run.status("nats"), "fail");
-    assert_eq!(diagnosis(&run), "authorization_violation");
+    assert_eq!(run.diagnosis(), "authorization_violation");
     assert!(run.step("nats")["summary"]
         .as_str()
         .unwrap()
@@ -114,7 +107,7 @@ fn tls_with_the_ca_passes_and_without_it_fails() {
     assert_eq!(run.status("roundtrip"), "pass");
     let run = check(&["--format", "json"], &[("NATS_URL", &url)]);
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert_eq!(diagnosis(&run), "tls_error", "{}", run.stdout);
+    assert_eq!(run.diagnosis(), "tls_error", "{}", run.stdout);
     assert!(run.step("nats")["summary"]
         .as_str()
         .unwrap()

@@ -4,20 +4,14 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 use support::dns_server::{pod_resolv_conf, Answer, DnsServer};
+use support::listener::{bind_loopback, closed_port, Acceptor};
 use support::nats_server::{NatsServer, Options};
-use support::{assert_within, check, free_port, loopback};
+use support::{assert_within, check, loopback};
 
 const MARGIN: Duration = Duration::from_millis(700);
-
-fn diagnosis(run: &support::Run) -> String {
-    run.step("nats")["detail"]["diagnoses"][0]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
 
 fn tcp_result(run: &support::Run) -> String {
     run.step("tcp")["detail"]["connections"][0]["result"]
@@ -28,7 +22,7 @@ fn tcp_result(run: &support::Run) -> String {
 
 #[test]
 fn closed_port_is_refused() {
-    let port = free_port();
+    let (port, _closed) = support::listener::closed_port();
     let url = format!("nats://127.0.0.1:{port}");
     let run = check(
         &["--format", "json"],
@@ -56,7 +50,8 @@ fn refused_port_names_the_service_in_the_runbook() {
     let dns = DnsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let resolv = pod_resolv_conf(dir.path(), "petrosa-apps");
-    let url = format!("nats://nats-server.nats:{}", free_port());
+    let (closed, _closed) = closed_port();
+    let url = format!("nats://nats-server.nats:{closed}");
     let run = check(
         &[
             "--format",
@@ -99,21 +94,9 @@ fn refused_port_names_the_service_in_the_runbook() {
 
 #[test]
 fn listener_that_never_writes_has_no_info() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     // Accepts and holds connections without a word, like a protocol-sniffing proxy.
-    let holder = std::thread::spawn(move || {
-        let mut held = Vec::new();
-        listener.set_nonblocking(true).unwrap();
-        let until = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < until {
-            if let Ok((stream, _)) = listener.accept() {
-                held.push(stream);
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    });
-    let url = format!("nats://127.0.0.1:{port}");
+    let holder = Acceptor::silent(bind_loopback());
+    let url = format!("nats://127.0.0.1:{}", holder.port());
     let run = check(
         &["--format", "json", "--timeout", "1s"],
         &[("NATS_URL", &url)],
@@ -121,7 +104,7 @@ fn listener_that_never_writes_has_no_info() {
     assert_eq!(run.code, 1);
     assert_eq!(run.status("tcp"), "pass");
     assert_eq!(run.status("nats"), "fail");
-    assert_eq!(diagnosis(&run), "no_info");
+    assert_eq!(run.diagnosis(), "no_info");
     let summary = run.step("nats")["summary"].as_str().unwrap().to_string();
     assert!(summary.contains("appProtocol: tcp"), "{summary}");
     assert!(run
@@ -133,7 +116,7 @@ fn listener_that_never_writes_has_no_info() {
         run.elapsed
     );
     assert_within(&run, Duration::from_secs(1) + MARGIN);
-    holder.join().unwrap();
+    drop(holder);
 }
 
 #[test]
@@ -148,7 +131,7 @@ fn http_monitoring_port_is_named() {
         &[("NATS_URL", &url)],
     );
     assert_eq!(run.code, 1);
-    assert_eq!(diagnosis(&run), "http_port", "{}", run.stdout);
+    assert_eq!(run.diagnosis(), "http_port", "{}", run.stdout);
     assert!(run.step("nats")["summary"]
         .as_str()
         .unwrap()
@@ -161,25 +144,19 @@ fn http_monitoring_port_is_named() {
 
 #[test]
 fn route_port_is_named() {
-    let route = free_port();
     let server = NatsServer::start(Options {
-        extra: format!("cluster {{ name: doctor, listen: 127.0.0.1:{route} }}\n"),
+        cluster: true,
         ..Options::default()
     });
-    // Wait until the route port listens too (bounded).
-    for _ in 0..200 {
-        if TcpStream::connect(loopback(route)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // Listening already: the ports file that named it is written once it is bound.
+    let route = server.route_port.expect("the route port");
     let url = format!("nats://127.0.0.1:{route}");
     let run = check(
         &["--format", "json", "--timeout", "1s"],
         &[("NATS_URL", &url)],
     );
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert_eq!(diagnosis(&run), "route_port", "{}", run.stdout);
+    assert_eq!(run.diagnosis(), "route_port", "{}", run.stdout);
     assert!(run.step("nats")["summary"]
         .as_str()
         .unwrap()
@@ -225,24 +202,15 @@ fn maximum_connections_is_named() {
         ..Options::default()
     });
     // Take the only connection as a complete client (CONNECT, then PONG received), so
-    // the server counts it and keeps it however slowly the rest of the test runs. The
-    // readiness probe's connection may still be counted for a moment, so a refused
-    // attempt is retried (bounded).
-    let mut held = None;
-    for _ in 0..40 {
-        if let Some(stream) = complete_client(server.port) {
-            held = Some(stream);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _held = held.expect("a client connection to hold");
+    // the server counts it and keeps it however slowly the rest of the test runs. No
+    // other connection was made: the server's readiness is read from its ports file.
+    let _held = complete_client(server.port).expect("a client connection to hold");
     let run = check(
         &["--format", "json", "--timeout", "1s"],
         &[("NATS_URL", &server.url())],
     );
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert_eq!(diagnosis(&run), "maximum_connections", "{}", run.stdout);
+    assert_eq!(run.diagnosis(), "maximum_connections", "{}", run.stdout);
     assert!(run
         .runbook()
         .contains(&"NATS Connection Failed".to_string()));
@@ -270,7 +238,10 @@ fn plain_client_against_a_tls_server_fails_the_handshake() {
 
 #[test]
 fn server_killed_during_the_round_trip() {
-    let mut server = NatsServer::plain();
+    let mut server = NatsServer::start(Options {
+        monitoring: true,
+        ..Options::default()
+    });
     let url = server.url();
     let runner = std::thread::spawn(move || {
         check(
@@ -285,7 +256,9 @@ fn server_killed_during_the_round_trip() {
             &[("NATS_URL", &url)],
         )
     });
-    std::thread::sleep(Duration::from_millis(800));
+    // Killed in the middle of the round trip: once the server has delivered messages
+    // to the check's subscription (its monitoring counts them).
+    server.wait_for_delivered(100);
     let killed = Instant::now();
     server.kill();
     let run = runner.join().unwrap();
@@ -491,7 +464,8 @@ fn unanswered_dns_times_out_within_the_limit() {
 fn unreachable_nameserver_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let resolv = pod_resolv_conf(dir.path(), "petrosa-apps");
-    let dead = format!("127.0.0.1:{}", free_port());
+    let (dead_port, _dead) = support::listener::closed_udp_port();
+    let dead = format!("127.0.0.1:{dead_port}");
     let run = check(
         &[
             "--format",
@@ -532,7 +506,8 @@ fn system_resolver_disagreement_warns() {
     );
     let dir = tempfile::tempdir().unwrap();
     let resolv = pod_resolv_conf(dir.path(), "petrosa-apps");
-    let url = format!("nats://localhost:{}", free_port());
+    let (closed, _closed) = closed_port();
+    let url = format!("nats://localhost:{closed}");
     let run = check(
         &[
             "--format",
@@ -588,7 +563,7 @@ fn url_faults_fail_before_any_connection() {
 #[test]
 fn each_server_of_a_list_is_probed_in_order() {
     let server = NatsServer::plain();
-    let closed = free_port();
+    let (closed, _closed) = closed_port();
     let url = format!("nats://127.0.0.1:{closed},{}", server.url());
     let run = check(&["--format", "json"], &[("NATS_URL", &url)]);
     assert_eq!(run.code, 0, "{}", run.stdout);
@@ -601,51 +576,39 @@ fn each_server_of_a_list_is_probed_in_order() {
 
 /// A proxy that, like a protocol-sniffing sidecar, connects to the backend only after
 /// the client has sent its first bytes; then it forwards both ways.
-fn start_sniffing_proxy(backend: u16) -> (u16, std::thread::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let handle = std::thread::spawn(move || {
-        listener.set_nonblocking(true).unwrap();
-        let until = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < until {
-            let Ok((mut client, _)) = listener.accept() else {
-                std::thread::sleep(Duration::from_millis(5));
-                continue;
+fn start_sniffing_proxy(backend: u16) -> Acceptor {
+    Acceptor::start(bind_loopback(), move |mut client| {
+        std::thread::spawn(move || {
+            client
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let mut first = [0u8; 1024];
+            let Ok(read) = client.read(&mut first) else {
+                return;
             };
-            client.set_nonblocking(false).unwrap();
-            std::thread::spawn(move || {
-                client
-                    .set_read_timeout(Some(Duration::from_secs(5)))
-                    .unwrap();
-                let mut first = [0u8; 1024];
-                let Ok(read) = client.read(&mut first) else {
-                    return;
-                };
-                if read == 0 {
-                    return;
-                }
-                let Ok(mut upstream) = TcpStream::connect(loopback(backend)) else {
-                    return;
-                };
-                let _ = upstream.write_all(&first[..read]);
-                let (mut client_reader, mut upstream_writer) =
-                    (client.try_clone().unwrap(), upstream.try_clone().unwrap());
-                let forward = std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut client_reader, &mut upstream_writer);
-                });
-                let _ = std::io::copy(&mut upstream, &mut client);
-                let _ = forward.join();
+            if read == 0 {
+                return;
+            }
+            let Ok(mut upstream) = TcpStream::connect(loopback(backend)) else {
+                return;
+            };
+            let _ = upstream.write_all(&first[..read]);
+            let (mut client_reader, mut upstream_writer) =
+                (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+            let forward = std::thread::spawn(move || {
+                let _ = std::io::copy(&mut client_reader, &mut upstream_writer);
             });
-        }
-    });
-    (port, handle)
+            let _ = std::io::copy(&mut upstream, &mut client);
+            let _ = forward.join();
+        });
+    })
 }
 
 #[test]
 fn protocol_sniffing_proxy_is_recognised() {
     let server = NatsServer::plain();
-    let (port, proxy) = start_sniffing_proxy(server.port);
-    let url = format!("nats://127.0.0.1:{port}");
+    let proxy = start_sniffing_proxy(server.port);
+    let url = format!("nats://127.0.0.1:{}", proxy.port());
     let run = check(
         &["--format", "json", "--timeout", "1s"],
         &[("NATS_URL", &url)],
@@ -665,36 +628,25 @@ fn protocol_sniffing_proxy_is_recognised() {
     // Half the limit before the nudge, then the client's own limit.
     assert_within(&run, Duration::from_millis(1750) + MARGIN);
     drop(server);
-    let _ = proxy.join();
+    drop(proxy);
 }
 
 #[test]
 fn listener_that_closes_at_once_sends_no_info() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let closer = std::thread::spawn(move || {
-        listener.set_nonblocking(true).unwrap();
-        let until = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < until {
-            if let Ok((stream, _)) = listener.accept() {
-                drop(stream);
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    });
-    let url = format!("nats://127.0.0.1:{port}");
+    let closer = Acceptor::closing(bind_loopback());
+    let url = format!("nats://127.0.0.1:{}", closer.port());
     let run = check(
         &["--format", "json", "--timeout", "1s"],
         &[("NATS_URL", &url)],
     );
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert_eq!(run.status("tcp"), "pass");
-    assert_eq!(diagnosis(&run), "closed_without_info", "{}", run.stdout);
+    assert_eq!(run.diagnosis(), "closed_without_info", "{}", run.stdout);
     assert!(run
         .runbook()
         .contains(&"NATS Connection Failed".to_string()));
     assert_within(&run, Duration::from_secs(1) + MARGIN);
-    closer.join().unwrap();
+    drop(closer);
 }
 
 #[test]

@@ -4,11 +4,10 @@
 mod support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::dns_server::{pod_resolv_conf, Answer, DnsServer};
-use support::{assert_within, check, free_port, Run};
+use support::listener::{bind_same_port, Acceptor};
+use support::{assert_within, check, Run};
 
 const MARGIN: Duration = Duration::from_millis(700);
 const SERVICE: &str = "nats-headless.nats.svc.cluster.local.";
@@ -40,17 +39,21 @@ fn check_service(dns: &DnsServer, port: u16, timeout: &str) -> Run {
     )
 }
 
-/// A listener with a backlog of one that never accepts, filled until SYNs are dropped:
-/// a connection to it times out, as through a NetworkPolicy that drops.
+/// A listener with a backlog of one that never accepts, bound but not yet listening.
+fn backlog_socket(address: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(address)?;
+    Ok(socket)
+}
+
+/// The socket listening with a backlog of one, filled until SYNs are dropped: a
+/// connection to it times out, as through a NetworkPolicy that drops.
 fn full_listener(
     runtime: &tokio::runtime::Runtime,
-    address: SocketAddr,
+    socket: tokio::net::TcpSocket,
 ) -> (tokio::net::TcpListener, Vec<TcpStream>) {
-    let listener = runtime.block_on(async {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind(address).unwrap();
-        socket.listen(0).unwrap()
-    });
+    let address = socket.local_addr().unwrap();
+    let listener = runtime.block_on(async { socket.listen(0).unwrap() });
     let mut fillers = Vec::new();
     // Bounded: fill until a connect times out.
     for _ in 0..8 {
@@ -68,11 +71,14 @@ fn tcp_step_connects_to_every_address_at_once() {
         .enable_all()
         .build()
         .unwrap();
-    let port = free_port();
     let addresses = pod_addresses(6);
-    let held: Vec<_> = addresses
-        .iter()
-        .map(|ip| full_listener(&runtime, SocketAddr::from((*ip, port))))
+    let ips: Vec<IpAddr> = addresses.iter().map(|ip| IpAddr::V4(*ip)).collect();
+    let (port, sockets) = bind_same_port(&ips, backlog_socket, |socket| {
+        socket.local_addr().unwrap().port()
+    });
+    let held: Vec<_> = sockets
+        .into_iter()
+        .map(|socket| full_listener(&runtime, socket))
         .collect();
     let dns = DnsServer::start();
     dns.set(
@@ -115,44 +121,15 @@ fn tcp_step_connects_to_every_address_at_once() {
     drop(held);
 }
 
-/// Listeners that accept and never write, like pods behind a sniffing proxy, until
-/// `stop` is set (at most a few seconds).
-fn silent_listeners(
-    addresses: &[SocketAddr],
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<()> {
-    let listeners: Vec<TcpListener> = addresses
-        .iter()
-        .map(|address| {
-            let listener = TcpListener::bind(address).unwrap();
-            listener.set_nonblocking(true).unwrap();
-            listener
-        })
-        .collect();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        let until = Instant::now() + Duration::from_secs(6);
-        while Instant::now() < until && !stop.load(Ordering::SeqCst) {
-            for listener in &listeners {
-                if let Ok((stream, _)) = listener.accept() {
-                    held.push(stream);
-                }
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    })
-}
-
 #[test]
 fn run_ends_within_four_timeouts_whatever_the_peers_do() {
-    let port = free_port();
     let addresses = pod_addresses(6);
-    let sockets: Vec<SocketAddr> = addresses
-        .iter()
-        .map(|ip| SocketAddr::from((*ip, port)))
-        .collect();
-    let stop = Arc::new(AtomicBool::new(false));
-    let holder = silent_listeners(&sockets, stop.clone());
+    let ips: Vec<IpAddr> = addresses.iter().map(|ip| IpAddr::V4(*ip)).collect();
+    // Listeners that accept and never write, like pods behind a sniffing proxy.
+    let (port, listeners) = bind_same_port(&ips, TcpListener::bind, |listener| {
+        listener.local_addr().unwrap().port()
+    });
+    let holders: Vec<Acceptor> = listeners.into_iter().map(Acceptor::silent).collect();
     let dns = DnsServer::start();
     dns.set(
         SERVICE,
@@ -179,8 +156,7 @@ fn run_ends_within_four_timeouts_whatever_the_peers_do() {
     assert!(run
         .runbook()
         .contains(&"Network Policy Blocking NATS".to_string()));
-    stop.store(true, Ordering::SeqCst);
-    holder.join().unwrap();
+    drop(holders);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 mod support;
 
 use support::nats_server::NatsServer;
-use support::{check, free_port, Run};
+use support::{check, Run};
 
 /// Masks what changes from run to run: the port, and every timing.
 fn settings(port: u16) -> insta::Settings {
@@ -131,7 +131,7 @@ fn nagios_thresholds_give_warning_and_critical() {
 
 #[test]
 fn nagios_closed_port_is_critical() {
-    let port = free_port();
+    let (port, _closed) = support::listener::closed_port();
     let url = format!("nats://127.0.0.1:{port}");
     let run = check(&["--format", "nagios"], &[("NATS_URL", &url)]);
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
@@ -167,7 +167,7 @@ fn nagios_disabled_messaging_is_ok() {
 
 #[test]
 fn nagios_output_never_breaks_the_line_or_shows_secrets() {
-    let port = free_port();
+    let (port, _closed) = support::listener::closed_port();
     let url = format!("nats://user:hunter2secret@127.0.0.1:{port}|x");
     let run = check(&["--format", "nagios"], &[("NATS_URL", &url)]);
     assert_eq!(run.code, 2, "{}", run.stdout);
@@ -187,7 +187,7 @@ fn prometheus_against_a_local_server() {
 
 #[test]
 fn prometheus_closed_port_reports_the_failure_and_exits_0() {
-    let port = free_port();
+    let (port, _closed) = support::listener::closed_port();
     let url = format!("nats://127.0.0.1:{port}");
     let run = check(&["--format", "prometheus"], &[("NATS_URL", &url)]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -203,7 +203,7 @@ fn prometheus_closed_port_reports_the_failure_and_exits_0() {
 
 #[test]
 fn prometheus_label_values_are_escaped() {
-    let port = free_port();
+    let (port, _closed) = support::listener::closed_port();
     let url = format!("nats://127.0.0.1:{port},nats://we\"ird\\host:4222");
     let run = check(&["--format", "prometheus"], &[("NATS_URL", &url)]);
     assert_exposition(&run.stdout);

@@ -222,3 +222,52 @@ fn usage_errors_exit_2() {
     let run = check(&["--env-file", "/nonexistent/app.env"], &[]);
     assert_eq!(run.code, 2);
 }
+
+/// Masks what changes from run to run in check's text and JSON: the port, every timing,
+/// the server's identity, version and client id, and the random part of the subject.
+fn check_settings(port: u16) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&format!(r"127\.0\.0\.1:{port}\b"), "127.0.0.1:[port]");
+    settings.add_filter(&format!(r#""port": {port}\b"#), r#""port": "[port]""#);
+    // Text: the step lines' timing, right-aligned in nine columns after the name in
+    // nine, then every other `0.4 ms` (PING/PONG, the round trip, the total).
+    settings.add_filter(r"(?m)^(\S{4} .{9}) +\d+\.\d ms  ", "$1    [ms] ms  ");
+    settings.add_filter(r"\b\d+\.\d+ ms\b", "[ms] ms");
+    // JSON: every `*_ms` timing and the round trip's percentiles, but not the timeout.
+    settings.add_filter(
+        r#""(duration_ms|rtt_ms|min|max|p50|p99)": \d+(\.\d+)?"#,
+        r#""$1": "[ms]""#,
+    );
+    settings.add_filter(r"\bN[A-Z0-9]{55}\b", "[server id]");
+    settings.add_filter(r"nats-server \d+\.\d+\.\d+", "nats-server [version]");
+    settings.add_filter(r#""version": "\d+\.\d+\.\d+""#, r#""version": "[version]""#);
+    settings.add_filter(r#""go": "go[^"]+""#, r#""go": "[go]""#);
+    settings.add_filter(r#""client_id": \d+"#, r#""client_id": "[id]""#);
+    settings.add_filter(r"_nats_doctor\.[A-Za-z0-9]{22}\b", "_nats_doctor.[random]");
+    settings
+}
+
+#[test]
+fn text_and_json_formats_against_a_real_server() {
+    let server = NatsServer::plain();
+    let port = server.port;
+    let url = server.url();
+    for format in ["text", "json"] {
+        let run = check(&["--format", format], &[("NATS_URL", &url)]);
+        assert_eq!(run.code, 0, "{}", run.all());
+        check_settings(port)
+            .bind(|| insta::assert_snapshot!(format!("check_pass_{format}"), run.stdout));
+    }
+}
+
+#[test]
+fn text_and_json_formats_of_a_refused_connection() {
+    let (port, _closed) = support::listener::closed_port();
+    let url = format!("nats://127.0.0.1:{port}");
+    for format in ["text", "json"] {
+        let run = check(&["--format", format], &[("NATS_URL", &url)]);
+        assert_eq!(run.code, 1, "{}", run.all());
+        check_settings(port)
+            .bind(|| insta::assert_snapshot!(format!("check_refused_{format}"), run.stdout));
+    }
+}

@@ -3,90 +3,26 @@
 //! `-ERR` text and INFO fields, a subject and payload fields delivered by a real
 //! `nats-server`, a file name and settings all appear escaped (`\x1b]0;pwned\x07`) in
 //! every text output, and stay escapes in JSON. The only escape sequences allowed are
-//! the colours nats-doctor writes itself.
+//! the colours nats-doctor writes itself. The runner (`support::run`) fails every run
+//! whose standard output or error holds a raw control character; the tests here make
+//! sure the hostile text really reached an output.
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+use support::listener::{bind_loopback, Acceptor};
 use support::nats_server::{Auth, NatsServer};
+use support::{nats_doctor, Run};
 
 /// Retitles and clears a terminal; then a right-to-left override.
 const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{202e}";
 /// How it must be shown.
 const SHOWN: &str = "\\x1b]0;pwned\\x07\\x1b[2J\\u{202e}";
-const PATIENCE: Duration = Duration::from_secs(10);
 
-/// Characters that must never reach the terminal raw (line feeds end lines).
-fn forbidden(character: char) -> bool {
-    matches!(
-        character,
-        '\u{0}'..='\u{9}'
-            | '\u{b}'..='\u{1f}'
-            | '\u{7f}'..='\u{9f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}'
-    )
-}
-
-/// Fails when `bytes` holds a forbidden character, except, when `colours`, the SGR
-/// sequences (`ESC [ digits ; m`) of nats-doctor's own colours.
-fn assert_terminal_safe(what: &str, bytes: &[u8], colours: bool) {
-    let text = String::from_utf8_lossy(bytes);
-    let mut characters = text.char_indices().peekable();
-    while let Some((at, character)) = characters.next() {
-        if character == '\u{1b}' && colours {
-            let rest = &text[at + 1..];
-            if let Some(sequence) = rest.strip_prefix('[') {
-                let length = sequence
-                    .find(|c: char| !(c.is_ascii_digit() || c == ';'))
-                    .unwrap_or(sequence.len());
-                if sequence[length..].starts_with('m') {
-                    for _ in 0..length + 2 {
-                        characters.next();
-                    }
-                    continue;
-                }
-            }
-        }
-        assert!(
-            !forbidden(character),
-            "{what}: raw {character:?} at byte {at}:\n{text}"
-        );
-    }
-}
-
-fn assert_safe(what: &str, output: &Output, colours: bool) {
-    assert_terminal_safe(&format!("{what} (stdout)"), &output.stdout, colours);
-    assert_terminal_safe(&format!("{what} (stderr)"), &output.stderr, colours);
-}
-
-fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(support::binary());
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdin(Stdio::null());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command
-}
-
-fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    command(args, env).output().expect("run nats-doctor")
-}
-
-fn all_text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+/// Runs `nats-doctor ARGS` with exactly `env` as its environment.
+fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
+    nats_doctor(args).envs(env).run()
 }
 
 /// YAML double-quoted escapes for the hostile text.
@@ -142,9 +78,8 @@ fn lint_escapes_input_in_every_format() {
     let path = dir.path().to_str().expect("path");
     for format in ["text", "github", "json", "sarif"] {
         let output = run(&["lint", "--color", "never", "--format", format, path], &[]);
-        assert_eq!(output.status.code(), Some(2), "{format}: {output:?}");
-        assert_safe(&format!("lint --format {format}"), &output, false);
-        let text = all_text(&output);
+        assert_eq!(output.code, 2, "{format}: {output:?}");
+        let text = output.all();
         match format {
             "text" | "github" => assert!(text.contains(SHOWN), "{format}:\n{text}"),
             // JSON escapes them its own way, and they decode to the original.
@@ -154,12 +89,12 @@ fn lint_escapes_input_in_every_format() {
             ),
         }
         assert!(
-            String::from_utf8_lossy(&output.stderr).contains(&format!("{SHOWN}.yaml")),
+            output.stderr.as_str().contains(&format!("{SHOWN}.yaml")),
             "{format}: the input error names the file, escaped"
         );
     }
     let output = run(&["lint", "--format", "json", path], &[]);
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let report = output.json();
     let objects: Vec<&str> = report["findings"]
         .as_array()
         .expect("findings")
@@ -173,17 +108,16 @@ fn lint_escapes_input_in_every_format() {
 fn our_own_colours_still_work() {
     let dir = tempfile::tempdir().expect("temporary directory");
     std::fs::write(dir.path().join("objects.yaml"), hostile_manifests()).expect("write");
-    let output = run(
-        &[
-            "lint",
-            "--color",
-            "always",
-            dir.path().to_str().expect("path"),
-        ],
-        &[],
-    );
-    assert_safe("lint --color always", &output, true);
-    let text = String::from_utf8_lossy(&output.stdout);
+    // The runner allows nats-doctor's own colours and no other escape.
+    let output = nats_doctor([
+        "lint",
+        "--color",
+        "always",
+        dir.path().to_str().expect("path"),
+    ])
+    .colours()
+    .run();
+    let text = output.stdout.as_str();
     assert!(text.contains("\u{1b}[1;31merror"), "{text}");
     assert!(text.contains(SHOWN), "{text}");
 }
@@ -211,12 +145,11 @@ fn errors_on_standard_error_are_escaped() {
     ] {
         let output = run(&args, &[]);
         assert!(
-            matches!(output.status.code(), Some(1..=3)),
+            matches!(Some(output.code), Some(1..=3)),
             "{args:?}: {output:?}"
         );
-        assert_safe(&format!("{args:?}"), &output, false);
         assert!(
-            all_text(&output).contains("\\x1b]0;pwned"),
+            output.all().contains("\\x1b]0;pwned"),
             "{args:?}: {output:?}"
         );
     }
@@ -224,7 +157,7 @@ fn errors_on_standard_error_are_escaped() {
 
 #[test]
 fn check_escapes_settings_in_every_format() {
-    let port = support::free_port();
+    let (port, _closed) = support::listener::closed_port();
     let env = [
         ("NATS_URL", "nats://127.0.0.1:1"),
         ("NATS_ENABLED", HOSTILE),
@@ -237,7 +170,8 @@ fn check_escapes_settings_in_every_format() {
         format!("nats://{HOSTILE}"),
     ] {
         for format in ["text", "json", "nagios", "prometheus"] {
-            let output = run(
+            // The runner rejects any raw control character in either stream.
+            run(
                 &[
                     "check",
                     "--format",
@@ -249,51 +183,31 @@ fn check_escapes_settings_in_every_format() {
                 ],
                 &env[1..],
             );
-            assert_safe(&format!("check {format} {url:?}"), &output, false);
         }
     }
     let output = run(&["check", "--color", "never"], &env);
-    assert_safe("check with hostile settings", &output, false);
-    assert!(all_text(&output).contains(SHOWN), "{output:?}");
+    assert!(output.all().contains(SHOWN), "{output:?}");
 }
 
 /// A proxy in front of a real nats-server that makes the server hostile: its INFO
 /// names the server with escapes and its `-ERR` texts get them too. Serves connections
 /// until dropped.
 struct TamperingProxy {
-    port: u16,
-    stop: Arc<AtomicBool>,
+    acceptor: Acceptor,
 }
 
 impl TamperingProxy {
     fn start(upstream: u16) -> TamperingProxy {
-        let listener = TcpListener::bind(support::loopback(0)).expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let port = listener.local_addr().expect("address").port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = Arc::clone(&stop);
-        std::thread::spawn(move || {
-            // Bounded: it ends when the test drops the proxy, or after PATIENCE.
-            let deadline = Instant::now() + PATIENCE * 6;
-            while !stopping.load(Ordering::Relaxed) && Instant::now() < deadline {
-                match listener.accept() {
-                    Ok((client, _)) => {
-                        let _ = client.set_nonblocking(false);
-                        if let Ok(server) = TcpStream::connect(support::loopback(upstream)) {
-                            relay(client, server);
-                        }
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                }
+        let acceptor = Acceptor::start(bind_loopback(), move |client| {
+            if let Ok(server) = TcpStream::connect(support::loopback(upstream)) {
+                relay(client, server);
             }
         });
-        TamperingProxy { port, stop }
+        TamperingProxy { acceptor }
     }
-}
 
-impl Drop for TamperingProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+    fn port(&self) -> u16 {
+        self.acceptor.port()
     }
 }
 
@@ -343,7 +257,7 @@ fn relay(client: TcpStream, server: TcpStream) {
 fn check_escapes_what_a_server_says() {
     let server = NatsServer::with_auth(Auth::Token);
     let proxy = TamperingProxy::start(server.port);
-    let url = format!("nats://127.0.0.1:{}", proxy.port);
+    let url = format!("nats://127.0.0.1:{}", proxy.port());
     let mut shown = String::new();
     for format in ["text", "json", "nagios", "prometheus"] {
         for token in ["wrong-token", support::nats_server::TOKEN] {
@@ -363,8 +277,7 @@ fn check_escapes_what_a_server_says() {
                 ],
                 &[],
             );
-            assert_safe(&format!("check {format} token {token}"), &output, false);
-            shown.push_str(&all_text(&output));
+            shown.push_str(&output.all());
         }
     }
     // The hostile texts were received and shown, escaped (JSON has its own escapes).
@@ -380,7 +293,7 @@ fn test_messaging_escapes_subjects_and_server_errors() {
     for (url, user) in [
         (format!("nats://127.0.0.1:{}", plain.port), None),
         (
-            format!("nats://127.0.0.1:{}", proxy.port),
+            format!("nats://127.0.0.1:{}", proxy.port()),
             Some(support::nats_server::LIMITED_USER),
         ),
     ] {
@@ -403,60 +316,23 @@ fn test_messaging_escapes_subjects_and_server_errors() {
                 ]);
             }
             let output = run(&args, &[("NATS_SUBJECT_PREFIX", &format!("p.{HOSTILE}"))]);
-            assert_safe(&format!("test-messaging {format} at {url}"), &output, false);
             if format == "text" {
-                assert!(all_text(&output).contains(SHOWN), "{output:?}");
+                assert!(output.all().contains(SHOWN), "{output:?}");
             }
         }
     }
 }
 
 /// Runs watch until it exits; `publish` runs once it is watching.
-fn watch(args: &[&str], publish: impl FnOnce()) -> Output {
-    let mut child = command(args, &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn watch");
-    let stderr = child.stderr.take().expect("stderr");
-    let (line_tx, line_rx) = mpsc::channel();
-    let stderr_thread = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        for line in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
-            all.extend_from_slice(&line);
-            all.push(b'\n');
-            let _ = line_tx.send(String::from_utf8_lossy(&line).into_owned());
-        }
-        all
-    });
-    let mut stdout = child.stdout.take().expect("stdout");
-    let stdout_thread = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        let _ = stdout.read_to_end(&mut all);
-        all
-    });
-    let deadline = Instant::now() + PATIENCE;
-    while let Ok(line) = line_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        if line.contains("watching") {
-            publish();
-            break;
-        }
+fn watch(args: &[&str], publish: impl FnOnce()) -> Run {
+    let mut running = nats_doctor(args).spawn();
+    if running
+        .stderr_line(|line| line.contains("watching"))
+        .is_some()
+    {
+        publish();
     }
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("watch did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        status,
-        stdout: stdout_thread.join().expect("stdout"),
-        stderr: stderr_thread.join().expect("stderr"),
-    }
+    running.finish()
 }
 
 /// Publishes raw protocol to a plain server: the subject and payload bytes as given.
@@ -522,9 +398,8 @@ fn watch_escapes_subjects_and_payload_fields() {
             ],
             || publish(server.port, &messages),
         );
-        assert_eq!(output.status.code(), Some(1), "{output:?}");
-        assert_safe(&format!("watch {format}"), &output, false);
-        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.code, 1, "{output:?}");
+        let stdout = output.stdout.as_str();
         if format == "text" {
             assert!(stdout.contains(SHOWN), "{stdout}");
         } else {

@@ -1,35 +1,30 @@
 //! The recipes under `examples/` are what users copy: every manifest there must lint
 //! clean, and the Kubernetes Job and CronJob must run `check` with the settings of the
 //! extraction jobs.
-use std::path::Path;
-use std::process::Command;
+mod support;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use std::process::Command;
+use support::{nats_doctor, root};
 
 #[test]
 fn every_manifest_under_examples_lints_clean() {
-    let output = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
-        .current_dir(root())
-        .args([
-            "lint",
-            "--format",
-            "json",
-            "--fail-on",
-            "info",
-            // Not --strict-refs: the NATS Service lives in namespace `nats`, which these
-            // recipes must not create; lint checks it wherever the input has Services.
-            "examples/",
-        ])
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run nats-doctor lint");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let output = nats_doctor([
+        "lint",
+        "--format",
+        "json",
+        "--fail-on",
+        "info",
+        // Not --strict-refs: the NATS Service lives in namespace `nats`, which these
+        // recipes must not create; lint checks it wherever the input has Services.
+        "examples/",
+    ])
+    .current_dir(root())
+    .run();
+    let stdout = output.stdout.as_str();
+    let stderr = output.stderr.as_str();
+    assert_eq!(output.code, 0, "{stdout}\n{stderr}");
     assert!(stderr.is_empty(), "input errors: {stderr}");
-    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    let report: serde_json::Value = serde_json::from_str(stdout).expect("JSON report");
     assert_eq!(report["findings"], serde_json::json!([]), "{stdout}");
     let summary = &report["summary"];
     assert_eq!(summary["errors"], 0);
@@ -101,15 +96,9 @@ fn pre_commit_hook_runs_lint() {
         assert!(text.contains(extension), "{extension}");
     }
     // The hook file is YAML the linter itself reads without an input error.
-    let output = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
+    let output = nats_doctor(["lint", ".pre-commit-hooks.yaml"])
         .current_dir(root())
-        .args(["lint", ".pre-commit-hooks.yaml"])
-        .output()
-        .expect("run nats-doctor lint");
-    assert_eq!(output.status.code(), Some(0));
-    assert!(
-        output.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .run();
+    assert_eq!(output.code, 0);
+    assert!(output.stderr.is_empty(), "{}", output.stderr.as_str());
 }

@@ -1,29 +1,21 @@
 //! The machine-readable formats of `nats-doctor lint` as the binary prints them: SARIF
-//! validated against the SARIF 2.1.0 schema (a copy lives in `tests/data/`), and GitHub
-//! workflow commands kept as snapshots.
+//! validated against the SARIF 2.1.0 schema (a copy lives in `tests/data/`), GitHub
+//! workflow commands kept as snapshots, and snapshots of the JSON and text formats of
+//! the fixture examples.
+
+mod support;
 
 use serde_json::Value;
-use std::process::{Command, Output};
+use support::{nats_doctor, Run};
 
-fn lint(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
-        .arg("lint")
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("nats-doctor runs")
+fn lint(args: &[&str]) -> Run {
+    nats_doctor(["lint"]).args(args).run()
 }
 
 fn sarif(args: &[&str]) -> Value {
     let mut all = vec!["--format", "sarif"];
     all.extend_from_slice(args);
-    let output = lint(&all);
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
+    lint(&all).json()
 }
 
 fn assert_valid_sarif(document: &Value) {
@@ -65,11 +57,7 @@ fn bad_fixtures() -> Vec<String> {
 
 #[test]
 fn sarif_validates_against_the_schema_for_every_rule_fixture() {
-    let listed = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
-        .args(["rules", "--format", "json"])
-        .output()
-        .expect("rules");
-    let listed: Value = serde_json::from_slice(&listed.stdout).expect("rules JSON");
+    let listed = nats_doctor(["rules", "--format", "json"]).run().json();
     let mut codes = std::collections::BTreeSet::new();
     let mut related_labels = Vec::new();
     let mut fields = Vec::new();
@@ -144,18 +132,16 @@ fn sarif_stays_valid_with_input_errors_and_stdin() {
     let invocation = &document["runs"][0]["invocations"][0];
     assert_eq!(invocation["executionSuccessful"], false);
 
-    let output = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
-        .args(["lint", "--format", "sarif", "-"])
-        .stdin(std::fs::File::open("fixtures/rules/ND101/bad.yaml").expect("fixture"))
-        .output()
-        .expect("runs");
-    let document: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let output = nats_doctor(["lint", "--format", "sarif", "-"])
+        .stdin(std::fs::read("fixtures/rules/ND101/bad.yaml").expect("fixture"))
+        .run();
+    let document = output.json();
     assert_valid_sarif(&document);
 }
 
 fn github(path: &str) -> String {
     let output = lint(&["--format", "github", path]);
-    String::from_utf8(output.stdout).expect("utf-8")
+    output.stdout
 }
 
 #[test]
@@ -183,4 +169,13 @@ fn github_annotations_escape_messages_and_properties() {
     let output = github(file.to_str().expect("path"));
     let shown = output.replace(dir.path().to_str().expect("dir"), "<dir>");
     insta::assert_snapshot!(shown);
+}
+
+#[test]
+fn json_and_text_formats_of_the_fixture_examples() {
+    for format in ["json", "text"] {
+        let output = lint(&["--color", "never", "--format", format, "fixtures/examples/"]);
+        assert_eq!(output.code, 1, "{}", output.stderr);
+        insta::assert_snapshot!(format!("examples_{format}"), output.stdout);
+    }
 }

@@ -1,26 +1,14 @@
 //! `nats-doctor completions <shell>` and `nats-doctor man [COMMAND]`: produced from the
 //! clap definitions, so every command and every long flag must be in them.
+mod support;
+
 use clap::CommandFactory;
 use nats_doctor::cli::Cli;
-use std::process::{Command, Output};
-
-fn nats_doctor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run nats-doctor")
-}
+use std::process::Command;
+use support::nats_doctor;
 
 fn stdout(args: &[&str]) -> String {
-    let output = nats_doctor(args);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8")
+    nats_doctor(args).code(0).run().stdout
 }
 
 /// (command name, its long flags), for every command.
@@ -107,8 +95,8 @@ fn bash_completion_is_valid_bash() {
 
 #[test]
 fn unknown_shell_is_a_usage_error() {
-    let output = nats_doctor(&["completions", "powershell-core"]);
-    assert_eq!(output.status.code(), Some(2));
+    let output = nats_doctor(["completions", "powershell-core"]).run();
+    assert_eq!(output.code, 2);
 }
 
 /// roff escapes `-` as `\-`.
@@ -158,9 +146,9 @@ fn man_page_snapshot() {
 
 #[test]
 fn man_page_of_an_unknown_command_is_an_error() {
-    let output = nats_doctor(&["man", "nonsense"]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = nats_doctor(["man", "nonsense"]).run();
+    assert_eq!(output.code, 2);
+    let stderr = output.stderr.as_str();
     assert!(stderr.contains("no command `nonsense`"), "{stderr}");
     assert!(output.stdout.is_empty());
 }

@@ -89,13 +89,6 @@ fn step_summary(measured: &Measured, name: &str) -> String {
         .to_string()
 }
 
-fn diagnosis(measured: &Measured) -> String {
-    measured.run.step("nats")["detail"]["diagnoses"][0]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
 #[test]
 fn check_names_a_malformed_msg() {
     let peer = scripted(When::Subscribed, bytes(HUGE_MSG));
@@ -185,7 +178,7 @@ fn check_stops_reading_an_endless_info() {
     let peer = endless_info();
     let measured = check(&peer.url(), "2s");
     assert_eq!(measured.run.code, 1, "{}", measured.run.stdout);
-    assert_eq!(diagnosis(&measured), "malformed_protocol");
+    assert_eq!(measured.run.diagnosis(), "malformed_protocol");
     assert!(
         step_summary(&measured, "nats").contains(ENDLESS_INFO),
         "{}",
@@ -234,7 +227,7 @@ fn a_huge_error_line_is_neither_buffered_nor_printed() {
     let peer = huge_error();
     let measured = check(&peer.url(), "2s");
     assert_eq!(measured.run.code, 1);
-    assert_eq!(diagnosis(&measured), "malformed_protocol");
+    assert_eq!(measured.run.diagnosis(), "malformed_protocol");
     assert!(step_summary(&measured, "nats").contains(HUGE_ERROR));
     let measured = test_messaging(&peer.url(), "2s");
     assert_eq!(measured.run.code, 1);
@@ -261,7 +254,7 @@ fn a_long_error_text_is_capped_in_every_output() {
     let cap = format!("{}… ({} more bytes)", "e".repeat(512), 60 * 1024 - 512);
     let measured = check(&peer.url(), "2s");
     assert_eq!(measured.run.code, 1);
-    assert_eq!(diagnosis(&measured), "server_error");
+    assert_eq!(measured.run.diagnosis(), "server_error");
     assert!(
         step_summary(&measured, "nats").contains(&cap),
         "{}",
@@ -299,7 +292,7 @@ fn a_bare_error_is_named() {
     let peer = scripted(When::Connect, bytes(b"-ERR\r\n"));
     let measured = check(&peer.url(), "2s");
     assert_eq!(measured.run.code, 1);
-    assert_eq!(diagnosis(&measured), "server_error");
+    assert_eq!(measured.run.diagnosis(), "server_error");
     assert!(
         step_summary(&measured, "nats").contains("-ERR without a text"),
         "{}",

@@ -1,70 +1,33 @@
 //! `nats-doctor lint` as a user runs it: inputs of every kind, bad inputs, output
 //! formats, exit codes, suppression and secrets.
 
+mod support;
+
 use serde_json::Value;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::run::findings as codes_at;
+use support::{nats_doctor, Run};
 
-fn nats_doctor(args: &[&str]) -> Output {
-    run_with_stdin(args, None)
+fn run(args: &[&str]) -> Run {
+    nats_doctor(args).run()
 }
 
-fn run_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
-        .args(args)
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("nats-doctor starts");
-    let mut input = child.stdin.take().expect("stdin");
-    if let Some(bytes) = stdin {
-        input.write_all(bytes).expect("write stdin");
-    }
-    drop(input);
-    child.wait_with_output().expect("nats-doctor runs")
+fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Run {
+    nats_doctor(args).stdin(stdin).run()
 }
 
-fn json(args: &[&str]) -> (Value, Output) {
+fn json(args: &[&str]) -> (Value, Run) {
     let mut all = vec!["lint", "--format", "json"];
     all.extend_from_slice(args);
-    let output = nats_doctor(&all);
-    let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    });
-    (value, output)
-}
-
-fn codes_at(report: &Value) -> Vec<(String, String, u64, u64)> {
-    report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| {
-            (
-                f["code"].as_str().expect("code").to_string(),
-                f["file"].as_str().expect("file").to_string(),
-                f["line"].as_u64().expect("line"),
-                f["column"].as_u64().expect("column"),
-            )
-        })
-        .collect()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).to_string()
+    let output = run(&all);
+    (output.json(), output)
 }
 
 #[test]
 fn json_output_has_exactly_the_documented_keys() {
     let (report, output) = json(&["fixtures/examples/"]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.code, 1);
     let keys = |v: &Value| {
         let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
         k.sort();
@@ -120,15 +83,15 @@ fn reads_crlf_bom_json_lists_and_stdin() {
         ]
     );
     let text = std::fs::read("fixtures/inputs/crlf.yaml").expect("fixture");
-    let output = run_with_stdin(&["lint", "--format", "json", "-"], Some(&text));
-    let report: Value = serde_json::from_slice(&output.stdout).expect("json");
+    let output = run_with_stdin(&["lint", "--format", "json", "-"], &text);
+    let report: Value = output.json();
     assert_eq!(
         codes_at(&report),
         [("ND101".into(), "<stdin>".into(), 7, 13)]
     );
     // Text output shows the stdin line it points at.
-    let output = run_with_stdin(&["lint", "-"], Some(&text));
-    let shown = String::from_utf8_lossy(&output.stdout);
+    let output = run_with_stdin(&["lint", "-"], &text);
+    let shown = output.stdout.as_str();
     assert!(
         shown.contains("7 |   NATS_URL: \"nats://10.0.0.1:4222\""),
         "{shown}"
@@ -138,7 +101,7 @@ fn reads_crlf_bom_json_lists_and_stdin() {
 #[test]
 fn reads_compose_files_with_env_files_and_walks_directories() {
     let (report, output) = json(&["fixtures/inputs/compose"]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(output.code, 1, "{}", output.stderr.clone());
     let found = codes_at(&report);
     assert!(
         found.contains(&(
@@ -179,19 +142,17 @@ fn reads_compose_files_with_env_files_and_walks_directories() {
 
 #[test]
 fn lints_the_process_environment() {
-    let output = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
-        .args([
-            "lint",
-            "--format",
-            "json",
-            "--env",
-            "fixtures/inputs/empty.yaml",
-        ])
-        .env("NATS_URL", "nats://172.20.0.5:4222")
-        .env("NATS_ENABLED", "enabled")
-        .output()
-        .expect("runs");
-    let report: Value = serde_json::from_slice(&output.stdout).expect("json");
+    let output = nats_doctor([
+        "lint",
+        "--format",
+        "json",
+        "--env",
+        "fixtures/inputs/empty.yaml",
+    ])
+    .env("NATS_URL", "nats://172.20.0.5:4222")
+    .env("NATS_ENABLED", "enabled")
+    .run();
+    let report: Value = output.json();
     let codes: Vec<String> = codes_at(&report).into_iter().map(|f| f.0).collect();
     assert!(codes.contains(&"ND101".to_string()), "{codes:?}");
     assert!(codes.contains(&"ND302".to_string()), "{codes:?}");
@@ -207,7 +168,7 @@ fn lints_the_process_environment() {
 
 #[test]
 fn bad_inputs_are_reported_with_their_location_and_the_rest_is_linted() {
-    let output = nats_doctor(&[
+    let output = run(&[
         "lint",
         "--format",
         "json",
@@ -217,8 +178,8 @@ fn bad_inputs_are_reported_with_their_location_and_the_rest_is_linted() {
         "fixtures/inputs/does-not-exist.yaml",
         "fixtures/inputs/crlf.yaml",
     ]);
-    assert_eq!(output.status.code(), Some(2));
-    let errors = stderr(&output);
+    assert_eq!(output.code, 2);
+    let errors = output.stderr.clone();
     assert!(
         errors.contains(
             "fixtures/inputs/malformed.yaml:7:18: invalid YAML: did not find expected key"
@@ -238,7 +199,7 @@ fn bad_inputs_are_reported_with_their_location_and_the_rest_is_linted() {
         errors.contains("fixtures/inputs/does-not-exist.yaml: no such file"),
         "{errors}"
     );
-    let report: Value = serde_json::from_slice(&output.stdout).expect("stdout stays JSON");
+    let report: Value = output.json();
     assert_eq!(codes_at(&report).len(), 1, "crlf.yaml is still linted");
 }
 
@@ -251,15 +212,15 @@ fn binary_empty_and_oversized_inputs() {
     let file = std::fs::File::create(&big).expect("create");
     file.set_len(nats_doctor::manifest::MAX_FILE_BYTES + 1)
         .expect("size");
-    let output = nats_doctor(&[
+    let output = run(&[
         "lint",
         binary.to_str().expect("path"),
         big.to_str().expect("path"),
         "fixtures/inputs/empty.yaml",
         "fixtures/inputs/empty-documents.yaml",
     ]);
-    assert_eq!(output.status.code(), Some(2));
-    let errors = stderr(&output);
+    assert_eq!(output.code, 2);
+    let errors = output.stderr.clone();
     assert!(errors.contains("image.yaml:1:5: binary file"), "{errors}");
     assert!(
         errors.contains("big.yaml: larger than the 16 MiB input limit"),
@@ -270,12 +231,12 @@ fn binary_empty_and_oversized_inputs() {
         "empty inputs are not errors: {errors}"
     );
 
-    let output = nats_doctor(&[
+    let output = run(&[
         "lint",
         "fixtures/inputs/empty.yaml",
         "fixtures/inputs/empty-documents.yaml",
     ]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(output.code, 0, "{}", output.stderr.clone());
 }
 
 #[test]
@@ -307,15 +268,15 @@ fn hostile_yaml_fails_fast_with_bounded_work() {
     std::fs::write(&deep_block, nested).expect("write");
 
     let started = Instant::now();
-    let output = nats_doctor(&[
+    let output = run(&[
         "lint",
         bomb_path.to_str().expect("path"),
         deep_path.to_str().expect("path"),
         deep_block.to_str().expect("path"),
     ]);
     let elapsed = started.elapsed();
-    assert_eq!(output.status.code(), Some(2));
-    let errors = stderr(&output);
+    assert_eq!(output.code, 2);
+    let errors = output.stderr.clone();
     assert!(
         errors.contains("bomb.yaml:") && errors.contains("alias"),
         "{errors}"
@@ -339,7 +300,7 @@ fn thousands_of_files_in_a_directory() {
         std::fs::write(dir.path().join(format!("c{index}.yaml")), text).expect("write");
     }
     let (report, output) = json(&[dir.path().to_str().expect("path")]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(output.code, 0, "{}", output.stderr.clone());
     assert_eq!(report["summary"]["files"], 3_000);
     assert_eq!(report["summary"]["objects"], 3_000);
 }
@@ -347,20 +308,19 @@ fn thousands_of_files_in_a_directory() {
 #[test]
 fn secrets_never_appear_in_any_format() {
     for format in ["text", "json", "github"] {
-        let output = nats_doctor(&[
+        let output = nats_doctor([
             "lint",
             "--format",
             format,
             "--color",
             "always",
             "fixtures/inputs/secret.yaml",
-        ]);
-        let all = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            stderr(&output)
-        );
-        assert_eq!(output.status.code(), Some(1), "{format}: {all}");
+        ])
+        .secrets(&["hunter2", "bmF0czovL2Fw"])
+        .colours()
+        .run();
+        let all = format!("{}{}", output.stdout.as_str(), output.stderr.clone());
+        assert_eq!(output.code, 1, "{format}: {all}");
         assert!(!all.contains("hunter2"), "{format} leaks a password: {all}");
         assert!(
             !all.contains("bmF0czovL2Fw"),
@@ -368,7 +328,7 @@ fn secrets_never_appear_in_any_format() {
         );
         if format == "text" {
             // The ConfigMap may show its host; the Secret's findings show nothing of its value.
-            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stdout = output.stdout.as_str();
             let secret_blocks: Vec<&str> = stdout
                 .split("\n\n")
                 .filter(|block| block.contains("Secret petrosa-apps/nats-credentials"))
@@ -414,33 +374,29 @@ fn ignore_annotation_disable_enable_and_fail_on() {
     let (report, output) = json(&["fixtures/inputs/ignored.yaml"]);
     let codes: Vec<String> = codes_at(&report).into_iter().map(|f| f.0).collect();
     assert_eq!(codes, ["ND302"], "ND102 and url-ip-literal are ignored");
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "a warning is below --fail-on error"
-    );
+    assert_eq!(output.code, 0, "a warning is below --fail-on error");
     let (_, output) = json(&["--fail-on", "warning", "fixtures/inputs/ignored.yaml"]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.code, 1);
 
     let (report, output) = json(&["--disable", "ND101,nats-url-missing", "fixtures/examples/"]);
     let codes: Vec<String> = codes_at(&report).into_iter().map(|f| f.0).collect();
     assert_eq!(codes, ["ND302", "ND303"]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.code, 1);
     let (report, _) = json(&["--enable", "ND303", "fixtures/examples/"]);
     let codes: Vec<String> = codes_at(&report).into_iter().map(|f| f.0).collect();
     assert_eq!(codes, ["ND303"]);
     let (_, output) = json(&["--fail-on", "never", "fixtures/examples/"]);
-    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(output.code, 0);
 
-    let output = nats_doctor(&["lint", "--disable", "ND999", "fixtures/examples/"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("unknown rule `ND999`"));
+    let output = run(&["lint", "--disable", "ND999", "fixtures/examples/"]);
+    assert_eq!(output.code, 2);
+    assert!(output.stderr.clone().contains("unknown rule `ND999`"));
 }
 
 #[test]
 fn text_output_is_compiler_style_with_a_summary() {
-    let output = nats_doctor(&["lint", "--color", "never", "fixtures/examples/"]);
-    let text = String::from_utf8_lossy(&output.stdout);
+    let output = run(&["lint", "--color", "never", "fixtures/examples/"]);
+    let text = output.stdout.as_str();
     assert!(
         text.starts_with("error[ND101]: NATS URL host 192.168.194.253 is an IP address"),
         "{text}"
@@ -467,24 +423,24 @@ fn text_output_is_compiler_style_with_a_summary() {
     );
     assert!(!text.contains('\u{1b}'), "no colour when asked for none");
 
-    let coloured = nats_doctor(&["lint", "--color", "always", "fixtures/examples/"]);
-    assert!(String::from_utf8_lossy(&coloured.stdout).contains('\u{1b}'));
-    let no_color = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
-        .args(["lint", "fixtures/examples/"])
+    let coloured = nats_doctor(["lint", "--color", "always", "fixtures/examples/"])
+        .colours()
+        .run();
+    assert!(coloured.stdout.as_str().contains('\u{1b}'));
+    let no_color = nats_doctor(["lint", "fixtures/examples/"])
         .env("NO_COLOR", "1")
-        .output()
-        .expect("runs");
-    assert!(!String::from_utf8_lossy(&no_color.stdout).contains('\u{1b}'));
+        .run();
+    assert!(!no_color.stdout.as_str().contains('\u{1b}'));
 
-    let quiet = nats_doctor(&["lint", "-q", "fixtures/rules/ND101/good.yaml"]);
-    assert_eq!(quiet.status.code(), Some(0));
+    let quiet = run(&["lint", "-q", "fixtures/rules/ND101/good.yaml"]);
+    assert_eq!(quiet.code, 0);
     assert!(quiet.stdout.is_empty());
 }
 
 #[test]
 fn rules_and_explain() {
-    let output = nats_doctor(&["rules"]);
-    let text = String::from_utf8_lossy(&output.stdout);
+    let output = run(&["rules"]);
+    let text = output.stdout.as_str();
     assert!(
         text.lines()
             .any(|l| l.starts_with("ND101  url-ip-literal") && l.contains("error")),
@@ -494,26 +450,23 @@ fn rules_and_explain() {
         assert!(text.contains(rule.code) && text.contains(rule.name));
     }
     for query in ["ND303", "nd303", "non-string-value"] {
-        let output = nats_doctor(&["explain", query]);
-        assert_eq!(output.status.code(), Some(0));
-        let doc = String::from_utf8_lossy(&output.stdout);
+        let output = run(&["explain", query]);
+        assert_eq!(output.code, 0);
+        let doc = output.stdout.as_str();
         assert!(doc.starts_with("# ND303 non-string-value (error)"), "{doc}");
         assert!(doc.contains("## Why is this bad?"));
     }
-    let output = nats_doctor(&["explain", "ND000"]);
-    assert_eq!(output.status.code(), Some(2));
+    let output = run(&["explain", "ND000"]);
+    assert_eq!(output.code, 2);
 }
 
 #[test]
 fn usage_errors_exit_2_and_help_documents_exit_codes() {
-    assert_eq!(
-        nats_doctor(&["lint", "--format", "yaml"]).status.code(),
-        Some(2)
-    );
-    assert_eq!(nats_doctor(&["frobnicate"]).status.code(), Some(2));
-    let help = nats_doctor(&["lint", "--help"]);
-    assert_eq!(help.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&help.stdout).contains("Exit codes:"));
+    assert_eq!(run(&["lint", "--format", "yaml"]).code, 2);
+    assert_eq!(run(&["frobnicate"]).code, 2);
+    let help = run(&["lint", "--help"]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.as_str().contains("Exit codes:"));
 }
 
 #[test]
@@ -538,19 +491,19 @@ fn no_input_panics_even_when_cut_anywhere() {
             paths.push(path);
         }
     }
-    let output = nats_doctor(&[
+    let output = run(&[
         "lint",
         "--format",
         "json",
         dir.path().to_str().expect("path"),
     ]);
     assert!(
-        matches!(output.status.code(), Some(0..=2)),
+        matches!(Some(output.code), Some(0..=2)),
         "{}",
-        stderr(&output)
+        output.stderr.clone()
     );
-    assert!(!stderr(&output).contains("panicked"));
-    serde_json::from_slice::<Value>(&output.stdout).expect("still valid JSON");
+    assert!(!output.stderr.clone().contains("panicked"));
+    output.json();
 }
 
 #[test]
@@ -578,22 +531,22 @@ spec:
     };
     let output = run_with_stdin(
         &["lint", "--format", "json", "-"],
-        Some(manifest("NATS_SUBJECT_PREFIX").as_bytes()),
+        manifest("NATS_SUBJECT_PREFIX").as_bytes(),
     );
-    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let report: Value = output.json();
     let codes: Vec<(String, u64, u64)> = codes_at(&report)
         .into_iter()
         .map(|(code, _, line, column)| (code, line, column))
         .collect();
     assert_eq!(codes, vec![("ND301".to_string(), 8, 15)], "{report}");
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.code, 1);
     let output = run_with_stdin(
         &["lint", "--format", "json", "-"],
-        Some(manifest("NATS_TOKEN").as_bytes()),
+        manifest("NATS_TOKEN").as_bytes(),
     );
-    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let report: Value = output.json();
     assert!(codes_at(&report).is_empty(), "{report}");
-    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(output.code, 0);
 }
 
 #[test]
@@ -602,9 +555,9 @@ fn files_joined_without_a_separator_are_one_object_with_repeated_keys() {
     let first = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: petrosa-common-config\n  namespace: petrosa-apps\ndata:\n  NATS_URL: \"nats://nats-server.nats:4222\"\n";
     let second = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: petrosa-sensitive-credentials\n  namespace: petrosa-apps\nstringData:\n  NATS_PASSWORD: \"s3cr3t-value\"\n  NATS_PASSWORD: \"0ther-s3cr3t\"\n";
     let joined = format!("{first}{second}");
-    let output = run_with_stdin(&["lint", "--format", "json", "-"], Some(joined.as_bytes()));
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let output = run_with_stdin(&["lint", "--format", "json", "-"], joined.as_bytes());
+    assert_eq!(output.code, 1, "{}", output.stderr.clone());
+    let report: Value = output.json();
     let repeated: Vec<_> = codes_at(&report)
         .into_iter()
         .filter(|(code, ..)| code == "ND310")
@@ -641,13 +594,9 @@ fn files_joined_without_a_separator_are_one_object_with_repeated_keys() {
     for format in ["text", "json", "github", "sarif"] {
         let output = run_with_stdin(
             &["lint", "--format", format, "--color", "never", "-"],
-            Some(joined.as_bytes()),
+            joined.as_bytes(),
         );
-        let all = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            stderr(&output)
-        );
+        let all = format!("{}{}", output.stdout.as_str(), output.stderr.clone());
         assert!(all.contains("ND310"), "{format}: {all}");
         for secret in ["s3cr3t-value", "0ther-s3cr3t"] {
             assert!(!all.contains(secret), "{format} shows {secret}: {all}");
@@ -660,7 +609,7 @@ fn findings_at_custom_resource_fields_name_the_field_and_the_nats_service() {
     // The NATS Service of the input, chosen from the workload's namespace; a field has
     // `field` and no `variable`; other projects' inputs get no runbook line.
     let (report, output) = json(&["fixtures/rules/ND101/bad-with-nats-service.yaml"]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(output.code, 1, "{}", output.stderr);
     let findings = report["findings"].as_array().expect("findings");
     let field = findings
         .iter()
@@ -701,8 +650,8 @@ fn findings_at_custom_resource_fields_name_the_field_and_the_nats_service() {
         helps.contains(&"use the Service name: nats://nats-cluster.queues.svc.cluster.local:4222"),
         "{helps:?}"
     );
-    let bad = nats_doctor(&["lint", "--nats-service", "nats", "fixtures/examples/"]);
-    assert_eq!(bad.status.code(), Some(2), "NAMESPACE/NAME is required");
+    let bad = run(&["lint", "--nats-service", "nats", "fixtures/examples/"]);
+    assert_eq!(bad.code, 2, "NAMESPACE/NAME is required");
 }
 
 #[test]

@@ -2,56 +2,21 @@
 //! is judged, ignore files are honoured, every other file is skipped and counted, and
 //! only files that are really broken are input errors.
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod support;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use std::path::Path;
+use std::process::Command;
+use support::run::findings;
+use support::{nats_doctor, root, Run};
 
 /// Runs the binary in `directory` with `args`, with PATH set to `path`.
-fn run_in(directory: &Path, args: &[&str], path: Option<&str>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nats-doctor"));
-    command
-        .args(args)
-        .current_dir(directory)
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null());
-    if let Some(path) = path {
-        command.env("PATH", path);
+fn run_in(directory: &Path, args: &[&str], path: Option<&str>) -> Run {
+    let doctor = nats_doctor(args).current_dir(directory);
+    match path {
+        Some(path) => doctor.env("PATH", path),
+        None => doctor,
     }
-    command.output().expect("nats-doctor runs")
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "not JSON ({error}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn findings(report: &Value) -> Vec<(String, String, u64, u64)> {
-    report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| {
-            (
-                f["code"].as_str().expect("code").to_string(),
-                f["file"].as_str().expect("file").to_string(),
-                f["line"].as_u64().expect("line"),
-                f["column"].as_u64().expect("column"),
-            )
-        })
-        .collect()
+    .run()
 }
 
 /// Copies a fixture directory into a temporary directory.
@@ -98,8 +63,8 @@ fn repository() -> tempfile::TempDir {
 fn a_repository_reports_input_errors_only_for_broken_manifests() {
     let repository = repository();
     let output = run_in(repository.path(), &["lint", ".", "--format", "json"], None);
-    let errors = stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "{errors}");
+    let errors = output.stderr.clone();
+    assert_eq!(output.code, 2, "{errors}");
     let error_lines: Vec<&str> = errors.lines().filter(|l| l.starts_with("error")).collect();
     assert_eq!(
         error_lines,
@@ -115,7 +80,7 @@ fn a_repository_reports_input_errors_only_for_broken_manifests() {
             && notes[0].ends_with("for services extractor, gap-filler"),
         "{errors}"
     );
-    let report = json(&output);
+    let report = output.json();
     assert_eq!(
         findings(&report),
         [("ND101".to_string(), "./deploy/app.yaml".to_string(), 7, 13)]
@@ -135,7 +100,7 @@ fn a_repository_reports_input_errors_only_for_broken_manifests() {
         &["lint", ".", "--format", "json", "--no-ignore"],
         None,
     );
-    let errors = stderr(&output);
+    let errors = output.stderr.clone();
     assert!(
         errors.contains("./node_modules/some-chart/deploy.yaml:4:1: invalid YAML"),
         "{errors}"
@@ -144,7 +109,7 @@ fn a_repository_reports_input_errors_only_for_broken_manifests() {
         !errors.contains(".git/"),
         "hidden directories stay out: {errors}"
     );
-    let report = json(&output);
+    let report = output.json();
     assert!(
         findings(&report).contains(&(
             "ND101".to_string(),
@@ -164,7 +129,7 @@ fn verbose_lists_skipped_files_and_the_text_summary_counts_them() {
         &["lint", ".", "-v", "--color", "never"],
         None,
     );
-    let errors = stderr(&output);
+    let errors = output.stderr.clone();
     let skipped: Vec<&str> = errors
         .lines()
         .filter(|l| l.starts_with("skipped: "))
@@ -180,7 +145,7 @@ fn verbose_lists_skipped_files_and_the_text_summary_counts_them() {
         ],
         "{errors}"
     );
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = output.stdout.as_str();
     let summary = stdout.lines().last().expect("summary line");
     assert!(
         summary.ends_with(
@@ -190,7 +155,11 @@ fn verbose_lists_skipped_files_and_the_text_summary_counts_them() {
     );
     // Without -v, nothing is said about them but the count.
     let quiet = run_in(repository.path(), &["lint", "."], None);
-    assert!(!stderr(&quiet).contains("skipped:"), "{}", stderr(&quiet));
+    assert!(
+        !quiet.stderr.clone().contains("skipped:"),
+        "{}",
+        quiet.stderr.clone()
+    );
 }
 
 #[test]
@@ -208,8 +177,8 @@ fn named_files_are_always_judged() {
         ],
         None,
     );
-    let errors = stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "{errors}");
+    let errors = output.stderr.clone();
+    assert_eq!(output.code, 2, "{errors}");
     assert!(
         errors.contains("error: jobs/broker.yaml:4:9: unrendered template (`{{ ... }}`); render it first: helm template RELEASE CHART | nats-doctor lint -"),
         "{errors}"
@@ -231,7 +200,7 @@ fn named_files_are_always_judged() {
         ],
         None,
     );
-    let errors = stderr(&output);
+    let errors = output.stderr.clone();
     assert!(
         errors
             .contains("fixtures/charts/nats-app/templates/configmap.yaml:4:9: unrendered template"),
@@ -243,7 +212,7 @@ fn named_files_are_always_judged() {
     );
     // Alerts and Argo parameters are not Helm: a named file with them is judged.
     let output = run_in(&fixture, &["lint", "deploy/alerts.yaml"], None);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(output.code, 0, "{}", output.stderr.clone());
 }
 
 #[test]
@@ -258,33 +227,37 @@ fn utf16_and_utf32_with_a_byte_order_mark_are_read() {
         "utf32be.yaml",
     ] {
         let output = run_in(&directory, &["lint", "--format", "json", name], None);
-        assert_eq!(output.status.code(), Some(1), "{name}: {}", stderr(&output));
+        assert_eq!(output.code, 1, "{name}: {}", output.stderr.clone());
         assert_eq!(
-            findings(&json(&output)),
+            output.findings(),
             [("ND101".to_string(), name.to_string(), 8, 13)],
             "{name}"
         );
         // The source line is shown from the decoded text.
         let text = run_in(&directory, &["lint", "--color", "never", name], None);
         assert!(
-            String::from_utf8_lossy(&text.stdout)
+            text.stdout
+                .as_str()
                 .contains("8 |   NATS_URL: \"nats://10.42.0.17:4222\""),
             "{name}: {}",
-            String::from_utf8_lossy(&text.stdout)
+            text.stdout.as_str()
         );
     }
     // Without a byte order mark, UTF-16 is NUL bytes: a binary file, named, an error
     // at the first NUL; walked, skipped.
     let output = run_in(&directory, &["lint", "utf16le-no-bom.yaml"], None);
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.code, 2);
     assert!(
-        stderr(&output).contains("utf16le-no-bom.yaml:1:2: binary file"),
+        output
+            .stderr
+            .clone()
+            .contains("utf16le-no-bom.yaml:1:2: binary file"),
         "{}",
-        stderr(&output)
+        output.stderr.clone()
     );
     let output = run_in(&directory, &["lint", "--format", "json", "."], None);
-    let report = json(&output);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report = output.json();
+    assert_eq!(output.code, 1, "{}", output.stderr.clone());
     assert_eq!(report["summary"]["files"], 6);
     assert_eq!(report["summary"]["skipped"]["unparsable"], 1);
 }
@@ -297,8 +270,8 @@ fn a_missing_env_file_is_a_note_unless_it_is_required() {
         &["lint", "--format", "json", "docker-compose.yml"],
         None,
     );
-    let errors = stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "{errors}");
+    let errors = output.stderr.clone();
+    assert_eq!(output.code, 2, "{errors}");
     assert_eq!(
         errors.lines().collect::<Vec<_>>(),
         [
@@ -309,7 +282,7 @@ fn a_missing_env_file_is_a_note_unless_it_is_required() {
     );
     // The env file that is there is read and judged.
     assert_eq!(
-        findings(&json(&output)),
+        output.findings(),
         [("ND101".to_string(), "present.env".to_string(), 1, 10)]
     );
     // Notes go to standard error in every format; the exit code is the findings'.
@@ -322,20 +295,15 @@ fn a_missing_env_file_is_a_note_unless_it_is_required() {
     .expect("write");
     for format in ["text", "json", "sarif", "github"] {
         let output = run_in(dir.path(), &["lint", "--format", format, "."], None);
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{format}: {}",
-            stderr(&output)
-        );
+        assert_eq!(output.code, 0, "{format}: {}", output.stderr.clone());
         assert!(
-            stderr(&output).starts_with("note: ./docker-compose.yml:3:15"),
+            output
+                .stderr
+                .clone()
+                .starts_with("note: ./docker-compose.yml:3:15"),
             "{format}"
         );
-        assert!(
-            !String::from_utf8_lossy(&output.stdout).contains("note:"),
-            "{format}"
-        );
+        assert!(!output.stdout.as_str().contains("note:"), "{format}");
     }
 }
 
@@ -358,11 +326,11 @@ fn a_walk_skips_devices_and_fifos_and_a_named_fifo_is_read() {
     let started = std::time::Instant::now();
     let output = run_in(dir.path(), &["lint", "--format", "json", ".", "-v"], None);
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
-    let report = json(&output);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report = output.json();
+    assert_eq!(output.code, 1, "{}", output.stderr.clone());
     assert_eq!(report["summary"]["files"], 1);
     assert_eq!(report["summary"]["skipped"]["not-a-regular-file"], 3);
-    let errors = stderr(&output);
+    let errors = output.stderr.clone();
     assert!(
         errors.contains("skipped: ./zero.yaml: not a regular file (a character device)"),
         "{errors}"
@@ -373,17 +341,16 @@ fn a_walk_skips_devices_and_fifos_and_a_named_fifo_is_read() {
     );
 
     // A process substitution is a pipe named on the command line: read, within the limit.
-    let binary = env!("CARGO_BIN_EXE_nats-doctor");
-    let output = Command::new("bash")
-        .arg("-c")
-        .arg(format!(
-            "'{binary}' lint --format json <(cat fixtures/examples/petrosa.yaml)"
-        ))
+    let output = nats_doctor(["lint", "--format", "json"])
+        .through([
+            "bash",
+            "-c",
+            r#"exec "$0" "$@" <(cat fixtures/examples/petrosa.yaml)"#,
+        ])
         .current_dir(root())
-        .output()
-        .expect("bash runs");
-    let report = json(&output);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        .run();
+    let report = output.json();
+    assert_eq!(output.code, 1, "{}", output.stderr.clone());
     assert!(!findings(&report).is_empty(), "{report}");
     assert!(
         findings(&report)

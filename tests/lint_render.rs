@@ -5,100 +5,24 @@
 //! Go library as the PyPI package helm-python-sdk ships it, put first on PATH as `helm`.
 //! Overlays are built by the `kustomize` or `kubectl` on PATH.
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod support;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-const INSTALL_HELM: &str = "python3 -m venv target/test-venv && target/test-venv/bin/pip install helm-python-sdk==0.2.2   (./scripts/test and .ci/run do this)";
-
-/// A directory with `helm` in it: the test script on Helm's Go library.
-fn helm_directory() -> tempfile::TempDir {
-    let python = root().join("target/test-venv/bin/python3");
-    let found = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import helm_python"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-    assert!(
-        found,
-        "charts are rendered with Helm's Go library from the PyPI package helm-python-sdk, \
-         which is not installed in target/test-venv; install it with:\n  {INSTALL_HELM}"
-    );
-    let directory = tempfile::tempdir().expect("tempdir");
-    let helm = directory.path().join("helm");
-    std::fs::write(
-        &helm,
-        format!(
-            "#!/bin/sh\nexec '{}' '{}' \"$@\"\n",
-            python.display(),
-            root().join("tests/tools/helm_template.py").display()
-        ),
-    )
-    .expect("write helm");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    directory
-}
-
-/// PATH with `first` before the usual one.
-fn path_with(first: &Path) -> String {
-    format!(
-        "{}:{}",
-        first.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
+use std::process::Command;
+use support::run::findings;
+use support::tools::{helm_directory, path_with};
+use support::{nats_doctor, root, Run};
 
 /// A PATH on which there is neither helm nor kustomize nor kubectl.
 fn empty_path() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }
 
-fn lint(args: &[&str], path: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
-        .arg("lint")
+fn lint(args: &[&str], path: &str) -> Run {
+    nats_doctor(["lint"])
         .args(args)
         .current_dir(root())
         .env("PATH", path)
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null())
-        .output()
-        .expect("nats-doctor runs")
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "not JSON ({error}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn findings(report: &Value) -> Vec<(String, String, u64, u64)> {
-    report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| {
-            (
-                f["code"].as_str().expect("code").to_string(),
-                f["file"].as_str().expect("file").to_string(),
-                f["line"].as_u64().expect("line"),
-                f["column"].as_u64().expect("column"),
-            )
-        })
-        .collect()
+        .run()
 }
 
 fn at(code: &str, file: &str, line: u64, column: u64) -> (String, String, u64, u64) {
@@ -112,9 +36,9 @@ fn chart_findings_point_at_the_template_line_and_the_values_line() {
     let helm = helm_directory();
     let path = path_with(helm.path());
     let output = lint(&["--format", "json", CHART], &path);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert_eq!(stderr(&output), "", "a rendered chart needs no note");
-    let report = json(&output);
+    assert_eq!(output.code, 1, "{}", output.stderr.clone());
+    assert_eq!(output.stderr.clone(), "", "a rendered chart needs no note");
+    let report = output.json();
     let templates = "fixtures/charts/nats-app/templates";
     assert_eq!(
         findings(&report),
@@ -139,14 +63,14 @@ fn chart_findings_point_at_the_template_line_and_the_values_line() {
 
     // The values file line the value came from is the related location.
     let text = lint(&["--color", "never", CHART], &path);
-    let stdout = String::from_utf8_lossy(&text.stdout);
+    let stdout = text.stdout.as_str();
     assert!(
         stdout.contains(
             " --> fixtures/charts/nats-app/templates/configmap.yaml:8:13\n  |\n8 |   NATS_URL: {{ .Values.nats.url | quote }}\n  |             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n ::: fixtures/charts/nats-app/values.yaml:3:8\n"
         ),
         "{stdout}"
     );
-    let sarif = json(&lint(&["--format", "sarif", CHART], &path));
+    let sarif = lint(&["--format", "sarif", CHART], &path).json();
     let result = &sarif["runs"][0]["results"][0];
     assert_eq!(
         result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
@@ -160,11 +84,11 @@ fn chart_findings_point_at_the_template_line_and_the_values_line() {
     assert_eq!(related["region"]["startLine"], 3);
     let github = lint(&["--format", "github", CHART], &path);
     assert!(
-        String::from_utf8_lossy(&github.stdout).contains(
+        github.stdout.as_str().contains(
             "::error file=fixtures/charts/nats-app/templates/configmap.yaml,line=8,col=13,title=ND101"
         ),
         "{}",
-        String::from_utf8_lossy(&github.stdout)
+        github.stdout.as_str()
     );
 }
 
@@ -187,7 +111,7 @@ fn helm_values_set_release_name_and_namespace_are_passed_to_helm() {
         ],
         &path,
     );
-    let report = json(&output);
+    let report = output.json();
     let url = &report["findings"][0];
     assert_eq!(url["code"], "ND101");
     assert!(
@@ -203,7 +127,7 @@ fn helm_values_set_release_name_and_namespace_are_passed_to_helm() {
         &["--color", "never", "--helm-values", staging, CHART],
         &path,
     );
-    let stdout = String::from_utf8_lossy(&text.stdout);
+    let stdout = text.stdout.as_str();
     assert!(
         stdout.contains(" ::: fixtures/charts/nats-app/values-staging.yaml:3:8\n"),
         "the values file that wins: {stdout}"
@@ -219,7 +143,7 @@ fn helm_values_set_release_name_and_namespace_are_passed_to_helm() {
         ],
         &path,
     );
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = output.stdout.as_str();
     assert!(stdout.contains("10.99.0.1"), "{stdout}");
     assert!(!stdout.contains("values.yaml"), "{stdout}");
 }
@@ -228,8 +152,8 @@ fn helm_values_set_release_name_and_namespace_are_passed_to_helm() {
 fn a_chart_that_fails_to_render_is_an_input_error_at_the_template_line() {
     let helm = helm_directory();
     let output = lint(&["fixtures/charts/broken"], &path_with(helm.path()));
-    assert_eq!(output.status.code(), Some(2));
-    let errors = stderr(&output);
+    assert_eq!(output.code, 2);
+    let errors = output.stderr.clone();
     assert!(
         errors.starts_with(
             "error: fixtures/charts/broken/templates/configmap.yaml:6:22: helm failed: "
@@ -243,12 +167,12 @@ fn without_helm_a_chart_is_one_note_and_require_render_makes_it_an_error() {
     let nothing = empty_path();
     let path = nothing.path().display().to_string();
     let output = lint(&["--format", "json", CHART], &path);
-    assert_eq!(output.status.code(), Some(0), "the exit code is unaffected");
+    assert_eq!(output.code, 0, "the exit code is unaffected");
     assert_eq!(
-        stderr(&output),
+        output.stderr.clone(),
         "note: fixtures/charts/nats-app: Helm chart not linted: helm is not on PATH; to lint it: helm template nats-app fixtures/charts/nats-app | nats-doctor lint -\n"
     );
-    let report = json(&output);
+    let report = output.json();
     assert_eq!(report["summary"]["skipped"]["chart"], 5, "{report}");
     assert!(
         findings(&report).is_empty(),
@@ -256,11 +180,11 @@ fn without_helm_a_chart_is_one_note_and_require_render_makes_it_an_error() {
     );
 
     let output = lint(&["--require-render", CHART], &path);
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.code, 2);
     assert!(
-        stderr(&output).starts_with("error: fixtures/charts/nats-app/Chart.yaml: Helm chart not linted: helm is not on PATH"),
+        output.stderr.clone().starts_with("error: fixtures/charts/nats-app/Chart.yaml: Helm chart not linted: helm is not on PATH"),
         "{}",
-        stderr(&output)
+        output.stderr.clone()
     );
     // The note says how to lint it: that command, piped in, gives the chart's findings.
     let helm = helm_directory();
@@ -269,24 +193,21 @@ fn without_helm_a_chart_is_one_note_and_require_render_makes_it_an_error() {
         .current_dir(root())
         .output()
         .expect("helm runs");
-    assert!(rendered.status.success(), "{}", stderr(&rendered));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
-        .args(["lint", "--format", "json", "-"])
+    assert!(
+        rendered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let piped = nats_doctor(["lint", "--format", "json", "-"])
         .env("PATH", &path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), &rendered.stdout)
-        .expect("write");
-    let piped = child.wait_with_output().expect("runs");
-    let codes: Vec<String> = findings(&json(&piped)).into_iter().map(|f| f.0).collect();
+        .stdin(rendered.stdout)
+        .run();
+    let codes: Vec<String> = findings(&piped.json()).into_iter().map(|f| f.0).collect();
     assert_eq!(
         codes,
         ["ND101", "ND304", "ND302", "ND301"],
         "{}",
-        stderr(&piped)
+        piped.stderr.clone()
     );
 }
 
@@ -308,8 +229,8 @@ fn kustomize_path() -> String {
 #[test]
 fn overlay_findings_point_at_the_resource_the_patch_and_the_generator() {
     let output = lint(&["--format", "json", OVERLAYS], &kustomize_path());
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let report = json(&output);
+    assert_eq!(output.code, 1, "{}", output.stderr.clone());
+    let report = output.json();
     assert_eq!(
         findings(&report),
         [
@@ -348,8 +269,8 @@ fn without_a_builder_bases_are_plain_files_and_patches_are_skipped() {
     let nothing = empty_path();
     let path = nothing.path().display().to_string();
     let output = lint(&["--format", "json", OVERLAYS, "-v"], &path);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let errors = stderr(&output);
+    assert_eq!(output.code, 0, "{}", output.stderr.clone());
+    let errors = output.stderr.clone();
     let notes: Vec<&str> = errors.lines().filter(|l| l.starts_with("note: ")).collect();
     assert_eq!(
         notes,
@@ -361,7 +282,7 @@ fn without_a_builder_bases_are_plain_files_and_patches_are_skipped() {
         ),
         "{errors}"
     );
-    let report = json(&output);
+    let report = output.json();
     assert_eq!(
         findings(&report),
         [at(
@@ -372,10 +293,10 @@ fn without_a_builder_bases_are_plain_files_and_patches_are_skipped() {
         )]
     );
     let output = lint(&["--require-render", OVERLAYS], &path);
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(output.code, 2, "{}", output.stderr.clone());
     assert!(
-        stderr(&output).starts_with("error: fixtures/kustomize/overlays/prod/kustomization.yaml: Kustomize overlay not built"),
+        output.stderr.clone().starts_with("error: fixtures/kustomize/overlays/prod/kustomization.yaml: Kustomize overlay not built"),
         "{}",
-        stderr(&output)
+        output.stderr.clone()
     );
 }

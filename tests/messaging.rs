@@ -7,51 +7,17 @@ use nats_doctor::events::{self, ProblemCode};
 use nats_doctor::nats::Message;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::client::TestClient;
 use support::nats_server::{Auth, NatsServer, LIMITED_PASSWORD, LIMITED_USER};
+use support::run::Running;
+use support::{nats_doctor, Run};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_nats-doctor");
 const LIVE_PREFIX: &str = "binance.extraction";
-/// Upper bound for anything a test waits for; the commands themselves finish in
-/// milliseconds on loopback.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-/// The binary with none of the caller's NATS settings.
-fn command(args: &[&str]) -> Command {
-    let mut command = Command::new(BINARY);
-    for name in [
-        "NATS_URL",
-        "NATS_ENABLED",
-        "NATS_SUBJECT_PREFIX",
-        "NATS_USER",
-        "NATS_PASSWORD",
-        "NATS_TOKEN",
-        "NATS_CREDS",
-        "NATS_NKEY",
-        "NO_COLOR",
-    ] {
-        command.env_remove(name);
-    }
-    command.args(args).stdin(Stdio::null());
-    command
-}
-
-fn run(args: &[&str]) -> Output {
-    command(args).output().expect("run nats-doctor")
-}
-
-fn stdout_json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "stdout is not one JSON document ({error}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+/// Runs `nats-doctor ARGS` (from an empty environment: none of the caller's NATS
+/// settings reach it).
+fn run(args: &[&str]) -> Run {
+    nats_doctor(args).run()
 }
 
 fn problem_codes(case: &Value) -> Vec<String> {
@@ -69,8 +35,8 @@ fn test_messaging_receives_and_verifies_every_case() {
     let started = Instant::now();
     let output = run(&["test-messaging", "--url", &server.url(), "--format", "json"]);
     let wall = started.elapsed();
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    let report = stdout_json(&output);
+    assert_eq!(output.code, 0, "{output:?}");
+    let report = output.json();
     assert_eq!(report["version"], 1);
     assert_eq!(report["ok"], true);
     assert_eq!(report["live"], false);
@@ -114,8 +80,8 @@ fn test_messaging_receives_and_verifies_every_case() {
 fn test_messaging_text_has_one_line_per_case() {
     let server = NatsServer::plain();
     let output = run(&["test-messaging", "--url", &server.url(), "--color", "never"]);
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    let text = String::from_utf8(output.stdout).expect("utf-8");
+    assert_eq!(output.code, 0, "{output:?}");
+    let text = output.stdout;
     for name in ["single", "batch", "error", "gap-filling"] {
         assert_eq!(
             text.lines()
@@ -162,7 +128,7 @@ fn sandbox_keeps_test_events_away_from_live_consumers() {
     let server = NatsServer::plain();
     let seen = live_subscriber_sees(&server, || {
         let output = run(&["test-messaging", "--url", &server.url()]);
-        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        assert_eq!(output.code, 0, "{output:?}");
     });
     assert!(
         seen.is_empty(),
@@ -186,8 +152,8 @@ fn live_publishes_under_the_configured_prefix_with_the_test_header() {
             "--format",
             "json",
         ]);
-        assert_eq!(output.status.code(), Some(0), "{output:?}");
-        report = stdout_json(&output);
+        assert_eq!(output.code, 0, "{output:?}");
+        report = output.json();
     });
     assert_eq!(report["live"], true);
     assert_eq!(report["prefix"], LIVE_PREFIX);
@@ -212,7 +178,7 @@ fn live_publishes_under_the_configured_prefix_with_the_test_header() {
         assert!(checked.is_valid(), "{:?}", checked.problems);
     }
     let live_text = run(&["test-messaging", "--url", &server.url(), "--live"]);
-    let text = String::from_utf8_lossy(&live_text.stdout);
+    let text = live_text.stdout.as_str();
     assert!(text.contains("LIVE"), "{text}");
     assert!(text.contains("binance.extraction"), "{text}");
 }
@@ -221,19 +187,17 @@ fn live_publishes_under_the_configured_prefix_with_the_test_header() {
 fn disabled_messaging_publishes_nothing_and_passes() {
     let server = NatsServer::plain();
     let seen = live_subscriber_sees(&server, || {
-        let output = command(&["test-messaging", "--url", &server.url(), "--live"])
+        let output = nats_doctor(["test-messaging", "--url", &server.url(), "--live"])
             .env("NATS_ENABLED", "false")
-            .output()
-            .expect("run");
-        assert_eq!(output.status.code(), Some(0), "{output:?}");
-        let text = String::from_utf8_lossy(&output.stdout);
+            .run();
+        assert_eq!(output.code, 0, "{output:?}");
+        let text = output.stdout.as_str();
         assert!(text.contains("messaging is disabled"), "{text}");
-        let output = command(&["test-messaging", "--url", &server.url(), "--format", "json"])
+        let output = nats_doctor(["test-messaging", "--url", &server.url(), "--format", "json"])
             .env("NATS_ENABLED", "False ")
-            .output()
-            .expect("run");
-        assert_eq!(output.status.code(), Some(0), "{output:?}");
-        let report = stdout_json(&output);
+            .run();
+        assert_eq!(output.code, 0, "{output:?}");
+        let report = output.json();
         assert_eq!(report["ok"], true);
         assert_eq!(report["cases"], json!([]));
     });
@@ -249,10 +213,10 @@ fn publish_permission_violation_is_named() {
     );
     let started = Instant::now();
     let output = run(&["test-messaging", "--url", &url, "--format", "json"]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(output.code, 1, "{output:?}");
     // The refusal ends the wait; it does not run into the timeout.
     assert!(started.elapsed() < Duration::from_secs(2));
-    let report = stdout_json(&output);
+    let report = output.json();
     assert_eq!(report["ok"], false);
     for case in report["cases"].as_array().expect("cases") {
         assert_eq!(case["status"], "fail");
@@ -265,7 +229,7 @@ fn publish_permission_violation_is_named() {
         );
     }
     let text = run(&["test-messaging", "--url", &url, "--color", "never"]);
-    let text = String::from_utf8_lossy(&text.stdout);
+    let text = text.stdout.as_str();
     assert!(text.contains("publish-denied"), "{text}");
     assert!(
         !text.contains(LIMITED_PASSWORD),
@@ -288,8 +252,8 @@ fn subscribe_permission_violation_is_named() {
         "--format",
         "json",
     ]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let report = stdout_json(&output);
+    assert_eq!(output.code, 1, "{output:?}");
+    let report = output.json();
     for case in report["cases"].as_array().expect("cases") {
         let codes = problem_codes(case);
         assert!(!codes.is_empty(), "{case}");
@@ -302,7 +266,7 @@ fn subscribe_permission_violation_is_named() {
 
 #[test]
 fn unreachable_server_fails_without_publishing() {
-    let port = support::free_port();
+    let (port, _closed) = support::listener::closed_port();
     let output = run(&[
         "test-messaging",
         "--url",
@@ -310,8 +274,8 @@ fn unreachable_server_fails_without_publishing() {
         "--timeout",
         "1s",
     ]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.code, 1, "{output:?}");
+    let text = output.stdout.as_str();
     assert!(
         text.contains("FAIL") && text.contains("nothing published"),
         "{text}"
@@ -330,8 +294,8 @@ fn unreachable_server_fails_without_publishing() {
         "--timeout",
         "1s",
     ]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.code, 1, "{output:?}");
+    let stderr = output.stderr.as_str();
     assert!(
         stderr.contains("connection refused (nothing listens there)"),
         "{stderr}"
@@ -372,18 +336,17 @@ fn settings_no_client_could_use_exit_2() {
     ];
     for (args, expected) in cases {
         let output = run(args);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let stderr = output.stderr.as_str();
+        assert_eq!(output.code, 2, "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
         assert!(output.stdout.is_empty(), "{args:?}: {output:?}");
     }
     for subcommand in ["test-messaging", "watch"] {
-        let output = command(&[subcommand, "--url", "nats://127.0.0.1:1"])
+        let output = nats_doctor([subcommand, "--url", "nats://127.0.0.1:1"])
             .env("NATS_SUBJECT_PREFIX", "binance..extraction")
-            .output()
-            .expect("run");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{subcommand}: {stderr}");
+            .run();
+        let stderr = output.stderr.as_str();
+        assert_eq!(output.code, 2, "{subcommand}: {stderr}");
         assert!(
             stderr.contains("NATS_SUBJECT_PREFIX \"binance..extraction\" has an empty token"),
             "{subcommand}: {stderr}"
@@ -393,81 +356,30 @@ fn settings_no_client_could_use_exit_2() {
 
 /// A running `watch` whose subscription is live.
 struct Watch {
-    child: Child,
-    /// Standard output, line by line, as it is written.
-    stdout: mpsc::Receiver<String>,
-    /// Standard error, line by line.
-    stderr: mpsc::Receiver<String>,
-    /// Lines already taken from the receivers while waiting for one.
-    seen_stdout: Vec<String>,
-    seen_stderr: Vec<String>,
-}
-
-/// Forwards the lines of `reader` to a channel, on a thread that ends with the stream.
-fn lines_of(reader: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(reader).lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
-    });
-    receiver
-}
-
-/// Waits (bounded) for a line that satisfies `wanted`, keeping every line in `seen`.
-fn wait_for_line(
-    receiver: &mpsc::Receiver<String>,
-    seen: &mut Vec<String>,
-    wanted: impl Fn(&str) -> bool,
-) -> Option<String> {
-    if let Some(line) = seen.iter().find(|line| wanted(line)) {
-        return Some(line.clone());
-    }
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = receiver.recv_timeout(left).ok()?;
-        seen.push(line.clone());
-        if wanted(&line) {
-            return Some(line);
-        }
-    }
+    running: Running,
 }
 
 impl Watch {
     fn start(args: &[&str]) -> Watch {
-        let mut child = command(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn watch");
-        let stderr = lines_of(child.stderr.take().expect("stderr"));
-        let stdout = lines_of(child.stdout.take().expect("stdout"));
-        let mut watch = Watch {
-            child,
-            stdout,
-            stderr,
-            seen_stdout: Vec::new(),
-            seen_stderr: Vec::new(),
-        };
-        if watch
+        let mut running = nats_doctor(args).spawn();
+        if running
             .stderr_line(|line| line.contains("watching"))
             .is_none()
         {
-            let _ = watch.child.kill();
+            running.kill();
             panic!("watch did not announce its subscription");
         }
-        watch
+        Watch { running }
     }
 
     /// Waits for a line on standard error.
     fn stderr_line(&mut self, wanted: impl Fn(&str) -> bool) -> Option<String> {
-        wait_for_line(&self.stderr, &mut self.seen_stderr, wanted)
+        self.running.stderr_line(wanted)
     }
 
     /// Waits for a line on standard output.
     fn stdout_line(&mut self, wanted: impl Fn(&str) -> bool) -> Option<String> {
-        wait_for_line(&self.stdout, &mut self.seen_stdout, wanted)
+        self.running.stdout_line(wanted)
     }
 
     /// Waits for the exit; returns the exit code and standard output.
@@ -477,32 +389,10 @@ impl Watch {
     }
 
     /// Waits for the exit; returns the exit code, standard output and standard error.
-    fn finish_with_stderr(mut self) -> (Option<i32>, String, String) {
-        let deadline = Instant::now() + PATIENCE;
-        let status = loop {
-            match self.child.try_wait().expect("wait") {
-                Some(status) => break status,
-                None if Instant::now() > deadline => {
-                    let _ = self.child.kill();
-                    panic!("watch did not finish");
-                }
-                None => std::thread::sleep(Duration::from_millis(5)),
-            }
-        };
-        // The streams end with the process; the reader threads forward what is left.
-        let drain = |receiver: &mpsc::Receiver<String>, seen: &mut Vec<String>| {
-            while let Ok(line) = receiver.recv_timeout(PATIENCE) {
-                seen.push(line);
-            }
-            let mut text = seen.join("\n");
-            if !text.is_empty() {
-                text.push('\n');
-            }
-            text
-        };
-        let stdout = drain(&self.stdout, &mut self.seen_stdout);
-        let stderr = drain(&self.stderr, &mut self.seen_stderr);
-        (status.code(), stdout, stderr)
+    fn finish_with_stderr(self) -> (Option<i32>, String, String) {
+        let run = self.running.finish();
+        let code = (run.signal.is_none()).then_some(run.code);
+        (code, run.stdout, run.stderr)
     }
 }
 
@@ -939,7 +829,7 @@ fn watch_marks_test_events_from_test_messaging_valid() {
         "json",
     ]);
     let output = run(&["test-messaging", "--url", &server.url(), "--live", "-q"]);
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(output.code, 0, "{output:?}");
     let (code, text) = watch.finish();
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(json_lines(&text)[4]["summary"]["valid"], 4);
@@ -960,8 +850,8 @@ fn watch_subscription_denied_is_named() {
         "--count",
         "1",
     ]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.code, 1, "{output:?}");
+    let stderr = output.stderr.as_str();
     assert!(
         stderr.contains("Permissions Violation for Subscription to"),
         "{stderr}"
@@ -1003,12 +893,7 @@ fn watch_prints_the_summary_on_interrupt() {
     publish_all(&server, &samples()[..2]);
     // Ctrl-C is SIGINT. Whether both events were read before it is not knowable from
     // outside, so the summary is checked against the lines printed, not a fixed count.
-    let status = Command::new("kill")
-        .arg("-INT")
-        .arg(watch.child.id().to_string())
-        .status()
-        .expect("kill -INT");
-    assert!(status.success());
+    watch.running.signal(libc::SIGINT);
     let (code, text) = watch.finish();
     assert_eq!(code, Some(0), "{text}");
     let lines = json_lines(&text);

@@ -2,28 +2,20 @@
 //! the input does not name, which `--namespace NS` names. Run through the binary, so the
 //! command line, the JSON `object.namespace` and the text report are what is checked.
 
-use serde_json::Value;
-use std::process::{Command, Output};
+mod support;
 
-fn lint(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
-        .arg("lint")
-        .args(args)
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("nats-doctor runs")
+use serde_json::Value;
+use support::tools::{helm_directory, path_with};
+use support::{nats_doctor, Run};
+
+fn lint(args: &[&str]) -> Run {
+    nats_doctor(["lint"]).args(args).run()
 }
 
 fn json(args: &[&str]) -> Value {
     let mut all = vec!["--format", "json"];
     all.extend_from_slice(args);
-    let output = lint(&all);
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
+    lint(&all).json()
 }
 
 fn findings(report: &Value) -> &Vec<Value> {
@@ -51,7 +43,7 @@ fn objects_without_a_namespace_have_no_namespace_in_any_output() {
     let paths = group_fixtures();
     let mut args: Vec<&str> = vec!["--color", "never"];
     args.extend(paths.iter().map(String::as_str));
-    let text = String::from_utf8(lint(&args).stdout).expect("utf-8");
+    let text = lint(&args).stdout;
     assert!(text.contains("error[ND202]"), "{text}");
     assert!(
         !text.contains("default"),
@@ -138,11 +130,7 @@ fn the_namespace_flag_names_the_group_in_every_output() {
 
 #[test]
 fn the_help_tells_that_the_default_is_the_group() {
-    let output = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
-        .args(["lint", "--help"])
-        .output()
-        .expect("nats-doctor runs");
-    let help = String::from_utf8(output.stdout).expect("utf-8");
+    let help = nats_doctor(["lint", "--help"]).run().stdout;
     let at = help
         .find("--namespace <NS>")
         .expect("the flag is documented");
@@ -151,56 +139,17 @@ fn the_help_tells_that_the_default_is_the_group() {
     assert!(!text.contains("default: default"), "{text}");
 }
 
-/// A directory with `helm` in it: `tests/tools/helm_template.py`, a `helm template` on
-/// Helm's Go library from the PyPI package helm-python-sdk in target/test-venv.
-fn helm_directory() -> tempfile::TempDir {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join("target/test-venv/bin/python3");
-    let found = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import helm_python"])
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-    assert!(
-        found,
-        "charts are rendered with Helm's Go library from the PyPI package helm-python-sdk, \
-         which is not installed in target/test-venv; install it with:\n  \
-         python3 -m venv target/test-venv && target/test-venv/bin/pip install helm-python-sdk==0.2.2   (./scripts/test does this)"
-    );
-    let directory = tempfile::tempdir().expect("tempdir");
-    let helm = directory.path().join("helm");
-    std::fs::write(
-        &helm,
-        format!(
-            "#!/bin/sh\nexec '{}' '{}' \"$@\"\n",
-            python.display(),
-            root.join("tests/tools/helm_template.py").display()
-        ),
-    )
-    .expect("write helm");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    directory
-}
-
 #[test]
 fn a_chart_rendered_without_a_namespace_is_one_group_with_its_release_namespace() {
     let helm = helm_directory();
-    let path = format!(
-        "{}:{}",
-        helm.path().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with(helm.path());
     let run = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
-            .arg("lint")
+        nats_doctor(["lint"])
             .args(args)
             .arg("fixtures/charts/release-namespace")
             .env("PATH", &path)
-            .output()
-            .expect("nats-doctor runs");
-        String::from_utf8(output.stdout).expect("utf-8")
+            .run()
+            .stdout
     };
     // Helm would write `default` for `.Release.Namespace`. The release's objects that
     // name it and those that name none are deployed together: the ConfigMap's URL names

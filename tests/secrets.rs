@@ -9,13 +9,13 @@
 mod support;
 
 use base64::Engine as _;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::listener::closed_port;
 use support::nats_server::{NatsServer, Options};
+use support::{nats_doctor, Run};
 
 /// Passwords that break naive masking. Each is the password of user `u{index}` of the
 /// test server.
@@ -38,38 +38,14 @@ const PASSWORDS: &[&str] = &[
 /// What no output may contain: a piece of any password, in any encoding.
 const NEEDLES: &[&str] = &["nt3r", "8675309", "H%C3%BCnt"];
 
-/// Upper bound for anything a test waits for.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-fn assert_no_secret(what: &str, stdout: &[u8], stderr: &[u8]) {
-    let stdout = String::from_utf8_lossy(stdout);
-    let stderr = String::from_utf8_lossy(stderr);
-    for needle in NEEDLES {
-        assert!(
-            !stdout.contains(needle) && !stderr.contains(needle),
-            "{what}: `{needle}` was printed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-        );
-    }
-}
-
-/// The binary with exactly `env` as its environment (plus PATH).
-fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(support::binary());
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdin(Stdio::null());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command
-}
-
-fn run(what: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let output = command(args, env).output().expect("run nats-doctor");
-    assert_no_secret(what, &output.stdout, &output.stderr);
-    output
+/// Runs `nats-doctor ARGS` with exactly `env` as its environment; the runner fails it
+/// when either stream holds a needle.
+fn run(what: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    nats_doctor(args)
+        .envs(env)
+        .secrets(NEEDLES)
+        .describe(what)
+        .run()
 }
 
 /// A nats-server whose user `u{index}` has password `PASSWORDS[index]`.
@@ -206,13 +182,12 @@ fn lint_never_prints_a_password_in_any_format() {
                 &env,
             );
             assert!(
-                matches!(output.status.code(), Some(1)),
+                matches!(output.code, 1),
                 "{format}: {}",
-                String::from_utf8_lossy(&output.stderr)
+                output.stderr.as_str()
             );
             if format == "json" {
-                let report: serde_json::Value =
-                    serde_json::from_slice(&output.stdout).expect("JSON report");
+                let report = output.json();
                 findings = report["findings"].as_array().map_or(0, Vec::len);
             }
         }
@@ -235,7 +210,7 @@ fn lint_shows_masked_source_lines() {
         ],
         &[],
     );
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = output.stdout.as_str();
     for shown in [
         "NATS_URL: \"nats://app:***@10.1.2.3:8222\"",
         "LIST_NATS_URL: \"nats://a:***@h1:4222;nats://app:***@10.1.2.4:4222\"",
@@ -363,7 +338,7 @@ fn check_matrix(url_host: &str, expect_connection: bool) {
                     &all,
                     &env,
                 );
-                if format == "json" && output.status.code() == Some(0) {
+                if format == "json" && Some(output.code) == Some(0) {
                     connected += 1;
                 }
             }
@@ -386,7 +361,8 @@ fn check_never_prints_a_password_connected() {
 
 #[test]
 fn check_never_prints_a_password_against_a_closed_port() {
-    check_matrix(&format!("127.0.0.1:{}", support::free_port()), false);
+    let (closed, _closed) = closed_port();
+    check_matrix(&format!("127.0.0.1:{closed}"), false);
 }
 
 #[test]
@@ -406,7 +382,7 @@ fn command_line_errors_never_print_a_password() {
             vec!["lint", "--fail-on", &url],
         ] {
             let output = run(&format!("{args:?}"), &args, &[]);
-            assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+            assert_eq!(output.code, 2, "{args:?}: {output:?}");
         }
     }
 }
@@ -422,7 +398,8 @@ fn messaging_places(dir: &Path, index: usize, password: &str, url_host: &str) ->
 fn test_messaging_never_prints_a_password() {
     let server = server();
     let live = format!("127.0.0.1:{}", server.port);
-    let closed = format!("127.0.0.1:{}", support::free_port());
+    let (closed_port, _closed) = closed_port();
+    let closed = format!("127.0.0.1:{closed_port}");
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut passed = 0;
     for (index, password) in PASSWORDS.iter().enumerate() {
@@ -447,7 +424,7 @@ fn test_messaging_never_prints_a_password() {
                         &all,
                         &env,
                     );
-                    if output.status.code() == Some(0) {
+                    if Some(output.code) == Some(0) {
                         passed += 1;
                     }
                 }
@@ -490,60 +467,27 @@ fn watch(
     env: &[(&str, &str)],
     then: impl FnOnce(),
 ) -> (Option<i32>, String) {
-    let mut child = command(args, env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn watch");
-    let stderr = child.stderr.take().expect("stderr");
-    let (line_tx, line_rx) = mpsc::channel();
-    let stderr_thread = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        for line in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
-            all.extend_from_slice(&line);
-            all.push(b'\n');
-            let _ = line_tx.send(String::from_utf8_lossy(&line).into_owned());
-        }
-        all
-    });
-    let mut stdout = child.stdout.take().expect("stdout");
-    let stdout_thread = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        let _ = stdout.read_to_end(&mut all);
-        all
-    });
-    let deadline = Instant::now() + PATIENCE;
-    let mut watching = false;
-    while let Ok(line) = line_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        if line.contains("watching") {
-            watching = true;
-            break;
-        }
-    }
-    if watching {
+    let mut running = nats_doctor(args)
+        .envs(env)
+        .secrets(NEEDLES)
+        .describe(what)
+        .spawn();
+    if running
+        .stderr_line(|line| line.contains("watching"))
+        .is_some()
+    {
         then();
     }
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{what}: watch did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let stdout = stdout_thread.join().expect("stdout thread");
-    let stderr = stderr_thread.join().expect("stderr thread");
-    assert_no_secret(what, &stdout, &stderr);
-    (status.code(), String::from_utf8_lossy(&stdout).into_owned())
+    let run = running.finish();
+    (Some(run.code), run.stdout)
 }
 
 #[test]
 fn watch_never_prints_a_password() {
     let server = server();
     let live = format!("127.0.0.1:{}", server.port);
-    let closed = format!("127.0.0.1:{}", support::free_port());
+    let (closed_port, _closed) = closed_port();
+    let closed = format!("127.0.0.1:{closed_port}");
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut received = 0;
     for (index, password) in PASSWORDS.iter().enumerate() {

@@ -5,11 +5,12 @@
 //! they took before the limits (2 GB), so the test does not depend on how loaded the
 //! machine is. Wall time is only checked against a generous bound that catches a hang.
 
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+mod support;
 
-const TIME: &str = "/usr/bin/time";
+use std::path::Path;
+use std::time::Duration;
+use support::nats_doctor;
+
 /// Peak memory allowed for the shapes that give few findings.
 const MAX_PEAK_KIB: u64 = 300 * 1024;
 /// The input limit, less a little room.
@@ -27,36 +28,21 @@ fn lint(path: &Path) -> Run {
 }
 
 fn lint_within(path: &Path, max_peak_kib: u64) -> Run {
-    assert!(
-        Path::new(TIME).exists(),
-        "this test measures peak memory with GNU time at {TIME}; install it: apt-get install time"
-    );
-    let started = Instant::now();
-    let output = Command::new(TIME)
-        .args(["-f", "peak-kib=%M"])
-        .arg(env!("CARGO_BIN_EXE_nats-doctor"))
-        .args(["lint", "--format", "json"])
+    // Killed (and failed) after the generous bound that catches a hang.
+    let measured = nats_doctor(["lint", "--format", "json"])
         .arg(path)
-        .output()
-        .expect("nats-doctor runs under GNU time");
-    let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(120), "took {elapsed:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let peak_kib = stderr
-        .lines()
-        .rev()
-        .find_map(|line| line.strip_prefix("peak-kib="))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("GNU time reports the peak: {stderr}"));
+        .kill_after(Duration::from_secs(120))
+        .measured();
+    let peak_kib = measured.max_rss_kib;
     assert!(
         peak_kib < max_peak_kib,
         "{}: peak {peak_kib} KiB",
         path.display()
     );
     Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr,
+        code: measured.run.signal.is_none().then_some(measured.run.code),
+        stdout: measured.run.stdout,
+        stderr: measured.run.stderr,
         peak_kib,
     }
 }

@@ -38,12 +38,13 @@ pub(super) fn run(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
         MessagingFormat::Json => Box::new(WatchJson::new(handle, quiet)),
     };
     let runtime = super::runtime()?;
-    let result = runtime.block_on(watch::run(
-        &connection,
-        &options,
-        sink.as_mut(),
-        stop_signal(),
-    ));
+    // The handlers are installed before the subscription is announced: a Ctrl-C that
+    // follows the announcement at once still ends the run with its summary.
+    let stop = {
+        let _entered = runtime.enter();
+        stop_signal()
+    };
+    let result = runtime.block_on(watch::run(&connection, &options, sink.as_mut(), stop));
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     match result {
         Ok(summary) => Ok(if summary.ok() { EXIT_OK } else { EXIT_FINDINGS }),
@@ -63,25 +64,33 @@ pub(super) fn run(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
     }
 }
 
-/// Resolves on Ctrl-C, or SIGTERM (what `kubectl delete` and `timeout` send).
-async fn stop_signal() {
+/// Installs the handlers of Ctrl-C and SIGTERM (what `kubectl delete` and `timeout`
+/// send) now, inside the runtime, and resolves on either.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
+        use tokio::signal::unix::{signal, Signal, SignalKind};
+        async fn received(signal: Option<Signal>) {
+            match signal {
+                Some(mut signal) => {
+                    signal.recv().await;
                 }
+                None => std::future::pending().await,
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+        }
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            tokio::select! {
+                () = received(interrupt) => {}
+                () = received(terminate) => {}
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

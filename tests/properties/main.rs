@@ -19,6 +19,9 @@
 //! node-budget property then takes a thousandth as many); another seed:
 //! `PROPTEST_RNG_SEED=N`.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod dotenv;
 mod escape;
 mod events;

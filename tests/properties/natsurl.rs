@@ -20,7 +20,6 @@ use nats_doctor::natsurl::{
 use nats_doctor::report;
 use nats_doctor::rules::{self, Selection};
 use proptest::prelude::*;
-use std::process::{Command, Stdio};
 
 /// One entry of a generated server list.
 #[derive(Clone, Debug)]
@@ -255,16 +254,9 @@ fn lint_output(value: &str) -> String {
 
 /// Standard output and error of `check --format json --url VALUE`.
 fn check_output(value: &str) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_nats-doctor"))
-        .args(["check", "--format", "json", "--count", "1", "--url", value])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run nats-doctor check");
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
-    text
+    crate::support::nats_doctor(["check", "--format", "json", "--count", "1", "--url", value])
+        .run()
+        .all()
 }
 
 /// `text` with every digit `0`: durations and times differ between runs.
@@ -272,12 +264,6 @@ fn without_numbers(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_ascii_digit() { '0' } else { c })
         .collect()
-}
-
-/// A loopback port that nothing listens on (it was free a moment ago).
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
 }
 
 fn separator() -> impl Strategy<Value = &'static str> {
@@ -399,7 +385,7 @@ proptest! {
             Some(_) => password,
             None => password.replace(':', "="),
         };
-        let port = closed_port();
+        let (port, _closed) = crate::support::listener::closed_port();
         let url = |password: &str| {
             let user = user.as_deref().map(|user| format!("{user}:")).unwrap_or_default();
             format!("nats://{user}{password}@127.0.0.1:{port}")

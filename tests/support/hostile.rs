@@ -4,8 +4,9 @@
 //! test asks for: a malformed operation, an endless line, or nothing at all. Everything
 //! it does is bounded in time and size, and it stops when dropped.
 
+use super::listener::Acceptor;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -67,41 +68,37 @@ pub struct HostilePeer {
     stop: Arc<AtomicBool>,
     accepted: Arc<AtomicUsize>,
     sent: Arc<AtomicU64>,
-    thread: Option<JoinHandle<()>>,
+    acceptor: Option<Acceptor>,
+}
+
+/// The threads serving the connections; joined when the acceptor lets them go.
+struct Connections(Vec<JoinHandle<()>>);
+
+impl Drop for Connections {
+    fn drop(&mut self) {
+        for connection in self.0.drain(..) {
+            let _ = connection.join();
+        }
+    }
 }
 
 impl HostilePeer {
     pub fn start(script: Script) -> HostilePeer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
+        let listener = super::listener::bind_loopback();
         let port = listener.local_addr().expect("local address").port();
         let stop = Arc::new(AtomicBool::new(false));
         let accepted = Arc::new(AtomicUsize::new(0));
         let sent = Arc::new(AtomicU64::new(0));
-        let thread = {
+        let acceptor = {
             let (stop, accepted, sent) = (stop.clone(), accepted.clone(), sent.clone());
-            std::thread::spawn(move || {
-                let until = Instant::now() + LIFETIME;
-                let mut connections = Vec::new();
-                // Bounded: ends at the stop flag or after LIFETIME.
-                while !stop.load(Ordering::Relaxed) && Instant::now() < until {
-                    match listener.accept() {
-                        Ok((stream, _)) => {
-                            accepted.fetch_add(1, Ordering::Relaxed);
-                            let (script, stop, sent) = (script.clone(), stop.clone(), sent.clone());
-                            connections.push(std::thread::spawn(move || {
-                                serve(stream, &script, &stop, &sent, until)
-                            }));
-                        }
-                        Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                    }
-                }
-                stop.store(true, Ordering::Relaxed);
-                for connection in connections {
-                    let _ = connection.join();
-                }
+            let until = Instant::now() + LIFETIME;
+            let mut connections = Connections(Vec::new());
+            Acceptor::start(listener, move |stream| {
+                accepted.fetch_add(1, Ordering::Relaxed);
+                let (script, stop, sent) = (script.clone(), stop.clone(), sent.clone());
+                connections.0.push(std::thread::spawn(move || {
+                    serve(stream, &script, &stop, &sent, until)
+                }));
             })
         };
         HostilePeer {
@@ -109,7 +106,7 @@ impl HostilePeer {
             stop,
             accepted,
             sent,
-            thread: Some(thread),
+            acceptor: Some(acceptor),
         }
     }
 
@@ -130,10 +127,9 @@ impl HostilePeer {
 
 impl Drop for HostilePeer {
     fn drop(&mut self) {
+        // The connections end at the flag; dropping the acceptor joins them.
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        drop(self.acceptor.take());
     }
 }
 

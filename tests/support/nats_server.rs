@@ -1,11 +1,15 @@
-//! Starts real `nats-server` processes on free 127.0.0.1 ports, each with the
-//! configuration a test needs, and kills them on drop.
+//! Starts real `nats-server` processes on 127.0.0.1, each with the configuration a test
+//! needs, and kills them on drop. The server picks its own ports (`-1`) and writes them
+//! to its ports file (`ports_file_dir`), which is read once it appears: the ports are
+//! never chosen by the test and released before the server binds them.
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a server may take to start and write its ports file.
+const START_LIMIT: Duration = Duration::from_secs(10);
 
 /// The token of `Auth::Token` servers.
 pub const TOKEN: &str = "s3cr3t-token-value";
@@ -38,8 +42,10 @@ pub struct Options {
     pub tls: bool,
     /// Also require a client certificate signed by the test CA (mutual TLS).
     pub tls_verify: bool,
-    /// Also serve HTTP monitoring on another free port.
+    /// Also serve HTTP monitoring, on a port of its choosing.
     pub monitoring: bool,
+    /// Also listen for routes (`cluster`), on a port of its choosing.
+    pub cluster: bool,
     /// Extra lines for the configuration file.
     pub extra: String,
 }
@@ -51,6 +57,7 @@ impl Default for Options {
             tls: false,
             tls_verify: false,
             monitoring: false,
+            cluster: false,
             extra: String::new(),
         }
     }
@@ -72,9 +79,19 @@ pub struct NatsServer {
     child: Option<Child>,
     pub port: u16,
     pub monitoring_port: Option<u16>,
+    pub route_port: Option<u16>,
     pub tls: Option<TlsFiles>,
     dir: tempfile::TempDir,
-    config_path: PathBuf,
+    /// The configuration without the listen lines, which `start` and `restart` add.
+    config: String,
+}
+
+/// The ports a server reported in its ports file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Ports {
+    client: u16,
+    monitoring: Option<u16>,
+    route: Option<u16>,
 }
 
 impl NatsServer {
@@ -91,14 +108,8 @@ impl NatsServer {
     }
 
     pub fn start(options: Options) -> NatsServer {
-        let binary = which_nats_server();
         let dir = tempfile::tempdir().expect("temporary directory");
-        let port = super::free_port();
-        let mut config = format!("listen: 127.0.0.1:{port}\n");
-        let monitoring_port = options.monitoring.then(super::free_port);
-        if let Some(http) = monitoring_port {
-            config.push_str(&format!("http: 127.0.0.1:{http}\n"));
-        }
+        let mut config = format!("ports_file_dir: \"{}\"\n", dir.path().display());
         config.push_str(&match &options.auth {
             Auth::None => String::new(),
             Auth::Token => format!("authorization {{ token: \"{TOKEN}\" }}\n"),
@@ -126,21 +137,91 @@ impl NatsServer {
             ));
         }
         config.push_str(&options.extra);
-        let config_path = dir.path().join("nats-server.conf");
+        let wanted = Ports {
+            client: 0,
+            monitoring: options.monitoring.then_some(0),
+            route: options.cluster.then_some(0),
+        };
+        let mut server = NatsServer {
+            child: None,
+            port: 0,
+            monitoring_port: None,
+            route_port: None,
+            tls,
+            dir,
+            config,
+        };
+        let (child, ports) = server
+            .launch(wanted)
+            .unwrap_or_else(|log| panic!("nats-server did not start:\n{log}"));
+        server.child = Some(child);
+        server.port = ports.client;
+        server.monitoring_port = ports.monitoring;
+        server.route_port = ports.route;
+        server
+    }
+
+    /// Writes the configuration with these ports (0: the server picks one) and starts
+    /// the server; waits for its ports file. Err holds its log when it exits first.
+    fn launch(&self, ports: Ports) -> Result<(Child, Ports), String> {
+        let binary = which_nats_server();
+        let port = |port: u16| {
+            if port == 0 {
+                "-1".to_string()
+            } else {
+                port.to_string()
+            }
+        };
+        let mut config = format!("listen: 127.0.0.1:{}\n", port(ports.client));
+        if let Some(http) = ports.monitoring {
+            config.push_str(&format!("http: 127.0.0.1:{}\n", port(http)));
+        }
+        if let Some(route) = ports.route {
+            config.push_str(&format!(
+                "cluster {{ name: doctor, listen: 127.0.0.1:{} }}\n",
+                port(route)
+            ));
+        }
+        config.push_str(&self.config);
+        let config_path = self.dir.path().join("nats-server.conf");
         std::fs::File::create(&config_path)
             .and_then(|mut file| file.write_all(config.as_bytes()))
             .expect("write nats-server.conf");
-        let child = spawn(&binary, &config_path);
-        let server = NatsServer {
-            child: Some(child),
-            port,
-            monitoring_port,
-            tls,
-            dir,
-            config_path,
-        };
-        server.wait_until_listening();
-        server
+        let log_path = self.dir.path().join("nats-server.log");
+        let log = std::fs::File::create(&log_path).expect("create nats-server.log");
+        let mut child = Command::new(binary)
+            .arg("-c")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start nats-server");
+        let ports_file = self
+            .dir
+            .path()
+            .join(format!("nats-server_{}.ports", child.id()));
+        let deadline = Instant::now() + START_LIMIT;
+        // Bounded: until the deadline. The ports file is written once every listener is
+        // bound; the pause between looks is the polling interval of a file's appearance.
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if let Some(reported) = read_ports(&ports_file) {
+                return Ok((child, reported));
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                return Err(format!("nats-server exited ({status}):\n{log}"));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                return Err(format!("no ports file within {START_LIMIT:?}:\n{log}"));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
     }
 
     /// `nats://127.0.0.1:PORT`.
@@ -152,6 +233,34 @@ impl NatsServer {
         self.dir.path()
     }
 
+    /// The server's `/varz` monitoring document (needs `monitoring`).
+    pub fn varz(&self) -> serde_json::Value {
+        use std::io::Read;
+        let port = self.monitoring_port.expect("a server with monitoring");
+        let mut stream =
+            std::net::TcpStream::connect(super::loopback(port)).expect("connect to monitoring");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("read timeout");
+        stream
+            .write_all(b"GET /varz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            .expect("write the request");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read /varz");
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        serde_json::from_str(body).unwrap_or_else(|error| panic!("/varz ({error}): {response}"))
+    }
+
+    /// Waits (bounded) until the server has delivered at least `count` messages to
+    /// subscribers: a client's traffic is flowing (needs `monitoring`).
+    pub fn wait_for_delivered(&self, count: u64) {
+        super::listener::wait_until(
+            &format!("{count} messages delivered by nats-server"),
+            START_LIMIT,
+            || self.varz()["out_msgs"].as_u64().unwrap_or(0) >= count,
+        );
+    }
+
     /// Kills the process now (for faults in the middle of a test).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -160,52 +269,54 @@ impl NatsServer {
         }
     }
 
-    /// Kills the process and starts it again with the same configuration, so on the
-    /// same port (a server restart under a client).
+    /// Kills the process and starts it again with the same configuration on the same
+    /// ports (a server restart under a client). The port is free again as soon as the
+    /// process is gone (nats-server binds with SO_REUSEADDR, so no TIME_WAIT holds it);
+    /// should another process have taken it meanwhile, the start is retried, bounded.
     pub fn restart(&mut self) {
         self.kill();
-        self.child = Some(spawn(&which_nats_server(), &self.config_path));
-        self.wait_until_listening();
-    }
-
-    fn wait_until_listening(&self) {
-        // Bounded: 5 seconds in 10 ms steps.
-        for _ in 0..500 {
-            let addr = super::loopback(self.port);
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
-                if let Some(http) = self.monitoring_port {
-                    let addr = super::loopback(http);
-                    if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
-                        std::thread::sleep(Duration::from_millis(10));
-                        continue;
-                    }
+        let ports = Ports {
+            client: self.port,
+            monitoring: self.monitoring_port,
+            route: self.route_port,
+        };
+        let deadline = Instant::now() + START_LIMIT;
+        // Bounded: until the deadline.
+        loop {
+            match self.launch(ports) {
+                Ok((child, reported)) => {
+                    assert_eq!(reported, ports, "nats-server restarted on other ports");
+                    self.child = Some(child);
+                    return;
                 }
-                return;
+                Err(log) if Instant::now() > deadline => {
+                    panic!("nats-server did not restart on port {}:\n{log}", self.port)
+                }
+                Err(_) => {}
             }
-            std::thread::sleep(Duration::from_millis(10));
         }
-        panic!(
-            "nats-server did not listen on 127.0.0.1:{} within 5s",
-            self.port
-        );
     }
+}
+
+/// The ports in a ports file, once it is there and complete.
+fn read_ports(path: &Path) -> Option<Ports> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let ports: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let first = |key: &str| -> Option<u16> {
+        let url = ports[key].as_array()?.first()?.as_str()?;
+        url.rsplit(':').next()?.trim_end_matches('/').parse().ok()
+    };
+    Some(Ports {
+        client: first("nats")?,
+        monitoring: first("monitoring"),
+        route: first("cluster"),
+    })
 }
 
 impl Drop for NatsServer {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-fn spawn(binary: &Path, config: &Path) -> Child {
-    Command::new(binary)
-        .arg("-c")
-        .arg(config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nats-server")
 }
 
 /// The `nats-server` binary; a test without it fails with instructions.

@@ -13,7 +13,7 @@
 //! Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN), `ip` (iproute2) and `nft` (nftables);
 //! without them a test fails and says so.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -291,8 +291,10 @@ impl PodNetwork {
         super::check_through(&[&tool("ip"), "netns", "exec", &self.pod], args, env)
     }
 
-    /// A `nats-server` listening on `address` in the cluster; killed on drop.
+    /// A `nats-server` listening on `address` in the cluster; killed on drop. Ready once
+    /// its ports file appears (it is written when the listener is bound).
     pub fn nats_server(&self, address: SocketAddr) -> ClusterProcess {
+        let ports = tempfile::tempdir().expect("a directory for the ports file");
         let child = Command::new(tool("ip"))
             .args(["netns", "exec", &self.cluster])
             .arg(super::nats_server::which_nats_server())
@@ -301,26 +303,26 @@ impl PodNetwork {
                 &address.ip().to_string(),
                 "-p",
                 &address.port().to_string(),
+                "--ports_file_dir",
             ])
+            .arg(ports.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start nats-server in the cluster namespace");
-        let process = ClusterProcess { child };
-        // Bounded: 5 seconds in 10 ms steps.
-        let listening = self.in_cluster(|| {
-            (0..500).any(|_| {
-                let up = TcpStream::connect_timeout(&address, Duration::from_millis(100)).is_ok();
-                if !up {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                up
-            })
-        });
-        assert!(
-            listening,
-            "nats-server did not listen on {address} within 5 s"
+        // `ip netns exec` replaces itself with nats-server: the child's pid is the server's.
+        let file = ports
+            .path()
+            .join(format!("nats-server_{}.ports", child.id()));
+        let process = ClusterProcess {
+            child,
+            _ports: ports,
+        };
+        super::listener::wait_until(
+            &format!("nats-server's ports file for {address}"),
+            Duration::from_secs(5),
+            || std::fs::read_to_string(&file).is_ok_and(|text| text.contains(&address.to_string())),
         );
         process
     }
@@ -342,6 +344,7 @@ impl Drop for PodNetwork {
 /// it, so the child is the process); killed on drop.
 pub struct ClusterProcess {
     child: Child,
+    _ports: tempfile::TempDir,
 }
 
 impl Drop for ClusterProcess {

@@ -10,6 +10,7 @@ use hickory_proto::rr::rdata::{A, CNAME};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -157,8 +158,13 @@ fn serve_udp(socket: &UdpSocket, script: &Script, queries: &AtomicUsize, stop: &
 fn serve_tcp(listener: &TcpListener, script: &Script, queries: &AtomicUsize, stop: &AtomicBool) {
     let until = Instant::now() + LIFETIME;
     while !stop.load(Ordering::SeqCst) && Instant::now() < until {
+        // Waits on the listener, 20 ms at a time, so that the stop flag is seen (as the
+        // UDP socket's read timeout does).
+        let woken = Instant::now() + Duration::from_millis(20);
+        if !super::listener::readable(listener.as_raw_fd(), None, woken) {
+            continue;
+        }
         let Ok((mut stream, _)) = listener.accept() else {
-            std::thread::sleep(Duration::from_millis(5));
             continue;
         };
         let _ = stream.set_nonblocking(false);
