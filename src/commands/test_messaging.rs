@@ -14,8 +14,8 @@ use std::time::Duration;
 pub(super) const SHUTDOWN_GRACE: Duration = Duration::from_millis(100);
 
 pub(super) fn run(args: &TestMessagingArgs, quiet: bool, out: &mut Stdout) -> anyhow::Result<u8> {
-    let connection = settings::connection(&args.connect, &settings::process_environment)
-        .context("reading the settings")?;
+    // Its errors name the flag or file at fault, as `check` prints them.
+    let connection = settings::connection(&args.connect, &settings::process_environment)?;
     let runtime = super::runtime()?;
     let result = runtime.block_on(test_messaging::run(&connection, args.live));
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
