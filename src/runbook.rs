@@ -72,7 +72,7 @@ pub struct Entry {
 
 /// A word as a POSIX shell reads it: as it is when it holds nothing the shell would
 /// interpret, else in single quotes.
-fn shell_word(word: &str) -> String {
+pub(crate) fn shell_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()

@@ -26,6 +26,7 @@ pub(super) fn run(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
     }
     let options = WatchOptions {
         subject: args.subject.clone(),
+        sandbox: args.sandbox,
         count: args.count,
         duration: args.duration,
         reconnect_window: args.reconnect_window,
