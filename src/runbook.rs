@@ -1,7 +1,8 @@
 //! The troubleshooting steps of the messaging documentation, as data, filled in with the
-//! real namespace, pod and Service names and the object (or file) a value was set in. `lint` attaches one to the findings of
-//! the documented services, naming the object the value is written in;
-//! `check` prints the ones its failing steps point to.
+//! real namespace, pod and Service names and the object (or file) a value was set in.
+//! `lint` attaches one to the findings of the documented services, naming the object
+//! the value is written in; `check` prints the ones its failing steps point to, naming
+//! the pod, the env file or the command line.
 
 use serde::Serialize;
 
@@ -37,7 +38,7 @@ pub enum Origin {
     /// An object: its kind as `kubectl get` names it (`configmap`, `secret`,
     /// `deployment`, `stream`) and its name.
     Object { kind: String, name: String },
-    /// The environment of the pod `check` runs in (its name, when known). `kubectl
+    /// The environment of the pod `check` runs in (`Names::pod`, when known). `kubectl
     /// describe pod` lists each variable with the ConfigMap or Secret it is read from.
     Pod,
     /// A `.env` file (`check --env-file`).

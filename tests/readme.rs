@@ -1,5 +1,5 @@
-//! README.md stays true: its rule table equals the registry, and it starts with the two
-//! commands (run lint on an example; run every test).
+//! README.md stays true: its rule table equals the registry, and it starts with the three
+//! commands (install; run lint on an example with the installed name; run every test).
 
 use nats_doctor::rules::RULES;
 
@@ -38,18 +38,19 @@ fn rule_table_matches_the_registry() {
 }
 
 #[test]
-fn starts_with_the_two_commands() {
+fn starts_with_the_three_commands() {
     let readme = std::fs::read_to_string("README.md").expect("README.md");
     let commands: Vec<&str> = readme
         .lines()
         .skip_while(|line| !line.starts_with("    "))
-        .take(2)
+        .take_while(|line| line.starts_with("    "))
         .map(str::trim)
         .collect();
     assert_eq!(
         commands,
         [
-            "cargo run --release -- lint fixtures/examples/",
+            "cargo install --path .",
+            "nats-doctor lint fixtures/examples/",
             "./scripts/test"
         ]
     );
