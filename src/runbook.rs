@@ -170,8 +170,15 @@ pub fn entry(step: Step, names: &Names) -> Entry {
             "nats-doctor check --format json   # shows which step rejects the credentials".to_string(),
         ],
     };
-    let mut seen = std::collections::HashSet::new();
-    commands.retain(|command| seen.insert(command.clone()));
+    // Two or three commands: a look back at each is cheaper than a set.
+    let mut index = 0;
+    while index < commands.len() {
+        if commands[..index].contains(&commands[index]) {
+            commands.remove(index);
+        } else {
+            index += 1;
+        }
+    }
     Entry {
         title: step.title().to_string(),
         commands,
