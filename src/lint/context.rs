@@ -126,6 +126,12 @@ pub struct Context<'a> {
     pub known_namespaces: FxHashSet<String>,
     pub configs: ConfigIndex<'a>,
     pub envs: Vec<ContainerEnv<'a>>,
+    /// Whether each workload (by index) has a container of the documented services;
+    /// the policy rules ask it once per blocked client.
+    documented: Vec<bool>,
+    /// Whether each ConfigMap or Secret (by index into `Inventory::config_data`) holds
+    /// the documented settings; asked once per site that has a finding.
+    documented_configs: Vec<bool>,
     pub url_sites: Vec<UrlSite<'a>>,
     /// Ports written beside a host (`NATS_PORT`).
     pub port_sites: Vec<Site<'a>>,
@@ -226,6 +232,25 @@ impl<'a> Context<'a> {
             })
             .collect();
 
+        debug_assert!(envs
+            .windows(2)
+            .all(|pair| (pair[0].workload, pair[0].container)
+                < (pair[1].workload, pair[1].container)));
+        let mut documented = vec![false; count];
+        for env in &envs {
+            if documented_client(env) {
+                documented[env.workload] = true;
+            }
+        }
+        let documented_configs = inventory
+            .config_data
+            .iter()
+            .map(|data| {
+                data.entries
+                    .iter()
+                    .any(|entry| entry.key == ENABLED_VARIABLE || entry.key == PREFIX_VARIABLE)
+            })
+            .collect();
         let mut context = Context {
             inventory,
             options,
@@ -235,6 +260,8 @@ impl<'a> Context<'a> {
             known_namespaces,
             configs,
             envs,
+            documented,
+            documented_configs,
             url_sites: Vec::new(),
             port_sites: Vec::new(),
             enabled_sites: Vec::new(),
@@ -623,9 +650,7 @@ impl<'a> Context<'a> {
     /// them.
     pub fn documented(&self, site: &Site) -> bool {
         let documented_container = |workload: usize, container: usize| {
-            self.envs
-                .iter()
-                .find(|env| env.workload == workload && env.container == container)
+            self.env_of(workload, container)
                 .is_some_and(|env| documented_client(env))
         };
         let read_by_documented = site
@@ -634,10 +659,7 @@ impl<'a> Context<'a> {
             .any(|c| documented_container(c.workload, c.container));
         read_by_documented
             || match site.owner {
-                Owner::Config(index) => {
-                    let data = &self.inventory.config_data[index];
-                    data.get(ENABLED_VARIABLE).is_some() || data.get(PREFIX_VARIABLE).is_some()
-                }
+                Owner::Config(index) => self.documented_configs[index],
                 Owner::Container {
                     workload,
                     container,
@@ -654,12 +676,20 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The resolved environment of one container. `envs` is in the order of workloads
+    /// and their containers, so it is found by bisection: sites with twenty thousand
+    /// readers ask it once per reader.
+    pub fn env_of(&self, workload: usize, container: usize) -> Option<&ContainerEnv<'a>> {
+        self.envs
+            .binary_search_by_key(&(workload, container), |env| (env.workload, env.container))
+            .ok()
+            .map(|at| &self.envs[at])
+    }
+
     /// Whether a workload has a container of the documented services (see
     /// [`documented_client`]).
     pub fn documented_workload(&self, workload: usize) -> bool {
-        self.envs
-            .iter()
-            .any(|env| env.workload == workload && documented_client(env))
+        self.documented.get(workload).copied().unwrap_or(false)
     }
 
     /// The integration whose field a site is, when it is one.
@@ -713,10 +743,7 @@ impl<'a> Context<'a> {
                 workload,
                 container,
             } => {
-                let env = self
-                    .envs
-                    .iter()
-                    .find(|env| env.workload == workload && env.container == container)?;
+                let env = self.env_of(workload, container)?;
                 match &env.get(&name)?.value {
                     Resolved::Known { text, .. } => text.to_string(),
                     Resolved::Unknown => return None,
