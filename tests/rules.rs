@@ -4,8 +4,8 @@
 //! every bad fixture is kept as a snapshot.
 
 use nats_doctor::diagnostic::Finding;
-use nats_doctor::lint::{self, context::LintOptions, Selection};
-use nats_doctor::rules::{Rule, RULES};
+use nats_doctor::lint::context::LintOptions;
+use nats_doctor::rules::{self, Rule, Selection, RULES};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -49,7 +49,7 @@ fn markers(path: &Path) -> BTreeSet<Mark> {
     marks
 }
 
-fn lint_fixture(path: &Path, rule: &'static Rule) -> lint::LintOutcome {
+fn lint_fixture(path: &Path, rule: &'static Rule) -> rules::LintOutcome {
     let options = LintOptions {
         url_vars: vec!["EVENTS_NATS_SERVERS".to_string()],
         ..LintOptions::default()
@@ -57,7 +57,7 @@ fn lint_fixture(path: &Path, rule: &'static Rule) -> lint::LintOutcome {
     let selection = Selection { rules: vec![rule] };
     // Objects without a namespace are the group, as without `--namespace`.
     let load = nats_doctor::manifest::LoadOptions::default();
-    lint::run(&[path.to_path_buf()], false, &options, &load, &selection)
+    rules::run(&[path.to_path_buf()], false, &options, &load, &selection)
 }
 
 fn found(findings: &[Finding]) -> BTreeSet<Mark> {

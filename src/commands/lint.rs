@@ -7,9 +7,9 @@ use super::{Stdout, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::{FailOn, LintArgs, LintFormat};
 use crate::diagnostic::Severity;
 use crate::lint::context::LintOptions;
-use crate::lint::Selection;
 use crate::report::{self, Output};
-use crate::{lint, manifest, rules};
+use crate::rules::Selection;
+use crate::{manifest, rules};
 use anyhow::Context as _;
 use std::io;
 
@@ -38,7 +38,7 @@ pub(super) fn run(args: &LintArgs, quiet: bool, out: &mut Stdout) -> anyhow::Res
             namespace: args.namespace.clone(),
         },
     };
-    let outcome = lint::run(&args.paths, args.env, &options, &load, &selection);
+    let outcome = rules::run(&args.paths, args.env, &options, &load, &selection);
     let mut err = Output::new(io::stderr().lock());
     let diagnostics = report::lint::write_diagnostics(&mut err, &outcome, args.verbose);
     err.done(diagnostics).context("writing the report")?;

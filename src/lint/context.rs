@@ -2,17 +2,25 @@
 //! "sites" — each place where a NATS setting is written, with the workloads that consume
 //! it. A value in a ConfigMap is one site however many workloads read it, so it is
 //! reported once, at the ConfigMap line.
+//!
+//! This file owns the context and the sites it collects; `documented.rs` tells the
+//! documented services' sites and their runbook steps, `advice.rs` the address a
+//! finding suggests instead.
 
-use crate::diagnostic::{Finding, InputError, Location, ObjectRef};
+mod advice;
+mod documented;
+
+use advice::NatsService;
+pub use advice::{Seen, MONITORING_PORT};
+pub use documented::documented_client;
+
+use crate::diagnostic::{InputError, Location, ObjectRef};
 use crate::lint::addresses::{self, NamedAddress};
-use crate::lint::namespaces;
 use crate::lint::resolve::{self, ConfigIndex, ContainerEnv, Origin, Resolved};
 use crate::lint::topology::Topology;
 use crate::manifest::integrations::{Expectation, Integration, Resolver};
 use crate::manifest::model::{Inventory, Platform, RefKind, RELEASE_NAMESPACE};
 use crate::natsurl::{self, Entry, HostClass};
-use crate::rules::Rule;
-use crate::runbook::{self, Step};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -144,29 +152,6 @@ pub struct Context<'a> {
     nats_services: std::sync::OnceLock<Vec<NatsService>>,
 }
 
-/// A Service of the input that runs NATS: one of its ports is 4222 or is named
-/// `client`, and its selector picks pods of the input that run a NATS server.
-#[derive(Clone, Copy, Debug)]
-struct NatsService {
-    /// Index into `Inventory::services`.
-    index: usize,
-    client_port: u16,
-    /// The port 8222, or one named `monitor`, when the Service has one.
-    monitor_port: Option<u16>,
-    headless: bool,
-}
-
-/// Where a suggested address will be used from.
-#[derive(Clone, Copy, Debug)]
-pub enum Seen<'s> {
-    /// Pods in this namespace.
-    Pods(&'s str),
-    /// A service of this compose file.
-    Compose(&'s str),
-    /// An env file or the process environment.
-    Elsewhere,
-}
-
 impl<'a> Context<'a> {
     pub fn new(inventory: &'a Inventory, options: &'a LintOptions) -> Self {
         let configs = ConfigIndex::new(inventory);
@@ -208,15 +193,12 @@ impl<'a> Context<'a> {
             let (envs, stop) = resolve_range(0..count, budget);
             (envs, vec![stop])
         } else {
-            std::thread::scope(|scope| {
-                let second = scope.spawn(|| resolve_range(count / 2..count, budget / 2));
-                let (mut envs, first_stop) = resolve_range(0..count / 2, budget / 2);
-                let (rest, second_stop) = second
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                envs.extend(rest);
-                (envs, vec![first_stop, second_stop])
-            })
+            let ((mut envs, first_stop), (rest, second_stop)) = rayon::join(
+                || resolve_range(0..count / 2, budget / 2),
+                || resolve_range(count / 2..count, budget / 2),
+            );
+            envs.extend(rest);
+            (envs, vec![first_stop, second_stop])
         };
         let errors = stops
             .into_iter()
@@ -521,153 +503,6 @@ impl<'a> Context<'a> {
             .clone()
     }
 
-    /// A finding at a site, or `None` when the site's object, or every workload that
-    /// reads it, silences the rule.
-    pub fn site_finding(
-        &self,
-        rule: &'static Rule,
-        site: &Site,
-        message: String,
-    ) -> Option<Finding> {
-        let inventory = self.inventory;
-        let (object, container) = match site.owner {
-            Owner::Config(index) => {
-                let data = &inventory.config_data[index];
-                if data.object.ignores(rule.code, rule.name) {
-                    return None;
-                }
-                (data.object.reference(Platform::Kubernetes), None)
-            }
-            Owner::Container {
-                workload,
-                container,
-            } => {
-                let workload = &inventory.workloads[workload];
-                if workload.ignores(rule.code, rule.name) {
-                    return None;
-                }
-                let name = &workload.containers[container].name;
-                (
-                    workload.reference(),
-                    (!name.is_empty()).then(|| name.clone()),
-                )
-            }
-            Owner::Field(index) => {
-                let field = &inventory.address_fields[index];
-                if field.object.ignores(rule.code, rule.name) {
-                    return None;
-                }
-                (field.object.reference(Platform::Kubernetes), None)
-            }
-        };
-        if !site.consumers.is_empty()
-            && site
-                .consumers
-                .iter()
-                .all(|c| self.inventory.workloads[c.workload].ignores(rule.code, rule.name))
-        {
-            return None;
-        }
-        let mut finding = rule.finding(site.origin.location.clone(), site.origin.width, message);
-        finding.object = Some(object);
-        finding.container = container.map(String::from);
-        if matches!(site.owner, Owner::Field(_)) {
-            finding.field = Some(site.origin.key.to_string());
-        } else {
-            finding.variable = Some(site.origin.key.to_string());
-        }
-        if site.origin.config.is_some() {
-            finding.used_by = self.consumers(site);
-        }
-        finding.hide_source = site.hidden;
-        Some(finding)
-    }
-
-    /// The runbook step for a finding at a site, filled in with the names the input
-    /// gives: the object the value is written in, the namespace, and the Service its URL
-    /// points at. `None` for inputs of other projects (see [`Context::documented`]): the
-    /// troubleshooting guide is the documented services' own.
-    pub fn runbook(
-        &self,
-        step: Step,
-        site: &Site,
-        class: Option<&HostClass>,
-        port: Option<u16>,
-    ) -> Option<String> {
-        // The steps are kubectl commands: compose files and env files have none.
-        if site.platform != Platform::Kubernetes || !self.documented(site) {
-            return None;
-        }
-        let service = class.and_then(|c| c.service(site.namespace));
-        let names = runbook::Names {
-            namespace: namespaces::named(site.namespace),
-            service: service.map(|(s, _)| s.to_string()),
-            service_namespace: service.and_then(|(_, ns)| namespaces::named(ns)),
-            host: None,
-            port,
-            origin: self
-                .source_object(site)
-                .map(|(kind, name)| runbook::Origin::Object { kind, name }),
-            ..runbook::Names::default()
-        };
-        Some(runbook::documented_line(step, &names))
-    }
-
-    /// The object a site's value is written in, as `kubectl get` names it: a ConfigMap or
-    /// Secret (whose commands only describe it), the workload whose own env holds it, or
-    /// the custom resource.
-    fn source_object(&self, site: &Site) -> Option<(String, String)> {
-        match site.owner {
-            Owner::Config(index) => {
-                let data = &self.inventory.config_data[index];
-                Some((
-                    data.kind.as_str().to_ascii_lowercase(),
-                    data.object.name.to_string(),
-                ))
-            }
-            Owner::Container { workload, .. } => {
-                let workload = &self.inventory.workloads[workload];
-                (workload.platform == Platform::Kubernetes).then(|| {
-                    (
-                        workload.object.kind.to_ascii_lowercase().to_string(),
-                        workload.object.name.to_string(),
-                    )
-                })
-            }
-            Owner::Field(index) => {
-                let field = &self.inventory.address_fields[index];
-                Some((
-                    field.object.kind.to_ascii_lowercase().to_string(),
-                    field.object.name.to_string(),
-                ))
-            }
-        }
-    }
-
-    /// Whether a site belongs to the documented services: it is read by a container that
-    /// sets their own settings (`NATS_ENABLED`, `NATS_SUBJECT_PREFIX`), or written in a
-    /// ConfigMap or Secret that holds them. Their troubleshooting guide fits only
-    /// them.
-    pub fn documented(&self, site: &Site) -> bool {
-        let documented_container = |workload: usize, container: usize| {
-            self.env_of(workload, container)
-                .is_some_and(|env| documented_client(env))
-        };
-        let read_by_documented = site
-            .consumers
-            .iter()
-            .any(|c| documented_container(c.workload, c.container));
-        read_by_documented
-            || match site.owner {
-                Owner::Config(index) => self.documented_configs[index],
-                Owner::Container {
-                    workload,
-                    container,
-                } => documented_container(workload, container),
-                Owner::Field(_) => false,
-            }
-    }
-
     /// The custom resource field a site is, when it is one.
     pub fn field(&self, site: &Site) -> Option<&'a crate::manifest::model::AddressField> {
         match site.owner {
@@ -684,12 +519,6 @@ impl<'a> Context<'a> {
             .binary_search_by_key(&(workload, container), |env| (env.workload, env.container))
             .ok()
             .map(|at| &self.envs[at])
-    }
-
-    /// Whether a workload has a container of the documented services (see
-    /// [`documented_client`]).
-    pub fn documented_workload(&self, workload: usize) -> bool {
-        self.documented.get(workload).copied().unwrap_or(false)
     }
 
     /// The integration whose field a site is, when it is one.
@@ -755,13 +584,6 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Whether a container sets the documented services' own settings, directly or
-/// through `envFrom`: only such a container reads `NATS_URL` and falls back to
-/// localhost without it.
-pub fn documented_client(env: &ContainerEnv) -> bool {
-    env.get(ENABLED_VARIABLE).is_some() || env.get(PREFIX_VARIABLE).is_some()
-}
-
 impl<'a> Context<'a> {
     /// Every parsed server of every URL site.
     pub fn servers(&self) -> impl Iterator<Item = (&UrlSite<'a>, &natsurl::ServerUrl)> {
@@ -796,200 +618,7 @@ impl<'a> Context<'a> {
             .config
             .is_some_and(|index| self.inventory.config_data[index].kind == RefKind::Secret)
     }
-
-    /// Where pods or services that read a site dial from, for [`Context::suggestion`].
-    pub fn seen_from<'s>(&'s self, site: &'s Site) -> Seen<'s> {
-        match site.platform {
-            Platform::Kubernetes => Seen::Pods(site.namespace),
-            Platform::Compose => {
-                let workload = match site.owner {
-                    Owner::Container { workload, .. } => Some(workload),
-                    _ => site.consumers.first().map(|c| c.workload),
-                };
-                match workload {
-                    Some(w) => Seen::Compose(&self.inventory.workloads[w].object.location.file),
-                    None => Seen::Elsewhere,
-                }
-            }
-            Platform::EnvFile | Platform::ProcessEnv => Seen::Elsewhere,
-        }
-    }
-
-    /// What to write instead of a site's value, as a help line puts it: the NATS
-    /// Service, the compose service that runs NATS, or the NATS host.
-    pub fn use_instead(&self, expects: Expectation, site: &Site) -> String {
-        let from = self.seen_from(site);
-        let what = match from {
-            Seen::Pods(_) => "the Service name",
-            Seen::Compose(_) => "the compose service that runs NATS",
-            Seen::Elsewhere => "the NATS server's host name",
-        };
-        format!("use {what}: {}", self.suggestion(expects, from))
-    }
-
-    /// The address to use instead, written as `expects` wants it: the NATS Service of
-    /// the input (`--nats-service`, else the one in the pods' namespace, else the only
-    /// one) as seen from where it is used, for compose the compose service that runs
-    /// NATS, and a placeholder where the input has none — never a name the input
-    /// does not hold.
-    pub fn suggestion(&self, expects: Expectation, from: Seen<'_>) -> String {
-        let domain = &self.options.cluster_domain;
-        let (host, client, monitor) = match from {
-            Seen::Pods(namespace) => match self.nats_service(namespace) {
-                Some((name, service_namespace, client, monitor)) => {
-                    let host = if namespaces::is_group(&service_namespace)
-                        && namespaces::is_group(namespace)
-                    {
-                        name
-                    } else {
-                        format!(
-                            "{}.svc.{domain}",
-                            namespaces::qualified(&name, &service_namespace)
-                        )
-                    };
-                    (host, client, monitor)
-                }
-                None => (
-                    format!("<nats-service>.<namespace>.svc.{domain}"),
-                    natsurl::DEFAULT_PORT,
-                    None,
-                ),
-            },
-            Seen::Compose(file) => {
-                let service = self.inventory.workloads.iter().find(|w| {
-                    w.platform == Platform::Compose
-                        && *w.object.location.file == *file
-                        && w.containers.iter().any(|c| c.nats_server)
-                });
-                (
-                    service.map_or_else(
-                        || "<nats-service>".to_string(),
-                        |w| w.object.name.to_string(),
-                    ),
-                    natsurl::DEFAULT_PORT,
-                    None,
-                )
-            }
-            Seen::Elsewhere => ("<nats-host>".to_string(), natsurl::DEFAULT_PORT, None),
-        };
-        let monitor = monitor.unwrap_or(MONITORING_PORT);
-        match expects {
-            Expectation::Servers { .. } => format!("nats://{host}:{client}"),
-            Expectation::Host => host,
-            Expectation::ServerWithoutPort => format!("nats://{host}"),
-            Expectation::MonitoringHostPort => format!("{host}:{monitor}"),
-            Expectation::MonitoringUrl => format!("http://{host}:{monitor}"),
-        }
-    }
-
-    /// An address as `expects` wants it written: `nats://host:port` for a server list
-    /// (with `scheme` when one was written), `host` alone, `host:port` or
-    /// `http://host:port` for a monitoring endpoint.
-    pub fn address(
-        &self,
-        expects: Expectation,
-        scheme: Option<natsurl::Scheme>,
-        host: &str,
-        port: u16,
-    ) -> String {
-        let scheme = scheme.unwrap_or(natsurl::Scheme::Nats).as_str();
-        match expects {
-            Expectation::Servers { .. } => format!("{scheme}://{host}:{port}"),
-            Expectation::Host => host.to_string(),
-            Expectation::ServerWithoutPort => format!("{scheme}://{host}"),
-            Expectation::MonitoringHostPort => format!("{host}:{port}"),
-            Expectation::MonitoringUrl => format!("http://{host}:{port}"),
-        }
-    }
-
-    /// The NATS Service to name from pods in `namespace`: its name, namespace, client
-    /// port and monitoring port. `--nats-service` when given; else the one in
-    /// `namespace` (a ClusterIP Service before a headless one); else the only one of
-    /// the input; else none.
-    fn nats_service(&self, namespace: &str) -> Option<(String, String, u16, Option<u16>)> {
-        let services = self.nats_services.get_or_init(|| self.find_nats_services());
-        let described = |found: &NatsService| {
-            let service = &self.inventory.services[found.index].object;
-            (
-                service.name.to_string(),
-                service.namespace.to_string(),
-                found.client_port,
-                found.monitor_port,
-            )
-        };
-        if let Some((wanted_namespace, wanted_name)) = &self.options.nats_service {
-            let found = services.iter().find(|s| {
-                let object = &self.inventory.services[s.index].object;
-                object.name == wanted_name.as_str() && object.namespace == wanted_namespace.as_str()
-            });
-            return Some(match found {
-                Some(found) => described(found),
-                None => (
-                    wanted_name.clone(),
-                    wanted_namespace.clone(),
-                    natsurl::DEFAULT_PORT,
-                    None,
-                ),
-            });
-        }
-        let only = |candidates: Vec<&NatsService>| {
-            let routed: Vec<&&NatsService> = candidates.iter().filter(|s| !s.headless).collect();
-            match (routed.as_slice(), candidates.as_slice()) {
-                ([one], _) => Some(***one),
-                ([], [one]) => Some(**one),
-                _ => None,
-            }
-        };
-        let here: Vec<&NatsService> = services
-            .iter()
-            .filter(|s| self.inventory.services[s.index].object.namespace == namespace)
-            .collect();
-        let chosen = if here.is_empty() {
-            only(services.iter().collect())
-        } else {
-            only(here)
-        };
-        chosen.map(|found| described(&found))
-    }
-
-    /// The Services of the input that run NATS (see [`NatsService`]).
-    fn find_nats_services(&self) -> Vec<NatsService> {
-        let topology = self.topology();
-        let mut found = Vec::new();
-        for (index, service) in self.inventory.services.iter().enumerate() {
-            let client = service.ports.iter().find(|port| {
-                port.port == natsurl::DEFAULT_PORT || port.name.as_deref() == Some("client")
-            });
-            let Some(client) = client else { continue };
-            let runs_nats = topology.backends(service).into_iter().any(|w| {
-                self.inventory.workloads[w]
-                    .containers
-                    .iter()
-                    .any(|c| c.nats_server)
-            });
-            if !runs_nats {
-                continue;
-            }
-            let monitor = service
-                .ports
-                .iter()
-                .find(|port| {
-                    port.port == MONITORING_PORT || port.name.as_deref() == Some("monitor")
-                })
-                .map(|port| port.port);
-            found.push(NatsService {
-                index,
-                client_port: client.port,
-                monitor_port: monitor,
-                headless: service.headless,
-            });
-        }
-        found
-    }
 }
-
-/// The port of the NATS server's HTTP monitoring endpoint.
-pub const MONITORING_PORT: u16 = 8222;
 
 /// The input error at the first value whose servers the run's budget leaves unparsed.
 fn servers_stopped_at(site: &Site, budget: usize) -> InputError {

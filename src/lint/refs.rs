@@ -1,11 +1,10 @@
 //! The ConfigMap and Secret references of the Kubernetes workloads that the input shows
 //! to be broken, with what is wrong. Shared by `ref-missing` and `ref-other-namespace`.
 
-use crate::diagnostic::{Finding, Location};
+use crate::diagnostic::Location;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
 use crate::manifest::model::{EnvSource, Platform, RefKind};
-use crate::rules::Rule;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,22 +159,4 @@ pub fn broken<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
         }
     }
     found
-}
-
-/// A finding at a reference, unless its workload silences the rule.
-pub fn finding(
-    ctx: &Context<'_>,
-    rule: &'static Rule,
-    reference: &Reference<'_>,
-    message: String,
-) -> Option<Finding> {
-    let workload = &ctx.inventory.workloads[reference.workload];
-    if workload.ignores(rule.code, rule.name) {
-        return None;
-    }
-    let mut finding = rule.finding(reference.location.clone(), reference.width, message);
-    finding.object = Some(workload.reference());
-    finding.container = Some(reference.container.to_string());
-    finding.variable = reference.variable.map(str::to_string);
-    Some(finding)
 }

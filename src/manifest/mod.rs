@@ -23,10 +23,10 @@ use crate::manifest::model::{EnvSource, EnvVar, Inventory, Platform, Value, Work
 use crate::manifest::read::Input;
 use crate::manifest::render::helm::HelmOptions;
 use crate::manifest::render::{kustomize, Placement, Rendered};
+use rayon::prelude::*;
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Largest file read. Bigger inputs are reported, not read.
@@ -41,6 +41,8 @@ pub use walk::is_env_file;
 
 pub struct LoadOptions<'a> {
     pub default_namespace: &'a str,
+    /// 1 reads and renders on the calling thread alone; more uses rayon's pool (one
+    /// thread per core), and sizes the runs of inputs for that many threads.
     pub threads: usize,
     /// Honour `.gitignore` and `.ignore` in walks (off with `--no-ignore`).
     pub honour_ignore_files: bool,
@@ -278,35 +280,18 @@ fn render_all(
     if jobs.is_empty() {
         return;
     }
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        while let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
-            let result = match job {
-                Job::Chart(chart) => {
-                    helm.map(|helm| render::helm::render(helm, chart, &options.helm))
-                }
-                Job::Overlay(overlay) => {
-                    builder.map(|(program, verb)| build_overlay(program, verb, overlay))
-                }
-            };
-            done.extend(result);
+    let render = |job: &Job| match job {
+        Job::Chart(chart) => helm.map(|helm| render::helm::render(helm, chart, &options.helm)),
+        Job::Overlay(overlay) => {
+            builder.map(|(program, verb)| build_overlay(program, verb, overlay))
         }
-        done
     };
     let threads = options.threads.clamp(1, jobs.len());
-    let mut results: Vec<Result<Rendered, InputError>> = std::thread::scope(|scope| {
-        let others: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-        let mut results = work();
-        for other in others {
-            results.extend(
-                other
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
-        }
-        results
-    });
+    let mut results: Vec<Result<Rendered, InputError>> = if threads == 1 {
+        jobs.iter().filter_map(render).collect()
+    } else {
+        jobs.par_iter().filter_map(render).collect()
+    };
     // The same order on every run, whichever thread finished first.
     results.sort_by_key(render_key);
     for result in results {

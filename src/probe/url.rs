@@ -13,9 +13,9 @@ use super::{CheckOptions, Detail, Status, StepOutcome};
 use crate::connection::ConnectionSettings;
 use crate::diagnostic::{Location, Severity};
 use crate::lint::context::LintOptions;
-use crate::lint::Selection;
 use crate::manifest::model::{EnvSource, EnvVar, Inventory, Platform, Value, Workload};
 use crate::natsurl::{Entry, Scheme, ServerUrl};
+use crate::rules::Selection;
 use crate::rules::{
     url_cluster_domain, url_credentials_exposed, url_external_host, url_ip_literal, url_localhost,
     url_malformed, url_port, url_scheme, Rule,
@@ -202,7 +202,7 @@ fn lint_value(value: &str, options: &CheckOptions) -> Vec<crate::diagnostic::Fin
     selection
         .rules
         .retain(|rule| is_one_of(&URL_RULES, rule.code) && !is_one_of(&LEFT_OUT, rule.code));
-    let mut findings = crate::lint::check(&inventory, &lint_options, &selection);
+    let mut findings = crate::rules::check(&inventory, &lint_options, &selection);
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     // A finding of a lower severity than warning says nothing about reaching NATS.
     findings.retain(|f| f.severity >= Severity::Warning);

@@ -1,7 +1,7 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
-use crate::lint::topology::{self, complete_labels, list_workloads, Work, DNS_NAMESPACE, LISTED};
+use crate::lint::topology::{complete_labels, list_workloads, Work, DNS_NAMESPACE, LISTED};
 use crate::manifest::model::{Decision, NAMESPACE_NAME_LABEL};
 use crate::runbook::{self, Step};
 use std::collections::BTreeMap;
@@ -44,6 +44,7 @@ declare_rule! {
         name: "egress-blocks-dns",
         severity: Error,
         summary: "a NetworkPolicy's egress rules do not let the client resolve the NATS Service name",
+        reads: Topology,
         check: check,
     };
 }
@@ -62,11 +63,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let namespace = &workload.object.namespace;
         let (isolated, policies) = topology.isolating(namespace, labels, true, &mut work);
         if work.spent() {
-            ctx.limit_reached(Work::stopped_at(
-                &RULE,
-                &workload.object.location,
-                &workload.object.name,
-            ));
+            ctx.limit_reached(RULE.stopped_at(&workload.object.location, &workload.object.name));
             break;
         }
         if isolated != Decision::Yes
@@ -94,13 +91,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             policy.object.name,
             list_workloads(topology, &workloads)
         );
-        let Some(mut finding) = topology::policy_finding(
-            &RULE,
-            policy,
-            egress.location.clone(),
-            egress.width,
-            message,
-        ) else {
+        let Some(mut finding) =
+            RULE.policy_finding(policy, egress.location.clone(), egress.width, message)
+        else {
             continue;
         };
         finding.help = Some(format!(

@@ -2,8 +2,8 @@ use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
 use crate::lint::topology::{
-    self, complete_labels, egress_rule_text, list_workloads, Endpoint, PortCheck, Target, Topology,
-    Work, LISTED,
+    complete_labels, egress_rule_text, list_workloads, Endpoint, PortCheck, Target, Topology, Work,
+    LISTED,
 };
 use crate::manifest::model::Decision;
 use crate::runbook::{self, Step};
@@ -62,6 +62,7 @@ declare_rule! {
         name: "egress-blocks-nats",
         severity: Error,
         summary: "a NetworkPolicy's egress rules do not let the client reach NATS",
+        reads: Topology,
         check: check,
     };
 }
@@ -137,7 +138,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     if let Entry::Vacant(slot) = endpoints.entry(key) {
                         let endpoint = topology.service_endpoint(service, &service.ports[exposed]);
                         if !work.take(endpoint.candidates.len()) {
-                            ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                            ctx.limit_reached(RULE.stopped(resolved.site));
                             break 'servers;
                         }
                         slot.insert(endpoint);
@@ -146,7 +147,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 } else {
                     own_endpoint = topology.service_endpoint(service, &service.ports[exposed]);
                     if !work.take(own_endpoint.candidates.len()) {
-                        ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                        ctx.limit_reached(RULE.stopped(resolved.site));
                         break 'servers;
                     }
                     (Some(*index), None, &own_endpoint)
@@ -164,7 +165,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             Target::Missing | Target::OtherNamespace => continue,
         };
         if !work.take(clients.len()) {
-            ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+            ctx.limit_reached(RULE.stopped(resolved.site));
             break;
         }
         decisions.clear();
@@ -193,7 +194,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 })
             });
             if work.spent() {
-                ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                ctx.limit_reached(RULE.stopped(resolved.site));
                 break 'servers;
             }
             let Some(isolated) = isolated else {
@@ -217,7 +218,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                             // Judging policies against the pods behind a Service looks at
                             // each pod.
                             if !work.take(endpoint.candidates.len()) {
-                                ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                                ctx.limit_reached(RULE.stopped(resolved.site));
                                 break 'servers;
                             }
                             let blocked = blocks(topology, isolated, endpoint);
@@ -274,13 +275,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             policy.object.name,
             list_workloads(topology, &blocked.workloads)
         );
-        let Some(mut finding) = topology::policy_finding(
-            &RULE,
-            policy,
-            egress.location.clone(),
-            egress.width,
-            message,
-        ) else {
+        let Some(mut finding) =
+            RULE.policy_finding(policy, egress.location.clone(), egress.width, message)
+        else {
             continue;
         };
         finding.help = Some(format!("add to spec.egress: - {}", blocked.rule));

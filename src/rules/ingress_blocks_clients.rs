@@ -2,7 +2,7 @@ use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
 use crate::lint::topology::{
-    self, complete_labels, list_workloads, Endpoint, PortCheck, Target, Topology, Work, LISTED,
+    complete_labels, list_workloads, Endpoint, PortCheck, Target, Topology, Work, LISTED,
 };
 use crate::manifest::model::Labels;
 use crate::manifest::model::{Decision, NAMESPACE_NAME_LABEL};
@@ -51,6 +51,7 @@ declare_rule! {
         name: "ingress-blocks-clients",
         severity: Error,
         summary: "a NetworkPolicy on the NATS pods admits none of the NATS clients",
+        reads: Topology,
         check: check,
     };
 }
@@ -131,7 +132,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let (endpoint, isolation) = if shared {
             if let Entry::Vacant(slot) = endpoints.entry((service_index, exposed)) {
                 let Some(found) = behind(topology, service, exposed, &mut work) else {
-                    ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                    ctx.limit_reached(RULE.stopped(resolved.site));
                     break;
                 };
                 slot.insert(found);
@@ -139,14 +140,14 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             &endpoints[&(service_index, exposed)]
         } else {
             let Some(found) = behind(topology, service, exposed, &mut work) else {
-                ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                ctx.limit_reached(RULE.stopped(resolved.site));
                 break;
             };
             own = found;
             &own
         };
         if !work.take(clients.len()) {
-            ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+            ctx.limit_reached(RULE.stopped(resolved.site));
             break;
         }
         decisions.clear();
@@ -166,7 +167,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 Some(blamed) => blamed,
                 None => {
                     if !work.take(endpoint.candidates.len()) {
-                        ctx.limit_reached(Work::stopped(&RULE, resolved.site));
+                        ctx.limit_reached(RULE.stopped(resolved.site));
                         break 'servers;
                     }
                     let client_labels = complete_labels(&client.pod_labels);
@@ -229,13 +230,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             namespaces::path(&service.object.namespace, &service.object.name),
             list_workloads(topology, &blocked.clients)
         );
-        let Some(mut finding) = topology::policy_finding(
-            &RULE,
-            policy,
-            ingress.location.clone(),
-            ingress.width,
-            message,
-        ) else {
+        let Some(mut finding) =
+            RULE.policy_finding(policy, ingress.location.clone(), ingress.width, message)
+        else {
             continue;
         };
         let client_namespaces: BTreeSet<&str> = blocked

@@ -6,8 +6,11 @@ use crate::diagnostic::{Finding, Location, Severity};
 use crate::lint::context::Context;
 
 /// Declares a rule: its documentation (doc comments), code, name, default severity, the
-/// one-line summary for `nats-doctor rules`, and the function that checks it.
+/// one-line summary for `nats-doctor rules`, what it reads (`reads: Topology` for a rule
+/// that asks for the topology; the sites by default), and the function that checks it.
 macro_rules! declare_rule {
+    (@reads) => { $crate::rules::Reads::Sites };
+    (@reads $reads:ident) => { $crate::rules::Reads::$reads };
     (
         $(#[doc = $doc:literal])*
         $vis:vis static $rule:ident = {
@@ -15,6 +18,7 @@ macro_rules! declare_rule {
             name: $name:literal,
             severity: $severity:ident,
             summary: $summary:literal,
+            $(reads: $reads:ident,)?
             check: $check:path $(,)?
         };
     ) => {
@@ -24,6 +28,7 @@ macro_rules! declare_rule {
             severity: $crate::diagnostic::Severity::$severity,
             summary: $summary,
             raw_doc: concat!($($doc, "\n"),*),
+            reads: declare_rule!(@reads $($reads)?),
             check: $check,
         };
     };
@@ -35,6 +40,7 @@ mod egress_blocks_nats;
 mod env_duplicate;
 mod env_expansion_undefined;
 mod env_too_large;
+mod findings;
 mod ingress_blocks_clients;
 mod nats_enabled_invalid;
 mod nats_url_missing;
@@ -42,6 +48,8 @@ mod non_string_value;
 mod policy_selects_nothing;
 mod ref_missing;
 mod ref_other_namespace;
+mod run;
+mod schedule;
 mod service_not_found;
 mod service_other_namespace;
 mod service_port_mismatch;
@@ -62,6 +70,17 @@ const ADDRESS_RULES: &[&str] = &[
     "ND203",
 ];
 
+pub use run::{analyse, check, run, LintOutcome, Selection};
+
+/// What a rule reads, which decides the thread it runs on (see `schedule.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reads {
+    /// Only the sites and the resolved environments.
+    Sites,
+    /// The topology (Services, NetworkPolicies), which the first reader builds.
+    Topology,
+}
+
 /// A lint rule.
 pub struct Rule {
     pub code: &'static str,
@@ -69,6 +88,7 @@ pub struct Rule {
     pub severity: Severity,
     pub summary: &'static str,
     raw_doc: &'static str,
+    pub reads: Reads,
     pub check: fn(&Context<'_>, &mut Vec<Finding>),
 }
 

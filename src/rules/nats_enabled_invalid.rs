@@ -40,7 +40,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             "NATS_ENABLED is `{}`; only `true` turns messaging on, anything else means off",
             ctx.shown(site, &site.text)
         );
-        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+        if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
             // The word a value meant, so that this help and ND303's on the same
             // unquoted value agree.
             let on = ["yes", "y", "on", "1", "enabled", "enable"];

@@ -1,7 +1,7 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
-use crate::lint::topology::{self, describe_labels, describe_selector, Work};
+use crate::lint::topology::{describe_labels, describe_selector, Work};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 
@@ -44,6 +44,7 @@ declare_rule! {
         name: "policy-selects-nothing",
         severity: Warning,
         summary: "a NetworkPolicy's podSelector matches no workload in its namespace",
+        reads: Topology,
         check: check,
     };
 }
@@ -64,11 +65,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let selects = topology.selects_some_workload(namespace, &policy.pod_selector, &mut work)
             || topology.may_select_across_group(namespace, &policy.pod_selector, &mut work);
         if work.spent() {
-            ctx.limit_reached(Work::stopped_at(
-                &RULE,
-                &policy.object.location,
-                &policy.object.name,
-            ));
+            ctx.limit_reached(RULE.stopped_at(&policy.object.location, &policy.object.name));
             break;
         }
         if selects {
@@ -88,8 +85,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 describe_selector(&policy.pod_selector)
             )
         };
-        let Some(mut finding) = topology::policy_finding(
-            &RULE,
+        let Some(mut finding) = RULE.policy_finding(
             topology.policy(index),
             policy.pod_selector_location.clone(),
             policy.pod_selector_width,

@@ -64,7 +64,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ),
             _ => continue,
         };
-        if let Some(mut finding) = refs::finding(ctx, &RULE, &reference, message) {
+        if let Some(mut finding) = RULE.reference_finding(ctx, &reference, message) {
             finding.help = Some(match reference.outcome {
                 RefOutcome::MissingKey => format!(
                     "add the key to {} `{}`, fix the key name, or mark the ref `optional: true`",

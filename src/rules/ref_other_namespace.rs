@@ -59,7 +59,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             first.join("`, `"),
             reference.namespace
         );
-        if let Some(mut finding) = refs::finding(ctx, &RULE, &reference, message) {
+        if let Some(mut finding) = RULE.reference_finding(ctx, &reference, message) {
             finding.help = Some(format!(
                 "create {} `{}` in namespace `{}` as well",
                 reference.kind.as_str(),

@@ -42,6 +42,7 @@ declare_rule! {
         name: "service-not-found",
         severity: Error,
         summary: "the URL names a Service that the input's namespace does not have",
+        reads: Topology,
         check: check,
     };
 }
@@ -66,7 +67,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             },
             ctx.shown(site, &server.host.to_string())
         );
-        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+        if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
             let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
             // Once per namespace: thousands of servers may miss in one namespace of
             // thousands of Services.

@@ -36,6 +36,7 @@ declare_rule! {
         name: "service-other-namespace",
         severity: Error,
         summary: "short Service name used from a namespace where only another namespace has it",
+        reads: Topology,
         check: check,
     };
 }
@@ -71,7 +72,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             "`{name}` resolves to namespace `{namespace}`, where the input has no Service `{name}`; the Service is in namespace `{}`{more}",
             namespaces.join("`, `")
         );
-        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+        if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
             let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
             let scheme = server
                 .scheme

@@ -33,6 +33,7 @@ declare_rule! {
         name: "service-port-mismatch",
         severity: Error,
         summary: "the URL port is not a port of the Service it names",
+        reads: Topology,
         check: check,
     };
 }
@@ -69,7 +70,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         } else {
             message.push_str(&format!(" (ports: {})", list_ports(service)));
         }
-        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+        if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
             let monitoring = resolved.expects.monitoring();
             let suggested = behind.filter(|_| !service.headless).or_else(|| {
                 if monitoring {

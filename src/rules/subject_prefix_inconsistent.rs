@@ -82,7 +82,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 message.push_str(&format!(" and {} more", count - others.len()));
             }
         }
-        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+        if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
             finding.help = Some(format!(
                 "use \"{DEFAULT_PREFIX}\" everywhere, or silence with the nats-doctor/ignore annotation if the difference is deliberate"
             ));

@@ -41,7 +41,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             "NATS_SUBJECT_PREFIX `{}` {problem}",
             ctx.shown(site, &site.text)
         );
-        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+        if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
             finding.help = Some(format!(
                 "use dot-separated tokens, e.g. \"{}\"",
                 crate::lint::context::DEFAULT_PREFIX

@@ -54,7 +54,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             "Service name ends in `.svc.{}`, but the cluster domain is `{expected}`",
             ctx.shown(site, domain)
         );
-        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+        if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
             let pod = subdomain
                 .as_ref()
                 .map(|s| format!("{s}."))

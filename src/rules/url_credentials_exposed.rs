@@ -52,7 +52,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             crate::natsurl::Credentials::UserPassword { .. } => "a user and password",
         };
         let message = format!("NATS URL {} embeds {what} in plain text", server.masked());
-        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+        if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
             finding.help = Some(match ctx.integration(site) {
                 Some(integration) => format!(
                     "keep credentials in a Secret and give them to {} through the resource's credential fields, not the URL",

@@ -45,7 +45,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             "NATS URL host {} is outside the cluster",
             ctx.shown(site, &server.host.to_string())
         );
-        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+        if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
             let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
             finding.help = Some(match ctx.seen_from(site) {
                 Seen::Pods(_) => format!(

@@ -52,7 +52,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ctx.shown(site, &host),
             range.describe()
         );
-        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+        if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
             let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
             finding.help = Some(ctx.use_instead(url_site.expects, site));
             finding.runbook = ctx.runbook(Step::WrongUrl, site, None, Some(port));

@@ -58,7 +58,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             } else {
                 format!("malformed NATS URL{position}: {error}")
             };
-            if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+            if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
                 finding.help = Some(error.help().unwrap_or_else(|| match url_site.expects {
                     Expectation::Servers { .. } => "write one or more nats://host:port entries separated by commas, without spaces or quotes".to_string(),
                     Expectation::Host => "write one host name, without spaces or quotes".to_string(),

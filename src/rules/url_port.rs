@@ -78,7 +78,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 None => continue,
             },
         };
-        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+        if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
             finding.help = Some(help);
             finding.runbook = ctx.runbook(Step::WrongUrl, site, None, Some(4222));
             out.push(finding);
@@ -96,7 +96,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 None => continue,
             },
         };
-        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+        if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
             finding.help = Some("use the client port: 4222".to_string());
             finding.runbook = ctx.runbook(Step::WrongUrl, site, None, Some(4222));
             out.push(finding);

@@ -104,7 +104,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 }
             }
         };
-        if let Some(mut finding) = ctx.site_finding(&RULE, site, message) {
+        if let Some(mut finding) = RULE.site_finding(ctx, site, message) {
             finding.help = Some(help);
             finding.runbook = ctx.runbook(Step::WrongUrl, site, None, server.port.number());
             out.push(finding);

@@ -1,4 +1,4 @@
-//! The whole lint path (`lint::run`, then every report format) over generated inputs:
+//! The whole lint path (`rules::run`, then every report format) over generated inputs:
 //! Kubernetes YAML, JSON, compose, `.env` and UTF-16 files with hostile names and
 //! values, well formed or broken by a few edits, walked as a directory and named one by
 //! one. Nothing panics; every input error and every finding is at a place inside its
@@ -12,9 +12,9 @@ use crate::strategies::{
 };
 use nats_doctor::cli::LintFormat;
 use nats_doctor::lint::context::LintOptions;
-use nats_doctor::lint::{self, LintOutcome, Selection};
 use nats_doctor::manifest::{decode, LoadOptions};
 use nats_doctor::report;
+use nats_doctor::rules::{self, LintOutcome, Selection};
 use proptest::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -266,7 +266,7 @@ fn write_inputs(dir: &Path, parts: &Parts) -> Vec<PathBuf> {
 fn lint_paths(paths: &[PathBuf]) -> LintOutcome {
     let options = LintOptions::default();
     let load = LoadOptions::default();
-    lint::run(paths, false, &options, &load, &Selection::all())
+    rules::run(paths, false, &options, &load, &Selection::all())
 }
 
 /// Every place the outcome names is inside its file (as decoded).

@@ -12,13 +12,13 @@
 
 use crate::strategies::{config, double_quoted, hostile_string, printable_char};
 use nats_doctor::lint::context::LintOptions;
-use nats_doctor::lint::{self, Selection};
 use nats_doctor::manifest::LoadOptions;
 use nats_doctor::natsurl::{
     find_userinfo, mask_credentials, mask_credentials_in_text, parse_server, parse_server_list,
     Entry,
 };
 use nats_doctor::report;
+use nats_doctor::rules::{self, Selection};
 use proptest::prelude::*;
 use std::process::{Command, Stdio};
 
@@ -226,7 +226,7 @@ fn lint_output(value: &str) -> String {
         format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
     };
     std::fs::write(&env_path, format!("NATS_URL={env_value}\n")).expect("write the env file");
-    let outcome = lint::run(
+    let outcome = rules::run(
         &[path, env_path],
         false,
         &LintOptions::default(),

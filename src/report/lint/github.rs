@@ -3,8 +3,8 @@
 //! for the terminal first (the log is shown in one), then as the runner requires.
 
 use crate::diagnostic::Severity;
-use crate::lint::LintOutcome;
 use crate::report::escape;
+use crate::rules::LintOutcome;
 use std::io::{self, Write};
 
 /// Escapes message text: `%`, `\r`, `\n`.

@@ -1,8 +1,8 @@
 //! The JSON format: `{"version":1,"findings":[…],"summary":{…}}`. Keys are a contract.
 
 use crate::diagnostic::{Finding, ObjectRef};
-use crate::lint::LintOutcome;
 use crate::report::lint::Counts;
+use crate::rules::LintOutcome;
 use serde::Serialize;
 use std::io::{self, Write};
 

@@ -10,8 +10,8 @@ pub mod source;
 pub mod text;
 
 use crate::diagnostic::Severity;
-use crate::lint::LintOutcome;
 use crate::manifest::judge::SkipReason;
+use crate::rules::LintOutcome;
 use std::io::{self, Write};
 
 /// How many walked files were skipped, by reason, in the order of the reasons' names.

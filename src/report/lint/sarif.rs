@@ -4,7 +4,7 @@
 //! finding as related locations. Input errors become tool execution notifications.
 
 use crate::diagnostic::{Finding, Location, Severity};
-use crate::lint::LintOutcome;
+use crate::rules::LintOutcome;
 use crate::rules::{Rule, RULES};
 use serde_json::{json, Value};
 use std::io::{self, Write};
