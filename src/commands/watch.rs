@@ -39,12 +39,11 @@ pub(super) fn run(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
         MessagingFormat::Json => Box::new(WatchJson::new(handle, quiet)),
     };
     let runtime = super::runtime()?;
-    let result = runtime.block_on(watch::run(
-        &connection,
-        &options,
-        sink.as_mut(),
-        stop_signal(),
-    ));
+    let stop = {
+        let _context = runtime.enter();
+        stop_signal()
+    };
+    let result = runtime.block_on(watch::run(&connection, &options, sink.as_mut(), stop));
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     match result {
         Ok(summary) => Ok(if summary.ok() { EXIT_OK } else { EXIT_FINDINGS }),
@@ -64,25 +63,34 @@ pub(super) fn run(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
     }
 }
 
-/// Resolves on Ctrl-C, or SIGTERM (what `kubectl delete` and `timeout` send).
-async fn stop_signal() {
+/// Resolves on Ctrl-C, or SIGTERM (what `kubectl delete` and `timeout` send). The
+/// handlers are installed here, before the watch starts: installed when the future is
+/// first polled, a signal that came right after the `watching` announcement would end
+/// the process without its summary. Needs the runtime's context.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
