@@ -12,6 +12,12 @@ Exit codes:
   1  findings at or above --fail-on / a check step failed
   2  usage error, or an input that could not be read or parsed";
 
+pub const LINT_EXIT_CODES: &str = "\
+Exit codes:
+  0  no finding at or above --fail-on
+  1  findings at or above --fail-on
+  2  usage error, or an input that could not be read or parsed (the rest is still linted)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "nats-doctor",
@@ -21,12 +27,14 @@ Exit codes:
     propagate_version = true
 )]
 pub struct Cli {
-    /// When to use colours (NO_COLOR in the environment also turns them off).
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    /// `--color` before the command name, as earlier versions took it: the same as after
+    /// it, for the commands that print colours. Hidden: each such command lists its own.
+    #[arg(long, value_enum, hide = true, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
 
-    /// Print only what failed: no summary, no passing steps.
-    #[arg(short, long, global = true)]
+    /// `-q` before the command name, as earlier versions took it: the same as after it,
+    /// for the commands that have it.
+    #[arg(short, long, hide = true)]
     pub quiet: bool,
 
     #[command(subcommand)]
@@ -38,6 +46,16 @@ pub enum ColorChoice {
     Always,
     Auto,
     Never,
+}
+
+/// `--color`, flattened into the commands whose text output has colours (lint, check,
+/// test-messaging, watch, rules); the others print none and do not take it.
+#[derive(Clone, Copy, Debug, Default, Args)]
+pub struct ColorArgs {
+    /// When to use colours in text output [default: auto: on a terminal, unless NO_COLOR
+    /// is set].
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +80,22 @@ pub enum Command {
     Watch(WatchArgs),
 }
 
+impl Command {
+    /// The name the command is typed with.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Check(_) => "check",
+            Command::Completions(_) => "completions",
+            Command::Explain(_) => "explain",
+            Command::Lint(_) => "lint",
+            Command::Man(_) => "man",
+            Command::Rules(_) => "rules",
+            Command::TestMessaging(_) => "test-messaging",
+            Command::Watch(_) => "watch",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LintFormat {
     Github,
@@ -79,7 +113,7 @@ pub enum FailOn {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = EXIT_CODES)]
+#[command(after_help = LINT_EXIT_CODES)]
 pub struct LintArgs {
     /// Files or directories (walked recursively); `-` reads standard input.
     #[arg(default_value = ".")]
@@ -158,6 +192,13 @@ pub struct LintArgs {
     /// List every skipped file, and why, on standard error.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Findings only: no summary line.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub color: ColorArgs,
 }
 
 /// `NAMESPACE/NAME`, both non-empty.
@@ -223,6 +264,13 @@ pub struct CheckArgs {
     /// Subject for the round trip (default: a private `_nats_doctor.<random>`).
     #[arg(long, value_name = "SUBJECT")]
     pub subject: Option<String>,
+
+    /// Text output: only the steps that failed or warned, and the runbook.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub color: ColorArgs,
 
     // Last: the help heading of the thresholds would apply to flags after them.
     #[command(flatten)]
@@ -354,6 +402,9 @@ pub enum ListFormat {
 pub struct RulesArgs {
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
+
+    #[command(flatten)]
+    pub color: ColorArgs,
 }
 
 #[derive(Debug, Args)]
@@ -407,9 +458,17 @@ pub struct TestMessagingArgs {
     pub format: MessagingFormat,
 
     /// Publish under the configured NATS_SUBJECT_PREFIX, where live consumers receive
-    /// the test events, instead of a private `_nats_doctor.<random>.<prefix>` sandbox.
+    /// the test events, instead of a private `_nats_doctor.<random>.<prefix>` sandbox
+    /// (which `nats-doctor watch --sandbox` follows).
     #[arg(long)]
     pub live: bool,
+
+    /// Text output: only the cases that failed.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub color: ColorArgs,
 }
 
 pub const WATCH_EXIT_CODES: &str = "\
@@ -424,7 +483,14 @@ Exit codes:
 #[command(after_help = WATCH_EXIT_CODES)]
 pub struct WatchArgs {
     /// Subject or wildcard to watch; default `{NATS_SUBJECT_PREFIX}.>`.
+    #[arg(conflicts_with = "sandbox")]
     pub subject: Option<String>,
+
+    /// Follow the sandbox runs of `test-messaging` (which publishes under
+    /// `_nats_doctor.<random>.{NATS_SUBJECT_PREFIX}`, not where the services publish):
+    /// watch `_nats_doctor.*.{NATS_SUBJECT_PREFIX}.>`.
+    #[arg(long)]
+    pub sandbox: bool,
 
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -445,6 +511,13 @@ pub struct WatchArgs {
     /// after that the watch ends with exit code 1.
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub reconnect_window: Duration,
+
+    /// Only the invalid messages (text) and no notes on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub color: ColorArgs,
 }
 
 #[cfg(test)]

@@ -99,11 +99,9 @@ impl fmt::Display for AuthSource {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
-    #[error("cannot read env file {path}: {source}")]
-    EnvFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// `reason` is said once: it is not also a source of this error.
+    #[error("cannot read --env-file {path}: {reason}")]
+    EnvFile { path: PathBuf, reason: String },
     #[error("env file {path}, line {line}: {message}")]
     EnvFileSyntax {
         path: PathBuf,

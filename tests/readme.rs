@@ -1,5 +1,5 @@
 //! README.md stays true: its rule table equals the registry, and it starts with the two
-//! commands (run lint on an example; run every test).
+//! commands (install and run lint on an example with the installed name; run every test).
 
 use nats_doctor::rules::RULES;
 
@@ -43,13 +43,13 @@ fn starts_with_the_two_commands() {
     let commands: Vec<&str> = readme
         .lines()
         .skip_while(|line| !line.starts_with("    "))
-        .take(2)
+        .take_while(|line| line.starts_with("    "))
         .map(str::trim)
         .collect();
     assert_eq!(
         commands,
         [
-            "cargo run --release -- lint fixtures/examples/",
+            "cargo install --locked --path . && nats-doctor lint fixtures/examples/",
             "./scripts/test"
         ]
     );

@@ -23,7 +23,7 @@ pub(super) fn run(args: &CheckArgs, quiet: bool, out: &mut Stdout) -> anyhow::Re
         (Ok(connection), _) => connection,
         // A monitoring system reads the first line and the exit code, not stderr.
         (Err(error), CheckFormat::Nagios) => {
-            let written = report::check::nagios::write_unknown(out, &format!("{error:#}"));
+            let written = report::check::nagios::write_unknown(out, &super::error_message(&error));
             out.done(written).context("writing the report")?;
             return Ok(EXIT_NAGIOS_UNKNOWN);
         }
@@ -36,6 +36,7 @@ pub(super) fn run(args: &CheckArgs, quiet: bool, out: &mut Stdout) -> anyhow::Re
         count: usize::try_from(args.count).unwrap_or(usize::MAX),
         subject: args.subject.clone(),
         namespace: settings::pod_namespace(&environment),
+        pod: settings::pod_name(&environment),
         cluster_domain: args.cluster_domain.trim_end_matches('.').to_string(),
     };
     let runtime = super::runtime()?;

@@ -37,9 +37,37 @@ pub(crate) type Stdout = Output<io::BufWriter<io::StdoutLock<'static>>>;
 /// ends the process here, with clap's exit code; the values clap would echo are masked
 /// and escaped first.
 pub fn parse(arguments: &[OsString]) -> Cli {
-    match Cli::try_parse_from(arguments) {
+    let cli = match Cli::try_parse_from(arguments) {
         Ok(cli) => cli,
         Err(error) => report::command_line::sanitize(error, &Cli::command(), arguments).exit(),
+    };
+    if let Some(flag) = meaningless_global_flag(&cli) {
+        let name = cli.command.name();
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("`{flag}` means nothing to `nats-doctor {name}`, which does not take it"),
+            )
+            .exit();
+    }
+    cli
+}
+
+/// `--color` or `-q` given before the name of a command that has no such flag.
+fn meaningless_global_flag(cli: &Cli) -> Option<&'static str> {
+    let (takes_color, takes_quiet) = match &cli.command {
+        Command::Check(_) | Command::Lint(_) | Command::TestMessaging(_) | Command::Watch(_) => {
+            (true, true)
+        }
+        Command::Rules(_) => (true, false),
+        Command::Completions(_) | Command::Explain(_) | Command::Man(_) => (false, false),
+    };
+    if cli.color.is_some() && !takes_color {
+        Some("--color")
+    } else if cli.quiet && !takes_quiet {
+        Some("--quiet")
+    } else {
+        None
     }
 }
 
@@ -48,28 +76,57 @@ pub fn run(cli: Cli) -> u8 {
     match dispatch(&cli) {
         Ok(code) => code,
         Err(error) => {
-            report::print_error(&format!("{error:#}"));
+            report::print_error(&error_message(&error));
             EXIT_ERROR
         }
     }
 }
 
+/// An error and its causes, joined with `: `, each said once: an error whose message
+/// already quotes its cause (`cannot read --tls-ca FILE: No such file…`) is not
+/// followed by the cause again.
+pub(crate) fn error_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}
+
 fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
-    configure_color(cli.color);
+    // A flag after the command name wins over one before it.
+    let color = match &cli.command {
+        Command::Check(args) => args.color.color,
+        Command::Lint(args) => args.color.color,
+        Command::Rules(args) => args.color.color,
+        Command::TestMessaging(args) => args.color.color,
+        Command::Watch(args) => args.color.color,
+        Command::Completions(_) | Command::Explain(_) | Command::Man(_) => None,
+    };
+    configure_color(color.or(cli.color).unwrap_or(ColorChoice::Auto));
     let mut out: Stdout = Output::new(io::BufWriter::new(io::stdout().lock()));
     let code = match &cli.command {
-        Command::Check(args) => check::run(args, cli.quiet, &mut out)?,
+        Command::Check(args) => check::run(args, args.quiet || cli.quiet, &mut out)?,
         Command::Completions(args) => completions::run(args, &mut out)?,
         Command::Explain(args) => explain::run(args, &mut out)?,
-        Command::Lint(args) => lint::run(args, cli.quiet, &mut out)?,
+        Command::Lint(args) => lint::run(args, args.quiet || cli.quiet, &mut out)?,
         Command::Man(args) => man::run(args, &mut out)?,
         Command::Rules(args) => rules::run(args, &mut out)?,
-        Command::TestMessaging(args) => test_messaging::run(args, cli.quiet, &mut out)?,
+        Command::TestMessaging(args) => {
+            test_messaging::run(args, args.quiet || cli.quiet, &mut out)?
+        }
         Command::Watch(args) => {
             // watch streams: it writes through its own handle and flushes as it goes.
             out.finish().context("writing output")?;
             drop(out);
-            return watch::run(args, cli.quiet);
+            return watch::run(args, args.quiet || cli.quiet);
         }
     };
     out.finish().context("writing output")?;

@@ -124,7 +124,7 @@ fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, ConnectionError> 
         crate::files::read_to_string(path, crate::files::MAX_INPUT_BYTES).map_err(|error| {
             ConnectionError::EnvFile {
                 path: path.to_path_buf(),
-                source: error.into(),
+                reason: read_failure(error),
             }
         })?;
     let name = crate::diagnostic::FileName::from(path.display().to_string());
@@ -148,6 +148,21 @@ fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, ConnectionError> 
         .collect())
 }
 
+/// Why a file could not be read, as `lint` says it: `no such file or directory`, `a
+/// directory, not a file`, or the system's words.
+fn read_failure(error: crate::files::ReadError) -> String {
+    match error {
+        crate::files::ReadError::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+            "no such file or directory".to_string()
+        }
+        crate::files::ReadError::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+            "permission denied".to_string()
+        }
+        crate::files::ReadError::Io(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// The namespace of the pod this runs in: `POD_NAMESPACE`, else the service-account
 /// namespace file.
 pub(crate) fn pod_namespace(environment: &dyn Fn(&str) -> Option<String>) -> Option<String> {
@@ -161,6 +176,18 @@ pub(crate) fn pod_namespace(environment: &dyn Fn(&str) -> Option<String>) -> Opt
     .ok()
     .map(|text| text.trim().to_string())
     .filter(|ns| !ns.is_empty())
+}
+
+/// The name of the pod this runs in: `POD_NAME` (the downward API's `metadata.name`),
+/// else, inside a pod (the kubelet sets `KUBERNETES_SERVICE_HOST` in every container),
+/// `HOSTNAME`, which is the pod's name there.
+pub(crate) fn pod_name(environment: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let set = |name: &str| {
+        environment(name)
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty())
+    };
+    set("POD_NAME").or_else(|| set("KUBERNETES_SERVICE_HOST").and_then(|_| set("HOSTNAME")))
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use anyhow::Context as _;
 use std::io;
 
 pub(super) fn run(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
-    let connection = settings::connection(&args.connect, &settings::process_environment)
-        .context("reading the settings")?;
+    // Its errors name the flag or file at fault, as `check` prints them.
+    let connection = settings::connection(&args.connect, &settings::process_environment)?;
     if !connection.settings.messaging_enabled() && !quiet {
         print_error(&format!(
             "note: NATS_ENABLED=\"{}\", so the services publish nothing; watching anyway",
@@ -26,6 +26,7 @@ pub(super) fn run(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
     }
     let options = WatchOptions {
         subject: args.subject.clone(),
+        sandbox: args.sandbox,
         count: args.count,
         duration: args.duration,
         reconnect_window: args.reconnect_window,

@@ -23,6 +23,7 @@
 use crate::connection::ConnectionSettings;
 use crate::events::{self, Checked, ProblemCode};
 use crate::messaging::session::{self, Probe, Session, SessionError, Violation};
+use crate::messaging::test_messaging::SANDBOX_ROOT;
 use crate::nats::{Failure, Incoming, Message};
 use std::collections::BTreeMap;
 use std::io;
@@ -81,12 +82,55 @@ pub trait WatchSink {
 pub struct WatchOptions {
     /// A subject or wildcard; `{prefix}.>` when absent.
     pub subject: Option<String>,
+    /// Follow test-messaging's sandbox runs: `_nats_doctor.*.{prefix}.>`, each message
+    /// validated against its run's sandbox prefix. Not with `subject`.
+    pub sandbox: bool,
     /// Stop after this many messages.
     pub count: Option<u64>,
     /// Stop after this long.
     pub duration: Option<Duration>,
     /// How long to try to reconnect after the connection is lost.
     pub reconnect_window: Duration,
+}
+
+/// The prefix a message's subject is validated against.
+#[derive(Clone, Copy, Debug)]
+enum Layout<'a> {
+    /// The configured prefix: `{prefix}.{type}.{symbol|batch}.{period}`.
+    Prefix(&'a str),
+    /// A sandbox run of test-messaging, whichever run it is:
+    /// `_nats_doctor.<run>.{prefix}.{type}.{symbol|batch}.{period}`.
+    Sandbox(&'a str),
+}
+
+impl<'a> Layout<'a> {
+    /// The prefix of `subject`: the configured one, or the sandbox prefix of the run
+    /// that published it (the configured one when the subject is not under a run's).
+    fn of<'s>(self, subject: &'s str) -> &'s str
+    where
+        'a: 's,
+    {
+        match self {
+            Layout::Prefix(prefix) => prefix,
+            Layout::Sandbox(prefix) => {
+                let sandboxed = subject
+                    .strip_prefix(SANDBOX_ROOT)
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .and_then(|rest| rest.split_once('.'))
+                    .filter(|(run, rest)| {
+                        !run.is_empty()
+                            && rest.starts_with(prefix)
+                            && rest.as_bytes().get(prefix.len()) == Some(&b'.')
+                    });
+                match sandboxed {
+                    Some((run, _)) => {
+                        &subject[..SANDBOX_ROOT.len() + 1 + run.len() + 1 + prefix.len()]
+                    }
+                    None => prefix,
+                }
+            }
+        }
+    }
 }
 
 /// Why the watch ended.
@@ -312,10 +356,11 @@ pub async fn run(
 ) -> Result<Summary, WatchError> {
     let prefix = connection.settings.subject_prefix.value.clone();
     let servers = session::prepare(connection)?;
-    let subject = options
-        .subject
-        .clone()
-        .unwrap_or_else(|| format!("{prefix}.>"));
+    let subject = match (&options.subject, options.sandbox) {
+        (Some(subject), _) => subject.clone(),
+        (None, true) => format!("{SANDBOX_ROOT}.*.{prefix}.>"),
+        (None, false) => format!("{prefix}.>"),
+    };
     crate::nats::wire::check_subject(&subject).map_err(|error| WatchError::Subscribe {
         subject: subject.clone(),
         message: error.to_string(),
@@ -342,7 +387,11 @@ pub async fn run(
     let announced = sink.started(&subject, &session.server);
     written(sink, announced)?;
     let started = Instant::now();
-    let validation_prefix = Some(prefix.as_str());
+    let validation_prefix = if options.sandbox {
+        Layout::Sandbox(&prefix)
+    } else {
+        Layout::Prefix(&prefix)
+    };
     let deadline = options
         .duration
         .map(|duration| tokio::time::Instant::now() + duration);
@@ -493,7 +542,7 @@ async fn watch_connected(
     timeout: Duration,
     summary: &mut Summary,
     sink: &mut dyn WatchSink,
-    prefix: Option<&str>,
+    prefix: Layout<'_>,
     sleep: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
     stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> Result<Stretch, WatchError> {
@@ -591,10 +640,14 @@ fn observe(
     summary: &mut Summary,
     sink: &mut dyn WatchSink,
     message: &Message,
-    prefix: Option<&str>,
+    prefix: Layout<'_>,
 ) -> io::Result<()> {
     let received_at = SystemTime::now();
-    let checked = events::validate(&message.subject, &message.payload, prefix);
+    let checked = events::validate(
+        &message.subject,
+        &message.payload,
+        Some(prefix.of(&message.subject)),
+    );
     summary.received += 1;
     if checked.is_valid() {
         summary.valid += 1;
@@ -636,5 +689,33 @@ fn note_server_error(summary: &mut Summary, text: &str, subject: &str) {
         // about the events.
         Violation::Publish(ref denied) | Violation::Subscribe(ref denied) if denied != subject => {}
         _ => note_error(summary, text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sandbox_message_is_validated_against_its_run_prefix() {
+        let sandbox = Layout::Sandbox("binance.extraction");
+        assert_eq!(
+            sandbox.of("_nats_doctor.Ab12.binance.extraction.klines.BTCUSDT.15m"),
+            "_nats_doctor.Ab12.binance.extraction"
+        );
+        // Not under a run's prefix: the configured prefix, whose layout it then fails.
+        assert_eq!(
+            sandbox.of("_nats_doctor.Ab12.binance.extractionX.klines.BTCUSDT.15m"),
+            "binance.extraction"
+        );
+        assert_eq!(
+            sandbox.of("_nats_doctor..binance.extraction.klines"),
+            "binance.extraction"
+        );
+        let configured = Layout::Prefix("binance.extraction");
+        assert_eq!(
+            configured.of("_nats_doctor.Ab12.binance.extraction.klines.BTCUSDT.15m"),
+            "binance.extraction"
+        );
     }
 }

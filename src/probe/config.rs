@@ -28,8 +28,8 @@ pub struct ShownSetting {
     pub value: String,
     /// `flag`, `env_file`, `env` or `default`.
     pub source: &'static str,
-    /// Where it came from, for people: `env file app.env`.
-    pub from: String,
+    /// The env file it was read from (`source` is `env_file`), else null.
+    pub file: Option<String>,
 }
 
 impl ConfigDetail {
@@ -54,7 +54,10 @@ pub fn probe(connection: &ConnectionSettings, options: &CheckOptions) -> StepOut
             setting.value.clone()
         },
         source: setting.source.label(),
-        from: setting.source.to_string(),
+        file: match &setting.source {
+            Source::EnvFile(path) => Some(path.display().to_string()),
+            Source::Flag | Source::Env | Source::Default => None,
+        },
     };
     let enabled_text = settings.enabled.value.to_lowercase();
     let enabled_valid = enabled_text == "true" || enabled_text == "false";

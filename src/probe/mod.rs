@@ -141,6 +141,8 @@ pub struct CheckOptions {
     pub subject: Option<String>,
     /// The namespace of the pod that runs the check, when known.
     pub namespace: Option<String>,
+    /// The name of the pod that runs the check, when known.
+    pub pod: Option<String>,
     pub cluster_domain: String,
 }
 

@@ -24,9 +24,9 @@ use super::nats::{Diagnosis, NatsDetail};
 use super::roundtrip::{ProblemKind, RoundtripDetail};
 use super::tcp::{TcpDetail, TcpResult};
 use super::{CheckOptions, CheckReport, Detail, Status, StepOutcome};
-use crate::connection::ConnectionSettings;
+use crate::connection::{ConnectionSettings, Source};
 use crate::natsurl::{self, Entry, HostClass};
-use crate::runbook::{self, Names, Step};
+use crate::runbook::{self, Names, Origin, Step};
 
 /// The runbook entries of a report, filled in.
 pub fn entries(
@@ -49,9 +49,22 @@ pub fn entries(
     add(pointed_to(&report.nats, for_nats));
     add(pointed_to(&report.roundtrip, for_roundtrip));
     let names = names(connection, options);
+    let settings = &connection.settings;
     chosen
         .iter()
         .map(|step| {
+            // The commands that show a value name where that value was set.
+            let names = match step {
+                Step::WrongUrl => Names {
+                    origin: Some(origin(&settings.url.source)),
+                    ..names.clone()
+                },
+                Step::MessagesNotReceived => Names {
+                    origin: Some(origin(&settings.enabled.source)),
+                    ..names.clone()
+                },
+                _ => names.clone(),
+            };
             // A short name only ever resolves in the pod's own namespace; where NATS
             // really lives is what the cross-namespace step is about, so it stays open.
             if *step == Step::CrossNamespace && names.service_namespace == names.namespace {
@@ -64,6 +77,16 @@ pub fn entries(
             runbook::entry(*step, &names)
         })
         .collect()
+}
+
+/// Where a setting of the check was set, as the runbook names it. A default is the
+/// pod's environment too: that is where the setting is missing.
+fn origin(source: &Source) -> Origin {
+    match source {
+        Source::Flag => Origin::CommandLine,
+        Source::EnvFile(path) => Origin::EnvFile(path.display().to_string()),
+        Source::Env | Source::Default => Origin::Pod,
+    }
 }
 
 /// The sections a step points to: none when it passed or was skipped; what a step cut
@@ -180,6 +203,7 @@ fn for_roundtrip(detail: &RoundtripDetail) -> Vec<Step> {
 pub fn names(connection: &ConnectionSettings, options: &CheckOptions) -> Names {
     let mut names = Names {
         namespace: options.namespace.clone(),
+        pod: options.pod.clone(),
         ..Names::default()
     };
     let first = natsurl::parse_server_list(&connection.settings.url.value)

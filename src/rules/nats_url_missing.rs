@@ -108,10 +108,10 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if workload.platform == Platform::Kubernetes {
             let names = runbook::Names {
                 namespace: Some(workload.object.namespace.to_string()).filter(|ns| !ns.is_empty()),
-                source: Some((
-                    workload.object.kind.to_ascii_lowercase().to_string(),
-                    workload.object.name.to_string(),
-                )),
+                origin: Some(runbook::Origin::Object {
+                    kind: workload.object.kind.to_ascii_lowercase().to_string(),
+                    name: workload.object.name.to_string(),
+                }),
                 ..Default::default()
             };
             finding.runbook = Some(runbook::documented_line(Step::WrongUrl, &names));

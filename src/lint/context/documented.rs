@@ -31,8 +31,10 @@ impl<'a> Context<'a> {
             service_namespace: service.and_then(|(_, ns)| namespaces::named(ns)),
             host: None,
             port,
-            config_map: None,
-            source: self.source_object(site),
+            origin: self
+                .source_object(site)
+                .map(|(kind, name)| runbook::Origin::Object { kind, name }),
+            ..runbook::Names::default()
         };
         Some(runbook::documented_line(step, &names))
     }

@@ -1,5 +1,5 @@
 //! The JSON format of `test-messaging` (one document:
-//! `{"version":1,"ok","prefix","live","cases":[…]}`) and `watch` (one object per line:
+//! `{"version":1,"ok","prefix","live","cases":[…],"watch"}`) and `watch` (one object per line:
 //! `{"subject","received_at","valid","problems","event"}`, then
 //! `{"summary":{"received","valid","invalid","by_problem","rate"}}`, plus
 //! `disconnections`, `disconnected_seconds` and `slow_consumer` when there were any).
@@ -23,6 +23,8 @@ struct TestMessagingDocument<'a> {
     prefix: &'a str,
     live: bool,
     cases: Vec<CaseDocument<'a>>,
+    /// The `watch` command that sees what such a run publishes.
+    watch: &'a str,
 }
 
 #[derive(Serialize)]
@@ -42,7 +44,7 @@ struct ProblemDocument<'a> {
 
 /// Writes a `test-messaging` report. A run that could not publish (disabled, invalid
 /// prefix, no connection) has no cases; its reason goes to standard error.
-pub fn write_test_messaging(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+pub fn write_test_messaging(out: &mut dyn Write, report: &Report, watch: &str) -> io::Result<()> {
     let document = TestMessagingDocument {
         version: 1,
         ok: report.ok(),
@@ -68,6 +70,7 @@ pub fn write_test_messaging(out: &mut dyn Write, report: &Report) -> io::Result<
                     .collect(),
             })
             .collect(),
+        watch,
     };
     escape::write_json(&mut *out, &document, false)?;
     writeln!(out)

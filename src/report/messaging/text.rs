@@ -12,8 +12,14 @@ use colored::Colorize;
 use std::io::{self, Write};
 use std::time::Duration;
 
-/// Writes a `test-messaging` report. `quiet` leaves out passing cases and the preamble.
-pub fn write_test_messaging(out: &mut dyn Write, report: &Report, quiet: bool) -> io::Result<()> {
+/// Writes a `test-messaging` report. `quiet` leaves out passing cases, the preamble and
+/// the closing lines; `watch` is the `watch` command that sees what such a run publishes.
+pub fn write_test_messaging(
+    out: &mut dyn Write,
+    report: &Report,
+    watch: &str,
+    quiet: bool,
+) -> io::Result<()> {
     match &report.publishing {
         Publishing::Disabled { value } => {
             if !quiet {
@@ -118,6 +124,20 @@ pub fn write_test_messaging(out: &mut dyn Write, report: &Report, quiet: bool) -
             out,
             "({} other message(s) on the subscriptions were not from this run and were ignored)",
             report.foreign_messages
+        )?;
+    }
+    if report.live {
+        writeln!(
+            out,
+            "watch the live prefix as its consumers do: {}",
+            escape::text(watch)
+        )?;
+    } else {
+        // The sandbox is new with each run: the watch follows every run's.
+        writeln!(
+            out,
+            "watch sandbox runs as a consumer would (start it, then run test-messaging again): {}",
+            escape::text(watch)
         )?;
     }
     Ok(())
