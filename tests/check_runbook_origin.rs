@@ -118,7 +118,8 @@ fn a_url_from_the_command_line_says_so() {
 
 #[test]
 fn each_runbook_command_is_given_once() {
-    let closed = support::free_port();
+    // A nameserver port on which nothing answers, held for the whole test.
+    let (closed, _held) = support::listener::closed_udp_port();
     let nameserver = format!("127.0.0.1:{closed}");
     for env in [&[][..], IN_A_POD] {
         let run = support::check(

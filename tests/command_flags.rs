@@ -3,22 +3,21 @@
 //! lint, and an error is printed once. The binary is run as a user runs it.
 mod support;
 
-use std::process::{Command, Output, Stdio};
+use support::Run;
 
-fn run(args: &[&str]) -> Output {
-    Command::new(support::binary())
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run nats-doctor")
+fn run(args: &[&str]) -> Run {
+    support::nats_doctor(args).run()
+}
+
+/// A run whose output may hold nats-doctor's own colours.
+fn run_coloured(args: &[&str]) -> Run {
+    support::nats_doctor(args).colours().run()
 }
 
 fn help(command: &str) -> String {
     let output = run(&[command, "--help"]);
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    String::from_utf8(output.stdout).expect("utf-8")
+    assert_eq!(output.code, 0, "{output:?}");
+    output.stdout
 }
 
 #[test]
@@ -37,7 +36,7 @@ fn each_command_lists_the_display_flags_it_uses() {
         assert_eq!(text.contains("--color <WHEN>"), color, "{command}:\n{text}");
         assert_eq!(text.contains("-q, --quiet"), quiet, "{command}:\n{text}");
     }
-    let top = String::from_utf8(run(&["--help"]).stdout).expect("utf-8");
+    let top = run(&["--help"]).stdout;
     assert!(
         !top.contains("--quiet") && !top.contains("--color"),
         "{top}"
@@ -63,11 +62,11 @@ fn lint_help_speaks_of_lint_only() {
 fn flags_before_the_command_name_still_work_where_they_mean_something() {
     let before = run(&["--color", "never", "-q", "lint", "fixtures/examples/"]);
     let after = run(&["lint", "--color", "never", "-q", "fixtures/examples/"]);
-    assert_eq!(before.status.code(), Some(1), "{before:?}");
+    assert_eq!(before.code, 1, "{before:?}");
     assert_eq!(before.stdout, after.stdout);
-    assert!(String::from_utf8_lossy(&before.stdout).contains("error[ND101]"));
+    assert!(before.stdout.contains("error[ND101]"));
     // Colour on: the flag after the name wins over the one before it.
-    let coloured = run(&[
+    let coloured = run_coloured(&[
         "--color",
         "never",
         "lint",
@@ -75,10 +74,10 @@ fn flags_before_the_command_name_still_work_where_they_mean_something() {
         "always",
         "fixtures/examples/",
     ]);
-    assert!(coloured.stdout.contains(&0x1b), "{coloured:?}");
-    let rules = run(&["--color", "always", "rules"]);
-    assert_eq!(rules.status.code(), Some(0), "{rules:?}");
-    assert!(rules.stdout.contains(&0x1b));
+    assert!(coloured.stdout.contains('\x1b'), "{coloured:?}");
+    let rules = run_coloured(&["--color", "always", "rules"]);
+    assert_eq!(rules.code, 0, "{rules:?}");
+    assert!(rules.stdout.contains('\x1b'));
 }
 
 #[test]
@@ -90,8 +89,8 @@ fn flags_that_mean_nothing_to_a_command_are_a_usage_error() {
         (&["-q", "rules"][..], "--quiet"),
     ] {
         let output = run(args);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.code, 2, "{args:?}: {output:?}");
+        let stderr = output.stderr.clone();
         assert!(
             stderr.contains(&format!("`{flag}` means nothing to `nats-doctor")),
             "{args:?}: {stderr}"
@@ -103,7 +102,7 @@ fn flags_that_mean_nothing_to_a_command_are_a_usage_error() {
         &["explain", "ND101", "--color", "never"][..],
     ] {
         let output = run(args);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        assert_eq!(output.code, 2, "{args:?}: {output:?}");
     }
 }
 
@@ -119,9 +118,9 @@ fn an_unreadable_env_file_is_reported_once() {
             (directory, "a directory, not a file"),
         ] {
             let output = run(&[command, "--env-file", path]);
-            assert_eq!(output.status.code(), Some(2), "{command}: {output:?}");
+            assert_eq!(output.code, 2, "{command}: {output:?}");
             assert!(output.stdout.is_empty(), "{command}: {output:?}");
-            let stderr = String::from_utf8_lossy(&output.stderr);
+            let stderr = output.stderr.clone();
             assert_eq!(
                 stderr,
                 format!("nats-doctor: cannot read --env-file {path}: {why}\n"),
@@ -131,9 +130,9 @@ fn an_unreadable_env_file_is_reported_once() {
     }
     // nagios reads the first line of standard output: the same words, once.
     let output = run(&["check", "--format", "nagios", "--env-file", missing]);
-    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    assert_eq!(output.code, 3, "{output:?}");
     assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
+        output.stdout.clone(),
         format!(
             "UNKNOWN nats-doctor cannot read --env-file {missing}: no such file or directory\n"
         )
@@ -145,11 +144,12 @@ fn an_error_that_quotes_its_cause_is_not_followed_by_it_again() {
     let dir = tempfile::tempdir().expect("a directory");
     let missing = dir.path().join("ca.pem");
     let missing = missing.to_str().expect("path");
-    let port = support::free_port().to_string();
+    // A port that refuses connections, held for the whole test.
+    let (port, _held) = support::listener::closed_port();
     let url = format!("nats://127.0.0.1:{port}");
     let output = run(&["test-messaging", "--url", &url, "--tls-ca", missing]);
-    assert_eq!(output.status.code(), Some(2), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.code, 2, "{output:?}");
+    let stderr = output.stderr.clone();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert_eq!(
         stderr.matches("No such file or directory").count(),

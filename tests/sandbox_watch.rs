@@ -5,88 +5,52 @@
 mod support;
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 use support::nats_server::{Auth, NatsServer, PASSWORD, USER};
+use support::run::{Doctor, Running};
 
-/// Upper bound for anything a test waits for; the commands finish in milliseconds.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-/// The binary with exactly `PATH` as its environment, and `args`.
-fn command(args: &[&str]) -> Command {
-    let mut command = Command::new(support::binary());
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    command
+/// The binary through the tests' runner (an empty environment, both streams scanned for
+/// secrets), without colours.
+fn command(args: &[&str]) -> Doctor {
+    support::nats_doctor(args).env("NO_COLOR", "1")
 }
 
 /// A watch that has announced its live subscription on standard error.
 struct Watch {
-    child: Child,
+    running: Running,
 }
 
 impl Watch {
     /// Starts `args` (a watch command line without the binary) and waits until the
     /// subscription is live.
     fn start(args: &[&str]) -> Watch {
-        let mut child = command(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start watch");
-        let stderr = child.stderr.take().expect("stderr");
-        let (lines, received) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        loop {
-            match received.recv_timeout(PATIENCE) {
-                Ok(line) if line.contains("watching ") => break,
-                Ok(_) => {}
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!("watch {args:?} did not announce its subscription");
-                }
-            }
+        let mut running = command(args).spawn();
+        if running
+            .stderr_line(|line| line.contains("watching "))
+            .is_none()
+        {
+            running.kill();
+            panic!("watch {args:?} did not announce its subscription");
         }
-        Watch { child }
+        Watch { running }
     }
 
     /// Standard output to the end (the watch ends by its --count or --duration) and the
     /// exit code.
-    fn finish(mut self) -> (Option<i32>, Vec<Value>) {
-        let mut stdout = String::new();
-        self.child
+    fn finish(self) -> (Option<i32>, Vec<Value>) {
+        let run = self.running.finish();
+        let lines = run
             .stdout
-            .take()
-            .expect("stdout")
-            .read_to_string(&mut stdout)
-            .expect("read stdout");
-        let status = self.child.wait().expect("wait");
-        let lines = stdout
             .lines()
             .map(|line| serde_json::from_str(line).expect("a JSON line"))
             .collect();
-        (status.code(), lines)
+        (Some(run.code), lines)
     }
 }
 
 fn test_messaging(args: &[&str]) -> Value {
-    let output = command(&[&["test-messaging", "--format", "json"], args].concat())
-        .output()
-        .expect("run test-messaging");
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    serde_json::from_slice(&output.stdout).expect("one JSON document")
+    let run = command(&[&["test-messaging", "--format", "json"], args].concat()).run();
+    assert_eq!(run.code, 0, "{run:?}");
+    serde_json::from_str(&run.stdout).expect("one JSON document")
 }
 
 /// The words of a printed command after `nats-doctor`, up to a trailing comment.
@@ -217,7 +181,7 @@ fn the_live_watch_command_and_credentials() {
     assert!(printed.contains(&format!("{USER}:***@")), "{printed}");
 
     // The text report ends with it.
-    let output = command(&[
+    let text = command(&[
         "test-messaging",
         "--url",
         &url,
@@ -226,9 +190,8 @@ fn the_live_watch_command_and_credentials() {
         "--password",
         PASSWORD,
     ])
-    .output()
-    .expect("run test-messaging");
-    let text = String::from_utf8(output.stdout).expect("utf-8");
+    .run()
+    .stdout;
     let last = text.lines().last().expect("a line");
     assert!(
         last.starts_with("watch sandbox runs as a consumer would")
@@ -240,10 +203,7 @@ fn the_live_watch_command_and_credentials() {
 
 #[test]
 fn sandbox_and_a_subject_exclude_each_other() {
-    let output = command(&["watch", "--sandbox", "binance.extraction.>"])
-        .output()
-        .expect("run watch");
-    assert_eq!(output.status.code(), Some(2), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cannot be used with"), "{stderr}");
+    let run = command(&["watch", "--sandbox", "binance.extraction.>"]).run();
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
 }
