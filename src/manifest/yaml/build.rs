@@ -31,6 +31,7 @@ pub fn documents(text: &str) -> Documents<'_> {
         failed,
         builder: Builder::default(),
         lines: LineStarts::when_needed(text),
+        end: None,
     }
 }
 
@@ -90,6 +91,8 @@ pub struct Documents<'a> {
     failed: Option<ParseError>,
     builder: Builder,
     lines: Option<LineStarts>,
+    /// Where the text ends, counted once: the last events of every file end there.
+    end: Option<Mark>,
 }
 
 impl Iterator for Documents<'_> {
@@ -112,7 +115,8 @@ impl Iterator for Documents<'_> {
             } else if end.offset >= self.text.len() {
                 // An empty node at the end of the text (`?`) is on libyaml's line past
                 // the last.
-                let last = counted(self.text, self.text.len());
+                let text = self.text;
+                let last = *self.end.get_or_insert_with(|| counted(text, text.len()));
                 if start.offset >= self.text.len() {
                     start = last;
                 }
@@ -462,7 +466,9 @@ fn counted(text: &str, offset: usize) -> Mark {
     let before = text.get(..offset).unwrap_or(text);
     let line_start = before.rfind('\n').map_or(0, |at| at + 1);
     Mark {
-        line: clamp(before.matches('\n').count() + 1),
+        // A byte count, which the compiler vectorises; `\n` is never part of a
+        // longer UTF-8 sequence.
+        line: clamp(before.bytes().filter(|&byte| byte == b'\n').count() + 1),
         column: clamp(before[line_start..].chars().count() + 1),
         offset,
     }
