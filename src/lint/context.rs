@@ -59,7 +59,7 @@ pub use crate::settings::{DEFAULT_PREFIX, ENABLED_VARIABLE, PREFIX_VARIABLE, URL
 
 /// Inputs with fewer workloads are resolved on one thread: starting a second costs more
 /// than it saves.
-const PARALLEL_WORKLOADS: usize = 1024;
+pub(crate) const PARALLEL_WORKLOADS: usize = 1024;
 
 /// The servers parsed in one run: this many, and [`SERVERS_PER_SITE`] more for every
 /// value that holds URLs. A real input lists one to three servers per value; a parsed

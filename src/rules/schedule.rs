@@ -48,6 +48,12 @@ pub(crate) fn run(rules: &[&'static Rule], context: &Context<'_>) -> Vec<Finding
             (rule.check)(context, &mut found);
         }
     };
+    // A small input is done before a second thread would have started: one reader
+    // takes the whole queue, and rayon's pool is never started (a one-file lint in a
+    // pre-commit hook pays for no threads).
+    if context.inventory.workloads.len() < crate::lint::context::PARALLEL_WORKLOADS {
+        return work(false);
+    }
     let (mut findings, other) = rayon::join(|| work(false), || work(true));
     findings.extend(other);
     findings
