@@ -9,10 +9,12 @@
 
 mod advice;
 mod documented;
+mod sites;
 
 use advice::NatsService;
 pub use advice::{Seen, MONITORING_PORT};
 pub use documented::documented_client;
+use sites::Sites;
 
 use crate::diagnostic::{InputError, Location, ObjectRef};
 use crate::lint::addresses::{self, NamedAddress};
@@ -119,45 +121,6 @@ enum SiteKind {
     Port,
     Enabled,
     Prefix,
-}
-
-/// The sites of each kind while they are collected.
-#[derive(Default)]
-struct Sites<'a> {
-    url_sites: Vec<UrlSite<'a>>,
-    port_sites: Vec<Site<'a>>,
-    enabled_sites: Vec<Site<'a>>,
-    prefix_sites: Vec<Site<'a>>,
-}
-
-impl<'a> Sites<'a> {
-    /// Adds a site to the list of its kind; its position there.
-    fn push(&mut self, kind: SiteKind, site: Site<'a>) -> usize {
-        let list = match kind {
-            SiteKind::Url(expects) => {
-                self.url_sites.push(UrlSite {
-                    site,
-                    entries: Vec::new(),
-                    expects,
-                });
-                return self.url_sites.len() - 1;
-            }
-            SiteKind::Port => &mut self.port_sites,
-            SiteKind::Enabled => &mut self.enabled_sites,
-            SiteKind::Prefix => &mut self.prefix_sites,
-        };
-        list.push(site);
-        list.len() - 1
-    }
-
-    fn get_mut(&mut self, kind: SiteKind, at: usize) -> &mut Site<'a> {
-        match kind {
-            SiteKind::Url(_) => &mut self.url_sites[at].site,
-            SiteKind::Port => &mut self.port_sites[at],
-            SiteKind::Enabled => &mut self.enabled_sites[at],
-            SiteKind::Prefix => &mut self.prefix_sites[at],
-        }
-    }
 }
 
 pub struct Context<'a> {
