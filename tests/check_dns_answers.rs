@@ -6,9 +6,8 @@ mod support;
 use hickory_proto::op::ResponseCode;
 use std::net::Ipv4Addr;
 use std::time::Duration;
-use support::dns_server::pod_resolv_conf;
 use support::raw_dns::{self, framed, Asked, RawDns, Reply, Transport};
-use support::{assert_within, check, Run};
+use support::{assert_within, Run};
 
 const MARGIN: Duration = Duration::from_millis(700);
 /// The first name a pod in petrosa-apps tries for `nats-server.nats`, which the
@@ -17,25 +16,7 @@ const FIRST: &str = "nats-server.nats.petrosa-apps.svc.cluster.local.";
 const SECOND: &str = "nats-server.nats.svc.cluster.local.";
 
 fn check_with(dns: &RawDns, timeout: &str) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let resolv = pod_resolv_conf(dir.path(), "petrosa-apps");
-    check(
-        &[
-            "--format",
-            "json",
-            "--timeout",
-            timeout,
-            "--resolv-conf",
-            resolv.to_str().unwrap(),
-            "--nameserver",
-            &dns.nameserver(),
-            "--no-system-resolver",
-        ],
-        &[
-            ("NATS_URL", "nats://nats-server.nats:4222"),
-            ("POD_NAMESPACE", "petrosa-apps"),
-        ],
-    )
+    support::run::check_as_pod(&dns.nameserver(), "nats://nats-server.nats:4222", timeout)
 }
 
 /// A responder that answers NXDOMAIN for `FIRST`, `second` for `SECOND`, NXDOMAIN for

@@ -320,23 +320,7 @@ fn full_accept_backlog_times_out_tcp() {
 }
 
 fn dns_run(dns: &DnsServer, host: &str, timeout: &str) -> support::Run {
-    let dir = tempfile::tempdir().unwrap();
-    let resolv = pod_resolv_conf(dir.path(), "petrosa-apps");
-    let url = format!("nats://{host}:4222");
-    check(
-        &[
-            "--format",
-            "json",
-            "--timeout",
-            timeout,
-            "--resolv-conf",
-            resolv.to_str().unwrap(),
-            "--nameserver",
-            &dns.nameserver(),
-            "--no-system-resolver",
-        ],
-        &[("NATS_URL", &url), ("POD_NAMESPACE", "petrosa-apps")],
-    )
+    support::run::check_as_pod(&dns.nameserver(), &format!("nats://{host}:4222"), timeout)
 }
 
 fn dns_host(run: &support::Run) -> serde_json::Value {

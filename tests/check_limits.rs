@@ -20,22 +20,10 @@ fn pod_addresses(count: u8) -> Vec<Ipv4Addr> {
 }
 
 fn check_service(dns: &DnsServer, port: u16, timeout: &str) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let resolv = pod_resolv_conf(dir.path(), "petrosa-apps");
-    let url = format!("nats://nats-headless.nats:{port}");
-    check(
-        &[
-            "--format",
-            "json",
-            "--timeout",
-            timeout,
-            "--resolv-conf",
-            resolv.to_str().unwrap(),
-            "--nameserver",
-            &dns.nameserver(),
-            "--no-system-resolver",
-        ],
-        &[("NATS_URL", &url), ("POD_NAMESPACE", "petrosa-apps")],
+    support::run::check_as_pod(
+        &dns.nameserver(),
+        &format!("nats://nats-headless.nats:{port}"),
+        timeout,
     )
 }
 

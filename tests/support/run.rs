@@ -732,6 +732,28 @@ pub fn check(args: &[&str], env: &[(&str, &str)]) -> Run {
     nats_doctor(["check"]).args(args).envs(env).run()
 }
 
+/// `check --format json` as a pod of namespace `petrosa-apps` runs it: the pod's
+/// resolv.conf (its search list, `ndots:5`), only `nameserver` asked, and `NATS_URL` set
+/// to `url`.
+pub fn check_as_pod(nameserver: &str, url: &str, timeout: &str) -> Run {
+    let dir = tempfile::tempdir().expect("a directory for resolv.conf");
+    let resolv = super::dns_server::pod_resolv_conf(dir.path(), "petrosa-apps");
+    check(
+        &[
+            "--format",
+            "json",
+            "--timeout",
+            timeout,
+            "--resolv-conf",
+            resolv.to_str().expect("a UTF-8 path"),
+            "--nameserver",
+            nameserver,
+            "--no-system-resolver",
+        ],
+        &[("NATS_URL", url), ("POD_NAMESPACE", "petrosa-apps")],
+    )
+}
+
 /// `check`, started through `wrapper` (for example `ip netns exec NAME`).
 pub fn check_through(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Run {
     nats_doctor(["check"])
