@@ -152,9 +152,8 @@ fn walk_directory(
             detail: Some(format!("a {what}")),
         });
     }
-    walked.files.sort();
-    // A chart inside another chart is a subchart: rendered with its parent.
-    walked.charts.sort();
+    // A chart inside another chart is a subchart: rendered with its parent (the walk
+    // sorts them, parents first).
     let mut charts: Vec<PathBuf> = Vec::new();
     for chart in walked.charts {
         if !charts.iter().any(|outer| chart.starts_with(outer)) {
