@@ -14,9 +14,9 @@ mod sites;
 use advice::NatsService;
 pub use advice::{Seen, MONITORING_PORT};
 pub use documented::documented_client;
-use sites::Sites;
+use sites::{Places, Sites};
 
-use crate::diagnostic::{InputError, Location, ObjectRef};
+use crate::diagnostic::{InputError, ObjectRef};
 use crate::lint::addresses::{self, NamedAddress};
 use crate::lint::resolve::{self, ConfigIndex, ContainerEnv, Origin, Resolved};
 use crate::lint::topology::Topology;
@@ -271,7 +271,7 @@ impl<'a> Context<'a> {
         // parsed afterwards), found again by where its value is written: a list of all
         // sites before the split would be as large again as the lists themselves.
         let mut sites = Sites::default();
-        let mut by_location: FxHashMap<(&'a Location, SiteKind), usize> = FxHashMap::default();
+        let mut places = Places::default();
         for env in &self.envs {
             let workload = &inventory.workloads[env.workload];
             for var in &env.vars {
@@ -285,8 +285,8 @@ impl<'a> Context<'a> {
                     workload: env.workload,
                     container: env.container,
                 };
-                let key = (origin.location, kind);
-                if let Some(&at) = by_location.get(&key) {
+                let place = places.place(origin.location, kind);
+                if let Some(at) = places.get(&place) {
                     let site = sites.get_mut(kind, at);
                     site.consumers.push(consumer);
                     if !site.hidden {
@@ -322,7 +322,7 @@ impl<'a> Context<'a> {
                         hidden: secret_name,
                     },
                 };
-                by_location.insert(key, sites.push(kind, site));
+                places.insert(place, sites.push(kind, site));
             }
         }
         // Settings in ConfigMaps and Secrets that no workload in the input reads.
@@ -335,8 +335,8 @@ impl<'a> Context<'a> {
                 let Some(kind) = self.kind_of(&entry.key, &value.text) else {
                     continue;
                 };
-                let key = (&value.location, kind);
-                if by_location.contains_key(&key) {
+                let place = places.place(&value.location, kind);
+                if places.get(&place).is_some() {
                     continue;
                 }
                 let at = sites.push(
@@ -357,7 +357,7 @@ impl<'a> Context<'a> {
                             || crate::secret::is_secret_name(&entry.key),
                     },
                 );
-                by_location.insert(key, at);
+                places.insert(place, at);
             }
         }
         // The address fields of custom resources, with what their integration expects.
@@ -386,7 +386,7 @@ impl<'a> Context<'a> {
                 },
             );
         }
-        drop(by_location);
+        drop(places);
         let Sites {
             mut url_sites,
             mut port_sites,
