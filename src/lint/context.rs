@@ -3,9 +3,10 @@
 //! it. A value in a ConfigMap is one site however many workloads read it, so it is
 //! reported once, at the ConfigMap line.
 //!
-//! This file owns the context and the sites it collects; `documented.rs` tells the
-//! documented services' sites and their runbook steps, `advice.rs` the address a
-//! finding suggests instead.
+//! This file owns the context and builds it: the environments, then the sites
+//! (`sites.rs`) on one thread while the other builds the topology's indexes and finds
+//! the broken refs. `documented.rs` tells the documented services' sites and their
+//! runbook steps, `advice.rs` the address a finding suggests instead.
 
 mod advice;
 mod documented;
@@ -14,10 +15,10 @@ mod sites;
 use advice::NatsService;
 pub use advice::{Seen, MONITORING_PORT};
 pub use documented::documented_client;
-use sites::{Places, Sites};
 
 use crate::diagnostic::{InputError, ObjectRef};
 use crate::lint::addresses::{self, NamedAddress};
+use crate::lint::refs::{self, Reference};
 use crate::lint::resolve::{self, ConfigIndex, ContainerEnv, Origin, Resolved};
 use crate::lint::topology::Topology;
 use crate::manifest::integrations::{Expectation, Integration, Resolver};
@@ -62,14 +63,6 @@ pub use crate::settings::{DEFAULT_PREFIX, ENABLED_VARIABLE, PREFIX_VARIABLE, URL
 /// Inputs with fewer workloads are resolved on one thread: starting a second costs more
 /// than it saves.
 pub(crate) const PARALLEL_WORKLOADS: usize = 1024;
-
-/// The servers parsed in one run: this many, and [`SERVERS_PER_SITE`] more for every
-/// value that holds URLs. A real input lists one to three servers per value; a parsed
-/// server takes some 150 bytes, 75 times the two bytes of text (`a,`) a hostile list
-/// needs for one, and a value may list up to [`natsurl::MAX_SERVERS`]. Past the budget
-/// the values' servers are not parsed, and an input error says where that began.
-const SERVER_BUDGET: usize = 65_536;
-const SERVERS_PER_SITE: usize = 8;
 
 /// A container that reads a site's value.
 #[derive(Clone, Copy, Debug)]
@@ -147,8 +140,10 @@ pub struct Context<'a> {
     pub port_sites: Vec<Site<'a>>,
     pub enabled_sites: Vec<Site<'a>>,
     pub prefix_sites: Vec<Site<'a>>,
-    /// Services, policies and connections; built on first use by a cross-object rule.
+    /// Services, policies and connections, built with the context.
     topology: std::sync::OnceLock<Topology<'a>>,
+    /// The ConfigMap and Secret references that the input shows to be broken.
+    broken_refs: Vec<Reference<'a>>,
     /// The Service to suggest per port (index into `Inventory::services`), built on
     /// first use.
     nats_services: std::sync::OnceLock<Vec<NatsService>>,
@@ -255,173 +250,33 @@ impl<'a> Context<'a> {
             enabled_sites: Vec::new(),
             prefix_sites: Vec::new(),
             topology: std::sync::OnceLock::new(),
+            broken_refs: Vec::new(),
             nats_services: std::sync::OnceLock::new(),
         };
-        context.collect_sites();
+        // While this thread collects the sites, the other builds the indexes of the
+        // topology and finds the broken refs, which need only the facts: on a large input
+        // collecting the sites is the longest piece of work no second thread shares, and
+        // the rules that would build the topology or find the refs themselves then wait
+        // for neither.
+        let others = || (Topology::indexes(inventory), refs::broken(&context));
+        let ((sites, stopped), (topology, broken_refs)) = if count < PARALLEL_WORKLOADS {
+            (context.collect_sites(), others())
+        } else {
+            rayon::join(|| context.collect_sites(), others)
+        };
+        context.url_sites = sites.url_sites;
+        context.port_sites = sites.port_sites;
+        context.enabled_sites = sites.enabled_sites;
+        context.prefix_sites = sites.prefix_sites;
+        context.errors.extend(stopped);
+        context.broken_refs = broken_refs;
+        let topology = topology.with_clients(&context);
+        context.topology.get_or_init(|| topology);
         context
     }
 
     fn kind_of(&self, name: &str, value: &str) -> Option<SiteKind> {
         site_kind(&self.options.url_vars, name, value)
-    }
-
-    fn collect_sites(&mut self) {
-        let inventory = self.inventory;
-        // Each site goes straight into the list of its kind (URL sites with their servers
-        // parsed afterwards), found again by where its value is written: a list of all
-        // sites before the split would be as large again as the lists themselves.
-        let mut sites = Sites::default();
-        let mut places = Places::default();
-        for env in &self.envs {
-            let workload = &inventory.workloads[env.workload];
-            for var in &env.vars {
-                let Resolved::Known { text, origin } = &var.value else {
-                    continue;
-                };
-                let Some(kind) = self.kind_of(&var.name, text) else {
-                    continue;
-                };
-                let consumer = Consumer {
-                    workload: env.workload,
-                    container: env.container,
-                };
-                let place = places.place(origin.location, kind);
-                if let Some(at) = places.get(&place) {
-                    let site = sites.get_mut(kind, at);
-                    site.consumers.push(consumer);
-                    if !site.hidden {
-                        site.hidden = crate::secret::is_secret_name(&var.name);
-                    }
-                    continue;
-                }
-                let secret_name = crate::secret::is_secret_name(&var.name)
-                    || crate::secret::is_secret_name(origin.key);
-                let site = match origin.config() {
-                    Some(config) => {
-                        let data = &inventory.config_data[config];
-                        Site {
-                            text: text.clone(),
-                            origin: *origin,
-                            namespace: &data.object.namespace,
-                            platform: Platform::Kubernetes,
-                            owner: Owner::Config(config),
-                            consumers: vec![consumer],
-                            hidden: data.kind == RefKind::Secret || secret_name,
-                        }
-                    }
-                    None => Site {
-                        text: text.clone(),
-                        origin: *origin,
-                        namespace: &workload.object.namespace,
-                        platform: workload.platform,
-                        owner: Owner::Container {
-                            workload: env.workload,
-                            container: env.container,
-                        },
-                        consumers: vec![consumer],
-                        hidden: secret_name,
-                    },
-                };
-                places.insert(place, sites.push(kind, site));
-            }
-        }
-        // Settings in ConfigMaps and Secrets that no workload in the input reads.
-        for (index, data) in inventory.config_data.iter().enumerate() {
-            for entry in &data.entries {
-                let Some(value) = &entry.value else { continue };
-                if value.not_scalar {
-                    continue;
-                }
-                let Some(kind) = self.kind_of(&entry.key, &value.text) else {
-                    continue;
-                };
-                let place = places.place(&value.location, kind);
-                if places.get(&place).is_some() {
-                    continue;
-                }
-                let at = sites.push(
-                    kind,
-                    Site {
-                        text: Cow::Borrowed(&value.text),
-                        origin: Origin {
-                            location: &value.location,
-                            width: value.width,
-                            config_index: resolve::config_index(index),
-                            key: &entry.key,
-                        },
-                        namespace: &data.object.namespace,
-                        platform: Platform::Kubernetes,
-                        owner: Owner::Config(index),
-                        consumers: Vec::new(),
-                        hidden: data.kind == RefKind::Secret
-                            || crate::secret::is_secret_name(&entry.key),
-                    },
-                );
-                places.insert(place, at);
-            }
-        }
-        // The address fields of custom resources, with what their integration expects.
-        for (index, field) in inventory.address_fields.iter().enumerate() {
-            let value = &field.value;
-            // A value filled in later (Dapr's `{namespace}`, `$(VAR)`, `${VAR}`) is not
-            // what the reader dials.
-            if value.not_scalar || value.text.contains(['{', '$']) {
-                continue;
-            }
-            sites.push(
-                SiteKind::Url(field.integration.expects),
-                Site {
-                    text: Cow::Borrowed(&value.text),
-                    origin: Origin {
-                        location: &value.location,
-                        width: value.width,
-                        config_index: None,
-                        key: &field.path,
-                    },
-                    namespace: &field.object.namespace,
-                    platform: Platform::Kubernetes,
-                    owner: Owner::Field(index),
-                    consumers: Vec::new(),
-                    hidden: false,
-                },
-            );
-        }
-        drop(places);
-        let Sites {
-            mut url_sites,
-            mut port_sites,
-            mut enabled_sites,
-            mut prefix_sites,
-        } = sites;
-        for list in [&mut port_sites, &mut enabled_sites, &mut prefix_sites] {
-            list.shrink_to_fit();
-            for site in list.iter_mut() {
-                site.consumers.shrink_to_fit();
-            }
-        }
-        url_sites.shrink_to_fit();
-        let budget = SERVER_BUDGET + SERVERS_PER_SITE * url_sites.len();
-        let mut servers_left = budget;
-        let mut servers_stopped = false;
-        self.port_sites = port_sites;
-        self.enabled_sites = enabled_sites;
-        self.prefix_sites = prefix_sites;
-        for url_site in &mut url_sites {
-            url_site.site.consumers.shrink_to_fit();
-            url_site.entries = if servers_left > 0 {
-                let mut entries = natsurl::parse_server_list(&url_site.site.text);
-                self.default_ports(&url_site.site, url_site.expects, &mut entries);
-                entries
-            } else {
-                if !servers_stopped {
-                    servers_stopped = true;
-                    self.errors.push(servers_stopped_at(&url_site.site, budget));
-                }
-                Vec::new()
-            };
-            servers_left = servers_left.saturating_sub(url_site.entries.len());
-        }
-        self.url_sites = url_sites;
     }
 
     /// Records that a rule stopped at a limit of its work, to be reported as an input
@@ -447,9 +302,16 @@ impl<'a> Context<'a> {
         limits
     }
 
-    /// The cluster as the input describes it (built once, on first use).
+    /// The cluster as the input describes it.
     pub(crate) fn topology(&self) -> &Topology<'a> {
-        self.topology.get_or_init(|| Topology::new(self))
+        self.topology
+            .get_or_init(|| Topology::indexes(self.inventory).with_clients(self))
+    }
+
+    /// The ConfigMap and Secret references of the Kubernetes workloads that the input
+    /// shows to be broken, found once for `ref-missing` and `ref-other-namespace`.
+    pub(crate) fn broken_refs(&self) -> &[Reference<'a>] {
+        &self.broken_refs
     }
 
     /// Whether a namespace is named anywhere in the input or on the command line.
@@ -620,20 +482,6 @@ impl<'a> Context<'a> {
         site.origin
             .config()
             .is_some_and(|index| self.inventory.config_data[index].kind == RefKind::Secret)
-    }
-}
-
-/// The input error at the first value whose servers the run's budget leaves unparsed.
-fn servers_stopped_at(site: &Site, budget: usize) -> InputError {
-    let location = site.origin.location;
-    InputError {
-        file: std::sync::Arc::clone(&location.file),
-        line: Some(location.line),
-        column: Some(location.column),
-        message: format!(
-            "servers not checked from `{}` on: the input's URL values list more than {budget} servers in all, the most nats-doctor parses for them",
-            site.origin.key
-        ),
     }
 }
 

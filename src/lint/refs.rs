@@ -43,7 +43,7 @@ pub struct Reference<'a> {
 /// The references whose target is missing or in another namespace. References that
 /// resolve, or that the input cannot judge, are not kept: on a large input nearly every
 /// reference resolves.
-pub fn broken<'a>(ctx: &'a Context<'_>) -> Vec<Reference<'a>> {
+pub fn broken<'a>(ctx: &Context<'a>) -> Vec<Reference<'a>> {
     let inventory = ctx.inventory;
     let covered: FxHashSet<(RefKind, &str)> = inventory
         .config_data

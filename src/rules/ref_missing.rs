@@ -1,7 +1,7 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
-use crate::lint::refs::{self, RefOutcome};
+use crate::lint::refs::RefOutcome;
 
 declare_rule! {
     /// ## What it does
@@ -43,7 +43,7 @@ declare_rule! {
 }
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
-    for reference in refs::broken(ctx) {
+    for reference in ctx.broken_refs() {
         let message = match &reference.outcome {
             RefOutcome::MissingObject if namespaces::is_group(reference.namespace) => format!(
                 "{} `{}` is not in the namespace chosen at deploy time (no namespace of the input has one)",
@@ -64,7 +64,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ),
             _ => continue,
         };
-        if let Some(mut finding) = RULE.reference_finding(ctx, &reference, message) {
+        if let Some(mut finding) = RULE.reference_finding(ctx, reference, message) {
             finding.help = Some(match reference.outcome {
                 RefOutcome::MissingKey => format!(
                     "add the key to {} `{}`, fix the key name, or mark the ref `optional: true`",

@@ -1,6 +1,6 @@
 use crate::diagnostic::Finding;
 use crate::lint::context::Context;
-use crate::lint::refs::{self, RefOutcome};
+use crate::lint::refs::RefOutcome;
 
 declare_rule! {
     /// ## What it does
@@ -43,7 +43,7 @@ declare_rule! {
 }
 
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
-    for reference in refs::broken(ctx) {
+    for reference in ctx.broken_refs() {
         let RefOutcome::OtherNamespace { first, count } = &reference.outcome else {
             continue;
         };
@@ -59,7 +59,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             first.join("`, `"),
             reference.namespace
         );
-        if let Some(mut finding) = RULE.reference_finding(ctx, &reference, message) {
+        if let Some(mut finding) = RULE.reference_finding(ctx, reference, message) {
             finding.help = Some(format!(
                 "create {} `{}` in namespace `{}` as well",
                 reference.kind.as_str(),

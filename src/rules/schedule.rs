@@ -1,11 +1,11 @@
 //! Which rule runs on which thread. Rules are independent readers of the context, so
 //! any order gives the same findings (the run sorts them); the order only decides how
 //! long a run takes. The rules that read the topology of the cluster (Services and
-//! NetworkPolicies) build it on first use and share it; on a large input building it
-//! is the longest single piece of work. So one thread starts with those rules while
-//! the other runs the rules that read only the sites, and each takes the next rule
-//! from its end of the queue until they meet (two rayon jobs: the queue, not rayon's
-//! splitting, decides the order, which rayon's own `par_iter` would not keep).
+//! NetworkPolicies) are the slowest on a large input, and the two threads would
+//! otherwise end apart. So one thread starts with those rules while the other runs the
+//! rules that read only the sites, and each takes the next rule from its end of the
+//! queue until they meet (two rayon jobs: the queue, not rayon's splitting, decides
+//! the order, which rayon's own `par_iter` would not keep).
 //!
 //! What a rule reads is declared with the rule (`reads: Topology`), not implied by
 //! where it stands in `RULES`: the queue is built from that declaration, and a test

@@ -1,12 +1,204 @@
-//! The lists of NATS settings by kind while the lint context collects them: each site
-//! goes straight into the list of its kind.
+//! Collecting the sites: every place where the input writes a NATS setting, once
+//! however many containers read it, in the list of its kind, with the servers of each
+//! URL parsed.
 
-use super::{Site, SiteKind, UrlSite};
-use crate::diagnostic::{FileName, Location};
+use super::{Consumer, Context, Owner, Site, SiteKind, UrlSite};
+use crate::diagnostic::{FileName, InputError, Location};
+use crate::lint::resolve::{self, Origin, Resolved};
+use crate::manifest::model::{Platform, RefKind};
+use crate::natsurl;
 use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 use std::sync::Arc;
 
-/// The sites of each kind while they are collected.
+/// The servers parsed in one run: this many, and [`SERVERS_PER_SITE`] more for every
+/// value that holds URLs. A real input lists one to three servers per value; a parsed
+/// server takes some 150 bytes, 75 times the two bytes of text (`a,`) a hostile list
+/// needs for one, and a value may list up to [`natsurl::MAX_SERVERS`]. Past the budget
+/// the values' servers are not parsed, and an input error says where that began.
+const SERVER_BUDGET: usize = 65_536;
+const SERVERS_PER_SITE: usize = 8;
+
+/// The input error at the first value whose servers the run's budget leaves unparsed.
+fn servers_stopped_at(site: &Site, budget: usize) -> InputError {
+    let location = site.origin.location;
+    InputError {
+        file: std::sync::Arc::clone(&location.file),
+        line: Some(location.line),
+        column: Some(location.column),
+        message: format!(
+            "servers not checked from `{}` on: the input's URL values list more than {budget} servers in all, the most nats-doctor parses for them",
+            site.origin.key
+        ),
+    }
+}
+
+impl<'a> Context<'a> {
+    /// Every NATS setting of the input as a site of its kind, with the servers of each
+    /// URL site parsed, and the input error where the run's budget of servers ran out.
+    pub(super) fn collect_sites(&self) -> (Sites<'a>, Option<InputError>) {
+        let inventory = self.inventory;
+        // Each site goes straight into the list of its kind (URL sites with their servers
+        // parsed afterwards), found again by where its value is written: a list of all
+        // sites before the split would be as large again as the lists themselves.
+        let mut sites = Sites::default();
+        let mut places = Places::default();
+        for env in &self.envs {
+            let workload = &inventory.workloads[env.workload];
+            for var in &env.vars {
+                let Resolved::Known { text, origin } = &var.value else {
+                    continue;
+                };
+                let Some(kind) = self.kind_of(&var.name, text) else {
+                    continue;
+                };
+                let consumer = Consumer {
+                    workload: env.workload,
+                    container: env.container,
+                };
+                let place = places.place(origin.location, kind);
+                if let Some(at) = places.get(&place) {
+                    let site = sites.get_mut(kind, at);
+                    site.consumers.push(consumer);
+                    if !site.hidden {
+                        site.hidden = crate::secret::is_secret_name(&var.name);
+                    }
+                    continue;
+                }
+                let secret_name = crate::secret::is_secret_name(&var.name)
+                    || crate::secret::is_secret_name(origin.key);
+                let site = match origin.config() {
+                    Some(config) => {
+                        let data = &inventory.config_data[config];
+                        Site {
+                            text: text.clone(),
+                            origin: *origin,
+                            namespace: &data.object.namespace,
+                            platform: Platform::Kubernetes,
+                            owner: Owner::Config(config),
+                            consumers: vec![consumer],
+                            hidden: data.kind == RefKind::Secret || secret_name,
+                        }
+                    }
+                    None => Site {
+                        text: text.clone(),
+                        origin: *origin,
+                        namespace: &workload.object.namespace,
+                        platform: workload.platform,
+                        owner: Owner::Container {
+                            workload: env.workload,
+                            container: env.container,
+                        },
+                        consumers: vec![consumer],
+                        hidden: secret_name,
+                    },
+                };
+                places.insert(place, sites.push(kind, site));
+            }
+        }
+        // Settings in ConfigMaps and Secrets that no workload in the input reads.
+        for (index, data) in inventory.config_data.iter().enumerate() {
+            for entry in &data.entries {
+                let Some(value) = &entry.value else { continue };
+                if value.not_scalar {
+                    continue;
+                }
+                let Some(kind) = self.kind_of(&entry.key, &value.text) else {
+                    continue;
+                };
+                let place = places.place(&value.location, kind);
+                if places.get(&place).is_some() {
+                    continue;
+                }
+                let at = sites.push(
+                    kind,
+                    Site {
+                        text: Cow::Borrowed(&value.text),
+                        origin: Origin {
+                            location: &value.location,
+                            width: value.width,
+                            config_index: resolve::config_index(index),
+                            key: &entry.key,
+                        },
+                        namespace: &data.object.namespace,
+                        platform: Platform::Kubernetes,
+                        owner: Owner::Config(index),
+                        consumers: Vec::new(),
+                        hidden: data.kind == RefKind::Secret
+                            || crate::secret::is_secret_name(&entry.key),
+                    },
+                );
+                places.insert(place, at);
+            }
+        }
+        // The address fields of custom resources, with what their integration expects.
+        for (index, field) in inventory.address_fields.iter().enumerate() {
+            let value = &field.value;
+            // A value filled in later (Dapr's `{namespace}`, `$(VAR)`, `${VAR}`) is not
+            // what the reader dials.
+            if value.not_scalar || value.text.contains(['{', '$']) {
+                continue;
+            }
+            sites.push(
+                SiteKind::Url(field.integration.expects),
+                Site {
+                    text: Cow::Borrowed(&value.text),
+                    origin: Origin {
+                        location: &value.location,
+                        width: value.width,
+                        config_index: None,
+                        key: &field.path,
+                    },
+                    namespace: &field.object.namespace,
+                    platform: Platform::Kubernetes,
+                    owner: Owner::Field(index),
+                    consumers: Vec::new(),
+                    hidden: false,
+                },
+            );
+        }
+        drop(places);
+        let Sites {
+            mut url_sites,
+            mut port_sites,
+            mut enabled_sites,
+            mut prefix_sites,
+        } = sites;
+        for list in [&mut port_sites, &mut enabled_sites, &mut prefix_sites] {
+            list.shrink_to_fit();
+            for site in list.iter_mut() {
+                site.consumers.shrink_to_fit();
+            }
+        }
+        url_sites.shrink_to_fit();
+        let budget = SERVER_BUDGET + SERVERS_PER_SITE * url_sites.len();
+        let mut servers_left = budget;
+        let mut stopped = None;
+        for url_site in &mut url_sites {
+            url_site.site.consumers.shrink_to_fit();
+            url_site.entries = if servers_left > 0 {
+                let mut entries = natsurl::parse_server_list(&url_site.site.text);
+                self.default_ports(&url_site.site, url_site.expects, &mut entries);
+                entries
+            } else {
+                if stopped.is_none() {
+                    stopped = Some(servers_stopped_at(&url_site.site, budget));
+                }
+                Vec::new()
+            };
+            servers_left = servers_left.saturating_sub(url_site.entries.len());
+        }
+        let sites = Sites {
+            url_sites,
+            port_sites,
+            enabled_sites,
+            prefix_sites,
+        };
+        (sites, stopped)
+    }
+}
+
+/// The sites of each kind.
 #[derive(Default)]
 pub(super) struct Sites<'a> {
     pub(super) url_sites: Vec<UrlSite<'a>>,

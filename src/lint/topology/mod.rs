@@ -101,8 +101,9 @@ struct AcrossGroup<'a> {
 }
 
 impl<'a> Topology<'a> {
-    pub(crate) fn new(context: &Context<'a>) -> Self {
-        let inventory = context.inventory;
+    /// The indexes of the topology, which need only the facts; [`Topology::with_clients`]
+    /// completes it.
+    pub(crate) fn indexes(inventory: &'a Inventory) -> Self {
         let services = &inventory.services;
         let policies = &inventory.network_policies;
         let kubernetes = || {
@@ -213,8 +214,13 @@ impl<'a> Topology<'a> {
                 .namespace_labels
                 .insert(namespace.name.as_str(), &namespace.labels);
         }
-        topology.collect_clients(context);
         topology
+    }
+
+    /// The topology with the clients of each URL site of `context`.
+    pub(crate) fn with_clients(mut self, context: &Context<'a>) -> Self {
+        self.collect_clients(context);
+        self
     }
 
     fn collect_clients(&mut self, context: &Context<'a>) {
