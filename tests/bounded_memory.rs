@@ -234,6 +234,34 @@ fn a_configmap_of_eight_thousand_lists_of_1024_servers() {
 }
 
 #[test]
+fn the_budget_of_servers_stops_at_the_same_site_on_two_threads() {
+    // Enough workloads for the servers to be parsed on two threads, in runs the budget
+    // covers: the parse stops at the value it stops at one site after the other, the
+    // first with no budget left.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let list = format!("nats://a{}", ",a".repeat(1023));
+    let workloads: usize = 1100;
+    let mut text = String::new();
+    for i in 0..workloads {
+        text.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: w{i}, namespace: apps}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: x\n        env: [{{name: SEED_{i}, value: \"{list}\"}}]\n"
+        ));
+    }
+    let path = write(dir.path(), "seeds.yaml", &text);
+    let measured = lint_measured(&path);
+    assert_eq!(measured.exit, 2, "the budget is reported as an input error");
+    let budget = 65_536 + 8 * workloads;
+    assert!(
+        measured.stderr.contains(&format!(
+            "servers not checked from `SEED_{}` on: the input's URL values list more than {budget} servers in all",
+            budget.div_ceil(1024)
+        )),
+        "{}",
+        measured.stderr
+    );
+}
+
+#[test]
 fn a_value_of_1024_servers_read_by_twenty_thousand_workloads() {
     // Findings at the value name its readers, and the policy rules judge every reader
     // against every server: both once made twenty million of something (2 GB from a

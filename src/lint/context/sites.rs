@@ -7,6 +7,7 @@ use crate::diagnostic::{FileName, InputError, Location};
 use crate::lint::resolve::{self, Origin, Resolved};
 use crate::manifest::model::{Platform, RefKind};
 use crate::natsurl;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -172,22 +173,7 @@ impl<'a> Context<'a> {
         }
         url_sites.shrink_to_fit();
         let budget = SERVER_BUDGET + SERVERS_PER_SITE * url_sites.len();
-        let mut servers_left = budget;
-        let mut stopped = None;
-        for url_site in &mut url_sites {
-            url_site.site.consumers.shrink_to_fit();
-            url_site.entries = if servers_left > 0 {
-                let mut entries = natsurl::parse_server_list(&url_site.site.text);
-                self.default_ports(&url_site.site, url_site.expects, &mut entries);
-                entries
-            } else {
-                if stopped.is_none() {
-                    stopped = Some(servers_stopped_at(&url_site.site, budget));
-                }
-                Vec::new()
-            };
-            servers_left = servers_left.saturating_sub(url_site.entries.len());
-        }
+        let stopped = self.parse_servers(&mut url_sites, budget);
         let sites = Sites {
             url_sites,
             port_sites,
@@ -195,6 +181,62 @@ impl<'a> Context<'a> {
             prefix_sites,
         };
         (sites, stopped)
+    }
+}
+
+impl Context<'_> {
+    /// Parses the servers of each URL site, in order, while `budget` servers are left:
+    /// the sites after are left without servers, and the input error says where that
+    /// began.
+    ///
+    /// A large input's sites are parsed on both threads (on the shared benchmark corpus
+    /// the other thread is idle by then), in runs that the budget is sure to cover: a
+    /// value of `n` bytes holds at most `n + 1` servers (commas between empty entries),
+    /// and at most [`natsurl::MAX_SERVERS`] and one entry for the rest. So each run is
+    /// parsed whole, as the sites would be one after the other, and the budget bounds
+    /// what a run holds as it bounds one site at a time.
+    fn parse_servers(&self, url_sites: &mut [UrlSite<'_>], budget: usize) -> Option<InputError> {
+        let parallel = self.envs.len() >= super::PARALLEL_WORKLOADS;
+        let parse = |url_site: &mut UrlSite<'_>| {
+            url_site.site.consumers.shrink_to_fit();
+            let mut entries = natsurl::parse_server_list(&url_site.site.text);
+            self.default_ports(&url_site.site, url_site.expects, &mut entries);
+            url_site.entries = entries;
+        };
+        let most =
+            |url_site: &UrlSite<'_>| (url_site.site.text.len() + 1).min(natsurl::MAX_SERVERS + 1);
+        let mut left = budget;
+        let mut start = 0;
+        while start < url_sites.len() {
+            if left == 0 {
+                for url_site in &mut url_sites[start..] {
+                    url_site.site.consumers.shrink_to_fit();
+                }
+                return Some(servers_stopped_at(&url_sites[start].site, budget));
+            }
+            // The longest run the budget covers, and at least the next site: a site is
+            // parsed whenever some budget is left.
+            let mut end = start + 1;
+            let mut covered = most(&url_sites[start]);
+            while let Some(next) = url_sites.get(end) {
+                covered += most(next);
+                if covered >= left {
+                    break;
+                }
+                end += 1;
+            }
+            let run = &mut url_sites[start..end];
+            if parallel {
+                run.par_iter_mut().for_each(parse);
+            } else {
+                run.iter_mut().for_each(parse);
+            }
+            for url_site in run.iter() {
+                left = left.saturating_sub(url_site.entries.len());
+            }
+            start = end;
+        }
+        None
     }
 }
 
