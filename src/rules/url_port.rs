@@ -45,16 +45,17 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for (url_site, server) in ctx.servers() {
         let site = &url_site.site;
         let expects = url_site.expects;
-        let host = ctx.shown(site, &server.host.to_string()).into_owned();
+        // Formatted only for a finding: nearly every server has none.
+        let host = || ctx.shown(site, &server.host.to_string()).into_owned();
         let (message, help) = match &server.port {
             Port::NotNumber(text) => (
                 format!("port `{}` is not a number", ctx.shown(site, text)),
-                port_help(expects, &host),
+                port_help(expects, &host()),
             ),
             Port::Default(_) => continue,
             Port::Explicit(port) if expects == Expectation::ServerWithoutPort => (
                 format!("port {port} is written in an address the reader appends its own port to (natsClientPort, natsLeafnodePort)"),
-                format!("drop the port: nats://{host}, and set natsClientPort if it is not 4222"),
+                format!("drop the port: nats://{}, and set natsClientPort if it is not 4222", host()),
             ),
             Port::Explicit(port) if expects.monitoring() => {
                 let what = if *port == crate::natsurl::DEFAULT_PORT {
@@ -67,13 +68,13 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 };
                 (
                     format!("port {port} is {what}, not the HTTP monitoring port {MONITORING_PORT}"),
-                    port_help(expects, &host),
+                    port_help(expects, &host()),
                 )
             }
             Port::Explicit(port) => match NON_CLIENT_PORTS.iter().find(|(p, _)| p == port) {
                 Some((_, what)) => (
                     format!("port {port} is {what}, not the client port 4222"),
-                    port_help(expects, &host),
+                    port_help(expects, &host()),
                 ),
                 None => continue,
             },

@@ -51,20 +51,21 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for (url_site, server) in ctx.servers() {
         let site = &url_site.site;
         let expects = url_site.expects;
-        let host = ctx.shown(site, &server.host.to_string()).into_owned();
+        // Formatted only for a finding: nearly every server has none.
+        let host = || ctx.shown(site, &server.host.to_string()).into_owned();
         let port = server.port.number().unwrap_or(crate::natsurl::DEFAULT_PORT);
         let written = match &server.scheme {
-            SchemeSpec::Known(scheme) => Some(scheme.as_str().to_string()),
+            SchemeSpec::Known(scheme) => Some(scheme.as_str()),
             SchemeSpec::Missing => None,
-            SchemeSpec::Unsupported(scheme) => Some(scheme.clone()),
+            SchemeSpec::Unsupported(scheme) => Some(scheme.as_str()),
         };
-        let http = matches!(written.as_deref(), Some("http" | "https"));
+        let http = matches!(written, Some("http" | "https"));
         let (message, help) = match expects {
             Expectation::MonitoringHostPort => match written {
                 None => continue,
                 Some(scheme) => (
                     format!("the monitoring endpoint is written with `{scheme}://`; the reader adds http:// or https:// itself, so it dials `http://{scheme}://…`"),
-                    format!("write host and port only: {host}:{port} (set useHttps: \"true\" for https)"),
+                    format!("write host and port only: {}:{port} (set useHttps: \"true\" for https)", host()),
                 ),
             },
             Expectation::MonitoringUrl => match written {
@@ -72,7 +73,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 Some(_) if http => continue,
                 Some(scheme) => (
                     format!("a NATS monitoring endpoint speaks HTTP, not `{scheme}://`"),
-                    format!("use http://{host}:{}", crate::lint::context::MONITORING_PORT),
+                    format!("use http://{}:{}", host(), crate::lint::context::MONITORING_PORT),
                 ),
             },
             Expectation::Host | Expectation::Servers { scheme_optional: true }
@@ -81,20 +82,22 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 continue
             }
             _ => {
-                let with_scheme = format!(
-                    "write the scheme: {}",
-                    ctx.address(expects, None, &host, port)
-                );
+                let with_scheme = || {
+                    format!(
+                        "write the scheme: {}",
+                        ctx.address(expects, None, &host(), port)
+                    )
+                };
                 match &server.scheme {
                     SchemeSpec::Known(_) => continue,
                     SchemeSpec::Missing => (
                         "NATS URL has no scheme; clients disagree on what to assume".to_string(),
-                        with_scheme,
+                        with_scheme(),
                     ),
                     // A NATS host written with the scheme of a web or TCP address.
                     SchemeSpec::Unsupported(scheme) if WRONG_FOR_NATS.contains(&scheme.as_str()) => (
                         format!("NATS URL scheme `{scheme}://` is not one of nats, tls, ws, wss"),
-                        with_scheme,
+                        with_scheme(),
                     ),
                     // Another service's URL under a name that says NATS.
                     SchemeSpec::Unsupported(scheme) => (
