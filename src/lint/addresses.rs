@@ -48,6 +48,11 @@ pub(crate) fn by_name(name: &str, url_vars: &[String]) -> Option<NamedAddress> {
             scheme_optional: false,
         }));
     }
+    // Every name recognised below has a word `NATS`; nearly every variable of an input
+    // has not, and is told apart without allocating.
+    if !mentions_nats(name) {
+        return None;
+    }
     let upper = name.to_ascii_uppercase();
     let words: Vec<&str> = upper.split(['_', '-', '.']).collect();
     // The words after the last `NATS`: `DEVICECONNECT_NATS_URI` has `URI`.
@@ -72,6 +77,13 @@ pub(crate) fn by_name(name: &str, url_vars: &[String]) -> Option<NamedAddress> {
         ("PORT", false) => Some(NamedAddress::Port),
         _ => None,
     }
+}
+
+/// Whether `name` holds `NATS` in any case.
+pub(crate) fn mentions_nats(name: &str) -> bool {
+    name.as_bytes()
+        .windows(4)
+        .any(|piece| piece.eq_ignore_ascii_case(b"NATS"))
 }
 
 /// The name of the port variable that goes with a host variable (`NATS_HOST` →

@@ -505,13 +505,16 @@ fn site_kind(url_vars: &[String], name: &str, value: &str) -> Option<SiteKind> {
         None => {}
     }
     // Stray quotes or spaces before the scheme are a mistake worth reporting too.
-    let value = value.trim_start_matches(['"', '\'', ' ']);
-    let lower = value.get(..6).unwrap_or(value).to_ascii_lowercase();
-    let nats_scheme = lower.starts_with("nats:/") || lower.starts_with("tls://");
+    let value = value.trim_start_matches(['"', '\'', ' ']).as_bytes();
+    let starts = |scheme: &str| {
+        value
+            .get(..scheme.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(scheme.as_bytes()))
+    };
+    let nats_scheme = starts("nats:/") || starts("tls://");
     // ws:// and wss:// are shared with every other WebSocket API; only a variable
     // named for NATS is taken to hold a NATS server.
-    let websocket = (lower.starts_with("ws://") || lower.starts_with("wss://"))
-        && name.to_ascii_uppercase().contains("NATS");
+    let websocket = (starts("ws://") || starts("wss://")) && addresses::mentions_nats(name);
     (nats_scheme || websocket).then_some(SiteKind::Url(Expectation::Servers {
         scheme_optional: false,
     }))
