@@ -671,3 +671,35 @@ fn runbook_lines_name_the_object_the_value_is_written_in() {
     assert_eq!(finding["help"], "set NATS_URL, e.g. nats://nats:4222");
     assert_eq!(finding["runbook"], Value::Null);
 }
+
+#[test]
+fn a_variable_set_again_in_a_long_env_list_is_found_at_each_repeat() {
+    // Every repeat after the first place is a finding, in a short list and a long one.
+    for count in [6, 40] {
+        let mut env: Vec<String> = (0..count).map(|i| format!("V{i}")).collect();
+        env[2] = "REPEATED".to_string();
+        env[count - 2] = "REPEATED".to_string();
+        env[count - 1] = "REPEATED".to_string();
+        let list: Vec<String> = env
+            .iter()
+            .map(|name| format!("        - {{name: {name}, value: x}}\n"))
+            .collect();
+        let text = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: w, namespace: apps}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: x\n        env:\n{}",
+            list.concat()
+        );
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("w.yaml");
+        std::fs::write(&path, text).expect("write");
+        let (report, _) = json(&["--enable", "ND308", path.to_str().expect("utf-8 path")]);
+        let lines: Vec<u64> = report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|finding| finding["line"].as_u64().expect("line"))
+            .collect();
+        // The env list starts on line 11: entry i is on line 11 + i.
+        let expected = vec![11 + count as u64 - 2, 11 + count as u64 - 1];
+        assert_eq!(lines, expected, "{count} variables");
+    }
+}
