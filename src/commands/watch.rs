@@ -33,7 +33,7 @@ pub(super) fn run(args: &WatchArgs, quiet: bool) -> anyhow::Result<u8> {
     };
     // Large buffer: under a burst the output is written in big blocks; `idle` flushes
     // as soon as nothing more is queued, so a terminal still sees every line at once.
-    let handle = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let handle = io::BufWriter::with_capacity(super::STDOUT_BUFFER, io::stdout().lock());
     let mut sink: Box<dyn WatchSink> = match args.format {
         MessagingFormat::Text => Box::new(WatchText::new(handle, quiet)),
         MessagingFormat::Json => Box::new(WatchJson::new(handle, quiet)),
