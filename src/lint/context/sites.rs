@@ -24,7 +24,7 @@ const SERVERS_PER_SITE: usize = 8;
 fn servers_stopped_at(site: &Site, budget: usize) -> InputError {
     let location = site.origin.location;
     InputError {
-        file: std::sync::Arc::clone(&location.file),
+        file: Arc::clone(&location.file),
         line: Some(location.line),
         column: Some(location.column),
         message: format!(
