@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use support::client::TestClient;
 use support::nats_server::{Auth, NatsServer, LIMITED_PASSWORD, LIMITED_USER};
-use support::run::Running;
+use support::watch::Watch;
 use support::{nats_doctor, Run};
 
 const LIVE_PREFIX: &str = "binance.extraction";
@@ -354,48 +354,6 @@ fn settings_no_client_could_use_exit_2() {
     }
 }
 
-/// A running `watch` whose subscription is live.
-struct Watch {
-    running: Running,
-}
-
-impl Watch {
-    fn start(args: &[&str]) -> Watch {
-        let mut running = nats_doctor(args).spawn();
-        if running
-            .stderr_line(|line| line.contains("watching"))
-            .is_none()
-        {
-            running.kill();
-            panic!("watch did not announce its subscription");
-        }
-        Watch { running }
-    }
-
-    /// Waits for a line on standard error.
-    fn stderr_line(&mut self, wanted: impl Fn(&str) -> bool) -> Option<String> {
-        self.running.stderr_line(wanted)
-    }
-
-    /// Waits for a line on standard output.
-    fn stdout_line(&mut self, wanted: impl Fn(&str) -> bool) -> Option<String> {
-        self.running.stdout_line(wanted)
-    }
-
-    /// Waits for the exit; returns the exit code and standard output.
-    fn finish(self) -> (Option<i32>, String) {
-        let (code, stdout, _) = self.finish_with_stderr();
-        (code, stdout)
-    }
-
-    /// Waits for the exit; returns the exit code, standard output and standard error.
-    fn finish_with_stderr(self) -> (Option<i32>, String, String) {
-        let run = self.running.finish();
-        let code = (run.signal.is_none()).then_some(run.code);
-        (code, run.stdout, run.stderr)
-    }
-}
-
 fn publish_all(server: &NatsServer, messages: &[(String, Vec<u8>)]) {
     let mut client = TestClient::connect(server.port);
     for (subject, payload) in messages {
@@ -421,7 +379,7 @@ fn samples() -> Vec<(String, Vec<u8>)> {
 #[test]
 fn watch_validates_the_documented_events() {
     let server = NatsServer::plain();
-    let watch = Watch::start(&[
+    let watch = Watch::start(nats_doctor([
         "watch",
         "--url",
         &server.url(),
@@ -429,7 +387,7 @@ fn watch_validates_the_documented_events() {
         "4",
         "--format",
         "json",
-    ]);
+    ]));
     publish_all(&server, &samples());
     let (code, text) = watch.finish();
     assert_eq!(code, Some(0), "{text}");
@@ -457,7 +415,7 @@ fn watch_validates_the_documented_events() {
 #[test]
 fn watch_text_shows_one_line_per_event() {
     let server = NatsServer::plain();
-    let watch = Watch::start(&[
+    let watch = Watch::start(nats_doctor([
         "watch",
         "--url",
         &server.url(),
@@ -465,7 +423,7 @@ fn watch_text_shows_one_line_per_event() {
         "4",
         "--color",
         "never",
-    ]);
+    ]));
     publish_all(&server, &samples());
     let (code, text) = watch.finish();
     assert_eq!(code, Some(0), "{text}");
@@ -600,7 +558,7 @@ fn watch_reports_each_invalid_kind() {
             .map(|(_, subject, payload)| (subject.clone(), payload.clone())),
     );
     let count = messages.len().to_string();
-    let watch = Watch::start(&[
+    let watch = Watch::start(nats_doctor([
         "watch",
         "--url",
         &server.url(),
@@ -608,7 +566,7 @@ fn watch_reports_each_invalid_kind() {
         &count,
         "--format",
         "json",
-    ]);
+    ]));
     publish_all(&server, &messages);
     let (code, text) = watch.finish();
     assert_eq!(code, Some(1), "{text}");
@@ -668,7 +626,7 @@ fn watch_survives_non_json_and_huge_payloads() {
         samples()[0].clone(),
     ];
     for format in ["json", "text"] {
-        let watch = Watch::start(&[
+        let watch = Watch::start(nats_doctor([
             "watch",
             "--url",
             &server.url(),
@@ -678,7 +636,7 @@ fn watch_survives_non_json_and_huge_payloads() {
             format,
             "--color",
             "never",
-        ]);
+        ]));
         publish_all(&server, &messages);
         let (code, text) = watch.finish();
         assert_eq!(code, Some(1), "{format}");
@@ -737,7 +695,7 @@ fn watch_pretty_printed_payload_stays_one_line() {
             }
         })
         .collect::<Vec<u8>>();
-    let watch = Watch::start(&[
+    let watch = Watch::start(nats_doctor([
         "watch",
         "--url",
         &server.url(),
@@ -745,7 +703,7 @@ fn watch_pretty_printed_payload_stays_one_line() {
         "1",
         "--format",
         "json",
-    ]);
+    ]));
     publish_all(&server, &[(subject, pretty)]);
     let (code, text) = watch.finish();
     assert_eq!(code, Some(0), "{text}");
@@ -757,7 +715,7 @@ fn watch_pretty_printed_payload_stays_one_line() {
 #[test]
 fn watch_given_subject_and_duration() {
     let server = NatsServer::plain();
-    let watch = Watch::start(&[
+    let watch = Watch::start(nats_doctor([
         "watch",
         "binance.extraction.klines.batch.*",
         "--url",
@@ -766,7 +724,7 @@ fn watch_given_subject_and_duration() {
         "300ms",
         "--format",
         "json",
-    ]);
+    ]));
     publish_all(&server, &samples());
     let (code, text) = watch.finish();
     assert_eq!(code, Some(0), "{text}");
@@ -787,7 +745,7 @@ fn watch_uses_the_configured_prefix() {
     )
     .expect("write env file");
     let path = env_file.path().to_str().expect("utf-8 path").to_string();
-    let watch = Watch::start(&[
+    let watch = Watch::start(nats_doctor([
         "watch",
         "--url",
         &server.url(),
@@ -797,7 +755,7 @@ fn watch_uses_the_configured_prefix() {
         "1",
         "--format",
         "json",
-    ]);
+    ]));
     let sample = events::sample_events("petrosa.binance.extraction", "2024-01-15T10:30:00Z")
         .expect("samples")
         .remove(0);
@@ -819,7 +777,7 @@ fn watch_uses_the_configured_prefix() {
 #[test]
 fn watch_marks_test_events_from_test_messaging_valid() {
     let server = NatsServer::plain();
-    let watch = Watch::start(&[
+    let watch = Watch::start(nats_doctor([
         "watch",
         "--url",
         &server.url(),
@@ -827,7 +785,7 @@ fn watch_marks_test_events_from_test_messaging_valid() {
         "4",
         "--format",
         "json",
-    ]);
+    ]));
     let output = run(&["test-messaging", "--url", &server.url(), "--live", "-q"]);
     assert_eq!(output.code, 0, "{output:?}");
     let (code, text) = watch.finish();
@@ -862,7 +820,7 @@ fn watch_subscription_denied_is_named() {
 fn headers_do_not_disturb_validation() {
     // Producers may add headers (trace context); watch validates the payload only.
     let server = NatsServer::plain();
-    let watch = Watch::start(&[
+    let watch = Watch::start(nats_doctor([
         "watch",
         "--url",
         &server.url(),
@@ -870,7 +828,7 @@ fn headers_do_not_disturb_validation() {
         "1",
         "--format",
         "json",
-    ]);
+    ]));
     let (subject, payload) = samples()[0].clone();
     let mut client = TestClient::connect(server.port);
     client.publish(
@@ -889,7 +847,13 @@ fn headers_do_not_disturb_validation() {
 #[test]
 fn watch_prints_the_summary_on_interrupt() {
     let server = NatsServer::plain();
-    let watch = Watch::start(&["watch", "--url", &server.url(), "--format", "json"]);
+    let watch = Watch::start(nats_doctor([
+        "watch",
+        "--url",
+        &server.url(),
+        "--format",
+        "json",
+    ]));
     publish_all(&server, &samples()[..2]);
     // Ctrl-C is SIGINT. Whether both events were read before it is not knowable from
     // outside, so the summary is checked against the lines printed, not a fixed count.
@@ -905,7 +869,7 @@ fn watch_prints_the_summary_on_interrupt() {
 #[test]
 fn watch_ends_when_the_server_stays_away_longer_than_the_reconnect_window() {
     let mut server = NatsServer::plain();
-    let watch = Watch::start(&[
+    let watch = Watch::start(nats_doctor([
         "watch",
         "--url",
         &server.url(),
@@ -915,7 +879,7 @@ fn watch_ends_when_the_server_stays_away_longer_than_the_reconnect_window() {
         "1s",
         "--color",
         "never",
-    ]);
+    ]));
     let killed = Instant::now();
     server.kill();
     let (code, text, stderr) = watch.finish_with_stderr();
@@ -940,7 +904,7 @@ fn watch_ends_when_the_server_stays_away_longer_than_the_reconnect_window() {
 #[test]
 fn watch_reconnects_when_the_server_restarts() {
     let mut server = NatsServer::plain();
-    let mut watch = Watch::start(&[
+    let mut watch = Watch::start(nats_doctor([
         "watch",
         "--url",
         &server.url(),
@@ -948,7 +912,7 @@ fn watch_reconnects_when_the_server_restarts() {
         "2",
         "--format",
         "json",
-    ]);
+    ]));
     let samples = samples();
     publish_all(&server, &samples[..1]);
     assert!(watch

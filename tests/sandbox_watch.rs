@@ -6,7 +6,8 @@ mod support;
 
 use serde_json::Value;
 use support::nats_server::{Auth, NatsServer, PASSWORD, USER};
-use support::run::{Doctor, Running};
+use support::run::Doctor;
+use support::watch::Watch;
 
 /// The binary through the tests' runner (an empty environment, both streams scanned for
 /// secrets), without colours.
@@ -14,37 +15,15 @@ fn command(args: &[&str]) -> Doctor {
     support::nats_doctor(args).env("NO_COLOR", "1")
 }
 
-/// A watch that has announced its live subscription on standard error.
-struct Watch {
-    running: Running,
-}
-
-impl Watch {
-    /// Starts `args` (a watch command line without the binary) and waits until the
-    /// subscription is live.
-    fn start(args: &[&str]) -> Watch {
-        let mut running = command(args).spawn();
-        if running
-            .stderr_line(|line| line.contains("watching "))
-            .is_none()
-        {
-            running.kill();
-            panic!("watch {args:?} did not announce its subscription");
-        }
-        Watch { running }
-    }
-
-    /// Standard output to the end (the watch ends by its --count or --duration) and the
-    /// exit code.
-    fn finish(self) -> (Option<i32>, Vec<Value>) {
-        let run = self.running.finish();
-        let lines = run
-            .stdout
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("a JSON line"))
-            .collect();
-        (Some(run.code), lines)
-    }
+/// Standard output of a watch to the end (it ends by its --count or --duration), as
+/// JSON lines, and the exit code.
+fn finish(watch: Watch) -> (Option<i32>, Vec<Value>) {
+    let (code, stdout) = watch.finish();
+    let lines = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    (code, lines)
 }
 
 fn test_messaging(args: &[&str]) -> Value {
@@ -72,9 +51,9 @@ fn the_printed_watch_command_sees_the_next_sandbox_run() {
     let mut arguments = printed_arguments(printed);
     arguments.extend(["--count", "4", "--duration", "10s", "--format", "json"].map(String::from));
     let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
-    let sandbox = Watch::start(&arguments);
+    let sandbox = Watch::start(command(&arguments));
     // Where the services publish: a sandbox run must not reach it.
-    let live = Watch::start(&[
+    let live = Watch::start(command(&[
         "watch",
         "--url",
         &url,
@@ -82,13 +61,13 @@ fn the_printed_watch_command_sees_the_next_sandbox_run() {
         "1s",
         "--format",
         "json",
-    ]);
+    ]));
 
     let second = test_messaging(&["--url", &url]);
     let prefix = second["prefix"].as_str().expect("prefix");
     assert_ne!(prefix, first["prefix"].as_str().expect("prefix"));
 
-    let (code, lines) = sandbox.finish();
+    let (code, lines) = finish(sandbox);
     assert_eq!(code, Some(0), "{lines:?}");
     let events: Vec<&Value> = lines
         .iter()
@@ -112,7 +91,7 @@ fn the_printed_watch_command_sees_the_next_sandbox_run() {
     let summary = &lines.last().expect("summary")["summary"];
     assert_eq!(summary["valid"], 4, "{lines:?}");
 
-    let (code, lines) = live.finish();
+    let (code, lines) = finish(live);
     assert_eq!(code, Some(0), "{lines:?}");
     assert_eq!(lines.len(), 1, "only the summary: {lines:?}");
     assert_eq!(lines[0]["summary"]["received"], 0, "{lines:?}");
@@ -122,7 +101,7 @@ fn the_printed_watch_command_sees_the_next_sandbox_run() {
 fn a_sandbox_watch_flags_a_message_outside_the_layout() {
     let server = NatsServer::plain();
     let url = server.url();
-    let watch = Watch::start(&[
+    let watch = Watch::start(command(&[
         "watch",
         "--sandbox",
         "--url",
@@ -133,7 +112,7 @@ fn a_sandbox_watch_flags_a_message_outside_the_layout() {
         "10s",
         "--format",
         "json",
-    ]);
+    ]));
     // One token too many after the run's sandbox prefix.
     let mut client = support::client::TestClient::connect(server.port);
     let payload = br#"{"event_type":"extraction_completed"}"#;
@@ -143,7 +122,7 @@ fn a_sandbox_watch_flags_a_message_outside_the_layout() {
         payload,
     );
     client.flush();
-    let (code, lines) = watch.finish();
+    let (code, lines) = finish(watch);
     assert_eq!(code, Some(1), "{lines:?}");
     let problems = lines[0]["problems"].to_string();
     assert!(problems.contains("subject-layout"), "{problems}");

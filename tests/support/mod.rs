@@ -14,6 +14,7 @@ pub mod netns;
 pub mod raw_dns;
 pub mod run;
 pub mod tools;
+pub mod watch;
 
 #[allow(unused_imports)]
 pub use run::{
