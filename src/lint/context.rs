@@ -163,6 +163,7 @@ impl<'a> Context<'a> {
         let resolve_range = |workloads: std::ops::Range<usize>, budget: usize| {
             let mut budget = resolve::Budget::new(budget);
             let mut envs = Vec::new();
+            let mut most_sites = sites::SiteCounts::default();
             for w in workloads {
                 for c in 0..inventory.workloads[w].containers.len() {
                     let mut env = resolve::resolve(inventory, &configs, w, c, &mut budget);
@@ -174,7 +175,11 @@ impl<'a> Context<'a> {
                             Resolved::Known { text, .. } => text.as_ref(),
                             Resolved::Unknown => "",
                         };
-                        site_kind(&options.url_vars, &var.name, text).is_some()
+                        let kind = site_kind(&options.url_vars, &var.name, text);
+                        if let (Some(kind), Resolved::Known { .. }) = (kind, &var.value) {
+                            most_sites.add(kind);
+                        }
+                        kind.is_some()
                             || addresses::by_name(&var.name, &options.url_vars).is_some()
                             || (var.name.starts_with("NATS_") && !var.undefined.is_empty())
                     });
@@ -182,24 +187,26 @@ impl<'a> Context<'a> {
                     envs.push(env);
                 }
             }
-            (envs, budget.exhausted_at)
+            (envs, budget.exhausted_at, most_sites)
         };
         let count = inventory.workloads.len();
         let budget = resolve::EXPANSION_BUDGET;
-        let (envs, stops) = if count < PARALLEL_WORKLOADS {
-            let (envs, stop) = resolve_range(0..count, budget);
-            (envs, vec![stop])
+        let (envs, stops, most_sites) = if count < PARALLEL_WORKLOADS {
+            let (envs, stop, most_sites) = resolve_range(0..count, budget);
+            (envs, vec![stop], most_sites)
         } else {
-            let ((mut envs, first_stop), (rest, second_stop)) = rayon::join(
-                || resolve_range(0..count / 2, budget / 2),
-                || resolve_range(count / 2..count, budget / 2),
-            );
+            let ((mut envs, first_stop, mut most_sites), (rest, second_stop, rest_sites)) =
+                rayon::join(
+                    || resolve_range(0..count / 2, budget / 2),
+                    || resolve_range(count / 2..count, budget / 2),
+                );
             // The context keeps one per container: joined at their exact size, not in a
             // list doubled past it.
             envs.reserve_exact(rest.len());
             envs.extend(rest);
             envs.shrink_to_fit();
-            (envs, vec![first_stop, second_stop])
+            most_sites.add_all(rest_sites);
+            (envs, vec![first_stop, second_stop], most_sites)
         };
         let errors = stops
             .into_iter()
@@ -260,9 +267,9 @@ impl<'a> Context<'a> {
         // for neither.
         let others = || (Topology::indexes(inventory), refs::broken(&context));
         let ((sites, stopped), (topology, broken_refs)) = if count < PARALLEL_WORKLOADS {
-            (context.collect_sites(), others())
+            (context.collect_sites(most_sites), others())
         } else {
-            rayon::join(|| context.collect_sites(), others)
+            rayon::join(|| context.collect_sites(most_sites), others)
         };
         context.url_sites = sites.url_sites;
         context.port_sites = sites.port_sites;
