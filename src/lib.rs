@@ -15,6 +15,7 @@ pub mod events;
 pub mod files;
 pub mod lint;
 pub mod manifest;
+pub mod memory;
 pub mod messaging;
 pub mod nats;
 pub mod natsurl;

@@ -12,6 +12,7 @@ use crate::manifest::model::{
     Container, DuplicateKey, EnvSource, EnvVar, Inventory, Object, Platform, Value, Workload,
 };
 use crate::manifest::yaml::{Document, Node, PathSegment};
+use crate::memory::exact;
 use std::io::ErrorKind;
 use std::path::Path;
 use std::sync::Arc;
@@ -241,9 +242,9 @@ pub fn extract(
                 location: location(name),
                 width: name.width,
                 nats_server: crate::manifest::integrations::runs_nats_server(image, command),
-                base_env: base_env.into_boxed_slice(),
+                base_env: exact(base_env),
                 env_from: Box::default(),
-                env: env.into_boxed_slice(),
+                env: exact(env),
                 ports: Box::default(),
             }]),
         });

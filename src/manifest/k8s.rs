@@ -12,6 +12,7 @@ use crate::manifest::model::{
     RELEASE_NAMESPACE,
 };
 use crate::manifest::yaml::{Document, Node, NodeKind, PathSegment};
+use crate::memory::exact;
 use base64::Engine;
 
 /// The annotation that silences codes for an object or a pod template.
@@ -199,7 +200,7 @@ impl Extractor<'_> {
             .push(crate::manifest::model::ConfigData {
                 object,
                 kind: RefKind::ConfigMap,
-                entries: compact(entries),
+                entries: exact(entries),
             });
     }
 
@@ -234,7 +235,7 @@ impl Extractor<'_> {
             .push(crate::manifest::model::ConfigData {
                 object,
                 kind: RefKind::Secret,
-                entries: compact(entries),
+                entries: exact(entries),
             });
     }
 
@@ -263,7 +264,7 @@ impl Extractor<'_> {
             .is_some_and(|ip| ip.eq_ignore_ascii_case("none"));
         self.inventory.services.push(Service {
             object,
-            ports: compact(ports),
+            ports: exact(ports),
             selector: string_map(spec.and_then(|s| s.get("selector"))),
             headless,
         });
@@ -309,7 +310,7 @@ impl Extractor<'_> {
                     (None, None) => (selector_location.clone(), selector_width),
                 };
                 Direction {
-                    rules: compact(rules),
+                    rules: exact(rules),
                     location,
                     width,
                 }
@@ -376,7 +377,7 @@ impl Extractor<'_> {
             .collect();
         PolicyRule {
             peers,
-            ports: compact(ports),
+            ports: exact(ports),
             location: self.location(node),
         }
     }
@@ -393,7 +394,7 @@ impl Extractor<'_> {
             platform: Platform::Kubernetes,
             pod_labels: string_map(pod_metadata.and_then(|m| m.get("labels"))),
             pod_ignore: ignore_list(pod_metadata),
-            containers: compact(containers),
+            containers: exact(containers),
         });
     }
 
@@ -455,9 +456,9 @@ impl Extractor<'_> {
             width: name_node.map_or(1, |n| n.width),
             nats_server: integrations::runs_nats_server(image, command),
             base_env: Box::default(),
-            env_from: compact(env_from),
-            env: compact(env),
-            ports: compact(ports),
+            env_from: exact(env_from),
+            env: exact(env),
+            ports: exact(ports),
         }
     }
 
@@ -500,12 +501,6 @@ impl Extractor<'_> {
             source,
         })
     }
-}
-
-/// Collections here are kept until the end of the run, one set per object: drop the
-/// spare capacity that growing them left (a one-element Vec holds room for four).
-fn compact<T>(items: Vec<T>) -> Box<[T]> {
-    items.into_boxed_slice()
 }
 
 fn port_number(node: &Node) -> Option<u16> {

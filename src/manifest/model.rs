@@ -51,7 +51,7 @@ impl<K: Into<Text>, V: Into<Text>> FromIterator<(K, V)> for Labels {
         pairs.reverse();
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         pairs.dedup_by(|later, earlier| later.0 == earlier.0);
-        Labels(pairs.into_boxed_slice())
+        Labels(crate::memory::exact(pairs))
     }
 }
 
@@ -252,7 +252,7 @@ impl Workload {
                 nats_server: false,
                 base_env: Box::default(),
                 env_from: Box::default(),
-                env: env.into_boxed_slice(),
+                env: crate::memory::exact(env),
                 ports: Box::default(),
             }]),
         }
