@@ -20,6 +20,11 @@ struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// The same in the allocator's blocks: a request rounded up to its size class, and a
+/// block shrunk in place by `realloc` (mimalloc keeps a block that is shrunk to no less
+/// than half its size) counted whole.
+static BLOCKS: AtomicUsize = AtomicUsize::new(0);
+static BLOCKS_PEAK: AtomicUsize = AtomicUsize::new(0);
 static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn grew(bytes: usize) {
@@ -27,18 +32,33 @@ fn grew(bytes: usize) {
     PEAK.fetch_max(live, Ordering::Relaxed);
 }
 
+fn block(pointer: *mut u8) -> usize {
+    // SAFETY: `pointer` is a live block of mimalloc (or null, for which it returns 0).
+    unsafe { libmimalloc_sys::mi_usable_size(pointer.cast()) }
+}
+
+fn blocks_grew(bytes: usize) {
+    let live = BLOCKS.fetch_add(bytes, Ordering::Relaxed) + bytes;
+    BLOCKS_PEAK.fetch_max(live, Ordering::Relaxed);
+}
+
 // SAFETY: every call is passed to mimalloc unchanged; only the counters are added.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         grew(layout.size());
-        unsafe { INNER.alloc(layout) }
+        let pointer = unsafe { INNER.alloc(layout) };
+        blocks_grew(block(pointer));
+        pointer
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         grew(layout.size());
-        unsafe { INNER.alloc_zeroed(layout) }
+        let pointer = unsafe { INNER.alloc_zeroed(layout) };
+        blocks_grew(block(pointer));
+        pointer
     }
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
         LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        BLOCKS.fetch_sub(block(pointer), Ordering::Relaxed);
         unsafe { INNER.dealloc(pointer, layout) }
     }
     unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, size: usize) -> *mut u8 {
@@ -47,7 +67,14 @@ unsafe impl GlobalAlloc for Counting {
         } else {
             LIVE.fetch_sub(layout.size() - size, Ordering::Relaxed);
         }
-        unsafe { INNER.realloc(pointer, layout, size) }
+        let before = block(pointer);
+        let moved = unsafe { INNER.realloc(pointer, layout, size) };
+        if moved.is_null() {
+            return moved;
+        }
+        BLOCKS.fetch_sub(before, Ordering::Relaxed);
+        blocks_grew(block(moved));
+        moved
     }
 }
 
@@ -62,6 +89,8 @@ fn megabytes(bytes: usize) -> f64 {
 fn step(name: &str, before: usize) -> usize {
     let live = LIVE.load(Ordering::Relaxed);
     let peak = PEAK.swap(live, Ordering::Relaxed);
+    let blocks = BLOCKS.load(Ordering::Relaxed);
+    let blocks_peak = BLOCKS_PEAK.swap(blocks, Ordering::Relaxed);
     let status = |field: &str| {
         std::fs::read_to_string("/proc/self/status")
             .ok()
@@ -73,10 +102,12 @@ fn step(name: &str, before: usize) -> usize {
     };
     let (resident, now) = (status("VmHWM:"), status("VmRSS:"));
     println!(
-        "{name:<28} live {:>7.1} MB ({:>+7.1} MB), peak during it {:>7.1} MB, RSS {:>6.1} MB, peak RSS so far {:>6.1} MB",
+        "{name:<28} live {:>7.1} MB ({:>+7.1} MB), peak during it {:>7.1} MB; in blocks {:>7.1} MB, peak {:>7.1} MB; RSS {:>6.1} MB, peak RSS so far {:>6.1} MB",
         megabytes(live),
         megabytes(live) - megabytes(before),
         megabytes(peak),
+        megabytes(blocks),
+        megabytes(blocks_peak),
         now / 1000.0,
         resident / 1000.0
     );
