@@ -261,11 +261,11 @@ impl<'a> Topology<'a> {
     }
 
     pub(crate) fn workloads_in(&self, namespace: &str) -> &[usize] {
-        self.workloads.find(|k| k.cmp(&namespace))
+        self.workloads.find(namespace)
     }
 
     pub(crate) fn policies_in(&self, namespace: &str) -> &[usize] {
-        self.policies.find(|k| k.cmp(&namespace))
+        self.policies.find(namespace)
     }
 
     pub(crate) fn policy(&self, index: usize) -> &'a NetworkPolicy {

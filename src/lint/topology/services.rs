@@ -164,7 +164,7 @@ impl<'a> Topology<'a> {
 
     /// The Services of a name, in input order.
     pub(crate) fn services_named(&self, name: &str) -> &[usize] {
-        self.services_by_name.find(|k| (*k).cmp(name))
+        self.services_by_name.find(name)
     }
 
     /// Whether `service` takes connections on `port`. A headless Service has no
