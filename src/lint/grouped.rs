@@ -82,30 +82,34 @@ impl<K: Ord + Hash> Grouped<K> {
 
     /// The positions under `key`, in increasing order; empty when there are none.
     pub(crate) fn get(&self, key: &K) -> &[usize] {
-        self.lookup(hash_of(key), |k| k == key)
+        self.lookup(hash_of(key), |k| k.cmp(key))
     }
 
     /// The positions under a key given in its borrowed form (`str` for a `&str` key),
     /// for a key borrowed for a shorter time than the index.
-    pub(crate) fn find<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> &[usize]
+    pub(crate) fn find<Q: Hash + Ord + ?Sized>(&self, key: &Q) -> &[usize]
     where
         K: Borrow<Q>,
     {
-        // `Borrow` promises the same hash for a key and its borrowed form.
-        self.lookup(hash_of(key), |k| k.borrow() == key)
+        // `Borrow` promises the same hash and the same order for a key and its
+        // borrowed form.
+        self.lookup(hash_of(key), |k| k.borrow().cmp(key))
     }
 
-    fn lookup(&self, hash: u64, is_key: impl Fn(&K) -> bool) -> &[usize] {
+    /// The keys of one hash are in the order of the keys, and searched in it too: an
+    /// input whose names were chosen to share a hash costs a lookup no more than a
+    /// binary search of the keys, as when they were sorted by key alone.
+    fn lookup(&self, hash: u64, compare: impl Fn(&K) -> std::cmp::Ordering) -> &[usize] {
         let first = self.hashes.partition_point(|&h| h < hash);
-        let same_hash = self.hashes[first..].iter().take_while(|&&h| h == hash);
-        for (at, _) in (first..).zip(same_hash) {
-            let (key, end) = &self.keys[at];
-            if is_key(key) {
+        let end = first + self.hashes[first..].partition_point(|&h| h == hash);
+        match self.keys[first..end].binary_search_by(|(k, _)| compare(k)) {
+            Ok(offset) => {
+                let at = first + offset;
                 let start = at.checked_sub(1).map_or(0, |before| self.keys[before].1);
-                return &self.positions[start..*end];
+                &self.positions[start..self.keys[at].1]
             }
+            Err(_) => &[],
         }
-        &[]
     }
 
     pub(crate) fn contains_key(&self, key: &K) -> bool {
