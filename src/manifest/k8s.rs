@@ -577,11 +577,13 @@ fn ignore_list(metadata: Option<&Node>) -> Box<[String]> {
         .and_then(|m| m.path(&["annotations", IGNORE_ANNOTATION]))
         .and_then(Node::as_str)
         .map(|list| {
-            list.split([',', ' '])
-                .map(str::trim)
-                .filter(|code| !code.is_empty())
-                .map(str::to_string)
-                .collect()
+            exact(
+                list.split([',', ' '])
+                    .map(str::trim)
+                    .filter(|code| !code.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            )
         })
         .unwrap_or_default()
 }
