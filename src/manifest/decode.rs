@@ -55,7 +55,7 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, DecodeError> {
 }
 
 fn utf8(mut bytes: Vec<u8>, mark: usize) -> Result<String, DecodeError> {
-    if let Some(at) = memchr_nul(&bytes[mark..]) {
+    if let Some(at) = memchr::memchr(0, &bytes[mark..]) {
         let (line, column) = position_in_utf8(&bytes[mark..], at);
         return Err(DecodeError::Binary { line, column });
     }
@@ -71,10 +71,6 @@ fn utf8(mut bytes: Vec<u8>, mark: usize) -> Result<String, DecodeError> {
             column,
         }
     })
-}
-
-fn memchr_nul(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|byte| *byte == 0)
 }
 
 /// Line and column (in characters) of byte `at` of valid UTF-8 up to `at`.
