@@ -122,6 +122,12 @@ impl<'input> EventParser<'input> {
     }
 
     /// The next event with its start and end, `None` after the end of the stream.
+    ///
+    /// Always inlined into its one caller, the tree builder: left to the compiler, some
+    /// builds called it and returned each event through memory, and the parse ran 1.5%
+    /// more instructions (12 million on the shared corpus of 2,000 applications) for
+    /// changes elsewhere in the program.
+    #[inline(always)]
     pub fn next_event(&mut self) -> Result<Option<(Event<'_>, Mark, Mark)>, ParseError> {
         self.delete_event();
         if self.finished {
