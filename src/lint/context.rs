@@ -329,15 +329,15 @@ impl<'a> Context<'a> {
     /// Classifies a URL host with the namespaces this input knows.
     /// A chart rendered without `--namespace` names its release namespace
     /// [`RELEASE_NAMESPACE`]: a URL that names it names the group's.
-    pub fn classify(&self, host: &natsurl::Host) -> HostClass {
+    pub fn classify<'h>(&self, host: &'h natsurl::Host) -> HostClass<'h> {
         let mut class = natsurl::classify_host(host, &|ns| {
             self.is_known_namespace(ns) || ns == RELEASE_NAMESPACE
         });
         if let HostClass::Namespaced { namespace, .. } | HostClass::ClusterFqdn { namespace, .. } =
             &mut class
         {
-            if namespace == RELEASE_NAMESPACE {
-                namespace.clear();
+            if *namespace == RELEASE_NAMESPACE {
+                *namespace = "";
             }
         }
         class

@@ -79,9 +79,11 @@ pub fn net_contains(net: &IpNet, ip: IpAddr) -> bool {
     net.contains(&ip)
 }
 
-/// What a host names, seen from a pod.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HostClass {
+/// What a host names, seen from a pod. The names are borrowed from the host: lint
+/// classifies each server once per rule that asks, and a class that owned its names
+/// allocated four strings each time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostClass<'h> {
     Ip {
         address: IpAddr,
         range: IpRange,
@@ -90,29 +92,32 @@ pub enum HostClass {
     Localhost,
     /// `nats-server`: a Service in the pod's own namespace.
     Short {
-        service: String,
+        service: &'h str,
     },
     /// `nats-server.nats` or `nats-server.nats.svc`.
     Namespaced {
-        service: String,
-        namespace: String,
+        service: &'h str,
+        namespace: &'h str,
     },
     /// `nats-server.nats.svc.cluster.local` (any domain after `svc`; compare it with
     /// the cluster domain). `subdomain` holds StatefulSet pod names (`nats-0`).
     ClusterFqdn {
-        service: String,
-        namespace: String,
-        domain: String,
-        subdomain: Option<String>,
+        service: &'h str,
+        namespace: &'h str,
+        domain: &'h str,
+        subdomain: Option<&'h str>,
     },
     /// A DNS name outside the cluster.
     External,
 }
 
-impl HostClass {
+impl<'h> HostClass<'h> {
     /// The Service and the namespace it is looked up in, for names that point at one.
     /// `own_namespace` is the namespace of the pod that resolves a short name.
-    pub fn service<'a>(&'a self, own_namespace: &'a str) -> Option<(&'a str, &'a str)> {
+    pub fn service<'a>(&self, own_namespace: &'a str) -> Option<(&'a str, &'a str)>
+    where
+        'h: 'a,
+    {
         match self {
             HostClass::Short { service } => Some((service, own_namespace)),
             HostClass::Namespaced { service, namespace }
@@ -126,7 +131,10 @@ impl HostClass {
 
 /// Classifies a host. `is_known_namespace` answers for namespaces seen in the input or
 /// given on the command line; it decides `name.ns` versus `host.tld`.
-pub fn classify_host(host: &Host, is_known_namespace: &dyn Fn(&str) -> bool) -> HostClass {
+pub fn classify_host<'h>(
+    host: &'h Host,
+    is_known_namespace: &dyn Fn(&str) -> bool,
+) -> HostClass<'h> {
     let name = match host {
         Host::Ip(address) => {
             return HostClass::Ip {
@@ -134,39 +142,44 @@ pub fn classify_host(host: &Host, is_known_namespace: &dyn Fn(&str) -> bool) -> 
                 range: ip_range(*address),
             }
         }
-        Host::Name { name, .. } => name,
+        Host::Name { name, .. } => name.as_str(),
     };
-    let labels: Vec<&str> = name.split('.').collect();
-    if labels.last() == Some(&"localhost") {
+    if name.rsplit('.').next() == Some("localhost") {
         return HostClass::Localhost;
     }
-    if let Some(svc) = labels.iter().position(|label| *label == "svc") {
-        if svc >= 2 {
-            let service = labels[svc - 2].to_string();
-            let namespace = labels[svc - 1].to_string();
-            let subdomain = (svc > 2).then(|| labels[..svc - 2].join("."));
-            if svc + 1 == labels.len() && subdomain.is_none() {
+    // The labels as ranges of `name`: the two before the first `svc` are the Service
+    // and its namespace, what comes before them a subdomain, and after it the domain.
+    let mut before: [Option<(usize, usize)>; 2] = [None, None];
+    let mut start = 0;
+    for (index, label) in name.split('.').enumerate() {
+        let end = start + label.len();
+        if label == "svc" {
+            let [Some(service), Some(namespace)] = before else {
+                break;
+            };
+            let subdomain = (index > 2).then(|| &name[..service.0 - 1]);
+            let (service, namespace) =
+                (&name[service.0..service.1], &name[namespace.0..namespace.1]);
+            if end == name.len() && subdomain.is_none() {
                 return HostClass::Namespaced { service, namespace };
             }
             return HostClass::ClusterFqdn {
                 service,
                 namespace,
-                domain: labels[svc + 1..].join("."),
+                domain: name.get(end + 1..).unwrap_or(""),
                 subdomain,
             };
         }
+        before = [before[1], Some((start, end))];
+        start = end + 1;
     }
-    match labels.as_slice() {
-        [service] => HostClass::Short {
-            service: service.to_string(),
-        },
-        [service, namespace]
-            if is_known_namespace(namespace) || !is_top_level_domain(namespace) =>
+    match name.split_once('.') {
+        None => HostClass::Short { service: name },
+        Some((service, namespace))
+            if !namespace.contains('.')
+                && (is_known_namespace(namespace) || !is_top_level_domain(namespace)) =>
         {
-            HostClass::Namespaced {
-                service: service.to_string(),
-                namespace: namespace.to_string(),
-            }
+            HostClass::Namespaced { service, namespace }
         }
         _ => HostClass::External,
     }
@@ -186,44 +199,100 @@ mod tests {
     use super::*;
     use crate::natsurl::parse_server;
 
-    fn class(text: &str) -> HostClass {
-        classify_host(&parse_server(text, 0).expect("parses").host, &|ns| {
-            ns == "petrosa-apps"
-        })
+    fn server(text: &str) -> crate::natsurl::ServerUrl {
+        parse_server(text, 0).expect("parses")
+    }
+
+    fn class(server: &crate::natsurl::ServerUrl) -> HostClass<'_> {
+        classify_host(&server.host, &|ns| ns == "petrosa-apps")
     }
 
     #[test]
     fn classifies_hosts_as_a_pod_resolves_them() {
-        assert_eq!(
-            class("nats://nats-server"),
-            HostClass::Short {
-                service: "nats-server".into()
-            }
-        );
-        assert_eq!(
-            class("nats://nats-server.nats"),
-            HostClass::Namespaced {
-                service: "nats-server".into(),
-                namespace: "nats".into()
-            }
-        );
-        assert_eq!(class("nats://external-server.com"), HostClass::External);
-        assert_eq!(class("nats://nats.example.org"), HostClass::External);
-        assert_eq!(class("nats://localhost"), HostClass::Localhost);
+        let cases = [
+            (
+                "nats://nats-server",
+                HostClass::Short {
+                    service: "nats-server",
+                },
+            ),
+            (
+                "nats://nats-server.nats",
+                HostClass::Namespaced {
+                    service: "nats-server",
+                    namespace: "nats",
+                },
+            ),
+            (
+                "nats://nats-server.nats.svc",
+                HostClass::Namespaced {
+                    service: "nats-server",
+                    namespace: "nats",
+                },
+            ),
+            (
+                "nats://nats-server.petrosa-apps",
+                HostClass::Namespaced {
+                    service: "nats-server",
+                    namespace: "petrosa-apps",
+                },
+            ),
+            (
+                "nats://nats-0.nats-headless.nats.svc.cluster.local.",
+                HostClass::ClusterFqdn {
+                    service: "nats-headless",
+                    namespace: "nats",
+                    domain: "cluster.local",
+                    subdomain: Some("nats-0"),
+                },
+            ),
+            (
+                "nats://a.b.nats.nats.svc",
+                HostClass::ClusterFqdn {
+                    service: "nats",
+                    namespace: "nats",
+                    domain: "",
+                    subdomain: Some("a.b"),
+                },
+            ),
+            (
+                "nats://nats.nats.svc.corp.example",
+                HostClass::ClusterFqdn {
+                    service: "nats",
+                    namespace: "nats",
+                    domain: "corp.example",
+                    subdomain: None,
+                },
+            ),
+            // Only the first `svc` label counts: one too early leaves a plain name.
+            (
+                "nats://nats.svc",
+                HostClass::Namespaced {
+                    service: "nats",
+                    namespace: "svc",
+                },
+            ),
+            (
+                "nats://svc.nats.nats.svc.cluster.local",
+                HostClass::External,
+            ),
+            ("nats://external-server.com", HostClass::External),
+            ("nats://nats.example.org", HostClass::External),
+            ("nats://localhost", HostClass::Localhost),
+            ("nats://nats.localhost", HostClass::Localhost),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(class(&server(text)), expected, "{text}");
+        }
         assert!(matches!(
-            class("nats://nats-0.nats-headless.nats.svc.cluster.local."),
-            HostClass::ClusterFqdn { ref subdomain, ref domain, .. }
-                if subdomain.as_deref() == Some("nats-0") && domain == "cluster.local"
-        ));
-        assert!(matches!(
-            class("nats://192.168.194.253:4222"),
+            class(&server("nats://192.168.194.253:4222")),
             HostClass::Ip {
                 range: IpRange::Private,
                 ..
             }
         ));
         assert!(matches!(
-            class("nats://[::1]:4222"),
+            class(&server("nats://[::1]:4222")),
             HostClass::Ip {
                 range: IpRange::Loopback,
                 ..

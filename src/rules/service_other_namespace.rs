@@ -86,10 +86,9 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 "use the fully qualified name: {}",
                 ctx.address(resolved.expects, Some(scheme), &host, port)
             ));
-            let service_namespace = namespaces[0].to_string();
             let class = HostClass::Namespaced {
-                service: name.to_string(),
-                namespace: service_namespace,
+                service: &name,
+                namespace: namespaces[0],
             };
             finding.runbook = ctx.runbook(Step::CrossNamespace, site, Some(&class), Some(port));
             for &service in services.iter().take(SHOWN_NAMESPACES) {

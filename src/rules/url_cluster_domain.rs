@@ -46,7 +46,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         else {
             continue;
         };
-        if domain == expected {
+        if *domain == expected {
             continue;
         }
         let site = &url_site.site;

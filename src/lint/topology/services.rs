@@ -34,11 +34,11 @@ pub(crate) struct ServiceTarget<'c> {
     pub(crate) expects: crate::manifest::integrations::Expectation,
 }
 
-impl ServiceTarget<'_> {
+impl<'c> ServiceTarget<'c> {
     /// The host's class, with the Service it names and the namespace it is looked up in.
     /// Worked out again on each call: only the servers that are reported need it, and
     /// keeping it for every server would hold megabytes of names on a large input.
-    pub(crate) fn service(&self, context: &Context<'_>) -> (HostClass, String, String) {
+    pub(crate) fn service(&self, context: &Context<'_>) -> (HostClass<'c>, String, String) {
         let class = context.classify(&self.server.host);
         let (service, namespace) = class
             .service(self.site.namespace)
