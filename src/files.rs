@@ -41,6 +41,14 @@ impl From<ReadError> for std::io::Error {
     }
 }
 
+/// A path as it is shown: as `Path::display` writes it, without going through the
+/// formatter for a path that is valid UTF-8 (every walked file gets its name this way,
+/// and `display` looks for invalid sequences a chunk at a time).
+pub fn display_name(path: &Path) -> String {
+    path.to_str()
+        .map_or_else(|| path.display().to_string(), str::to_owned)
+}
+
 /// Reads at most `limit` bytes of `path`; more is [`ReadError::TooLarge`].
 pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let file = std::fs::File::open(path)?;
@@ -130,6 +138,20 @@ pub fn kind_of(file_type: &std::fs::FileType) -> FileKind {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn display_names_are_what_display_writes() {
+        use std::os::unix::ffi::OsStrExt;
+        for bytes in [
+            &b"k8s/app.yaml"[..],
+            b"caf\xc3\xa9.yaml",
+            b"bad\xff\xfe.yaml",
+            b"",
+        ] {
+            let path = Path::new(std::ffi::OsStr::from_bytes(bytes));
+            assert_eq!(display_name(path), path.display().to_string());
+        }
+    }
 
     #[test]
     fn device_files_stop_at_the_limit() {

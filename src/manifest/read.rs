@@ -107,7 +107,7 @@ fn read_one(input: &Input, options: &LoadOptions<'_>, result: &mut RunResult) {
             files::read_stream(std::io::stdin().lock(), MAX_FILE_BYTES, 0),
         ),
         Input::File { path, named } => (
-            path.display().to_string(),
+            files::display_name(path),
             Some(path.as_path()),
             if *named {
                 Origin::Named
