@@ -27,7 +27,7 @@ static PEAK: AtomicUsize = AtomicUsize::new(0);
 /// than half its size) counted whole.
 static BLOCKS: AtomicUsize = AtomicUsize::new(0);
 static BLOCKS_PEAK: AtomicUsize = AtomicUsize::new(0);
-static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static INNER: nats_doctor::memory::Allocator = nats_doctor::memory::Allocator;
 
 fn grew(bytes: usize) {
     let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;

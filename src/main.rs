@@ -1,9 +1,6 @@
-// Parsing allocates many small strings; mimalloc is markedly faster than the system
-// allocator for that pattern and keeps peak memory lower with two worker threads. It is
-// built without transparent huge pages (the `no_thp` feature): a 2 MiB page is resident
-// as a whole, and `lint` on a large input held 15% more memory with them.
+// mimalloc (see `memory::Allocator`).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: nats_doctor::memory::Allocator = nats_doctor::memory::Allocator;
 
 /// `mi_option_purge_delay` in mimalloc.h (options keep their numbers across versions).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
