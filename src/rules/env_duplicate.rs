@@ -35,16 +35,37 @@ declare_rule! {
     };
 }
 
+/// Containers with at most this many variables are searched without a map.
+const LINEAR_SEARCH: usize = 16;
+
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for workload in &ctx.inventory.workloads {
         if workload.platform != Platform::Kubernetes || workload.ignores(RULE.code, RULE.name) {
             continue;
         }
         for container in &workload.containers {
+            let env = &container.env;
+            // A few variables are compared with those before them; a long list (a
+            // generated one, or a hostile one) is looked up by name instead. A map per
+            // container, for its six variables, was most of this rule's time on the
+            // shared benchmark corpus.
             let mut first = FxHashMap::default();
-            for var in &container.env {
-                let Some(previous) = first.get(var.name.as_str()) else {
-                    first.insert(var.name.as_str(), var);
+            if env.len() > LINEAR_SEARCH {
+                first.reserve(env.len());
+            }
+            for (at, var) in env.iter().enumerate() {
+                let previous = if env.len() <= LINEAR_SEARCH {
+                    env[..at].iter().find(|earlier| earlier.name == var.name)
+                } else {
+                    match first.entry(var.name.as_str()) {
+                        std::collections::hash_map::Entry::Occupied(entry) => Some(*entry.get()),
+                        std::collections::hash_map::Entry::Vacant(entry) => {
+                            entry.insert(var);
+                            None
+                        }
+                    }
+                };
+                let Some(previous) = previous else {
                     continue;
                 };
                 // The first place is a related location, not a line number in the
