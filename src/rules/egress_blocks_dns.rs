@@ -61,7 +61,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let labels = complete_labels(&workload.pod_labels);
         let namespace = &workload.object.namespace;
-        let (isolated, policies) = topology.isolating(namespace, labels, true, &mut work);
+        let (isolated, policies) = topology.egress_isolation(w, &mut work);
         if work.spent() {
             ctx.limit_reached(RULE.stopped_at(&workload.object.location, &workload.object.name));
             break;

@@ -177,7 +177,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let isolated = isolation.entry(client).or_insert_with(|| {
                 let labels = complete_labels(&workload.pod_labels);
                 let namespace = &workload.object.namespace;
-                let (isolated, policies) = topology.isolating(namespace, labels, true, &mut work);
+                let (isolated, policies) = topology.egress_isolation(client, &mut work);
                 if isolated != Decision::Yes {
                     return None;
                 }

@@ -86,6 +86,10 @@ pub(crate) struct Topology<'a> {
     /// For each Service, whether more than one server of the input names it: the policy
     /// rules keep what they work out about those only. Worked out on first use.
     shared_services: OnceLock<Box<[bool]>>,
+    /// For each workload, whether the policies of its namespace isolate its pods for
+    /// egress, worked out once for the two egress rules (see
+    /// [`Topology::egress_isolation`]). Made on first use.
+    egress_isolation: OnceLock<Box<[OnceLock<policies::Isolation>]>>,
     /// The named namespaces' policies and workloads, for the group's pods and policies,
     /// which may be deployed among them. Built only when the input has a group.
     across: Option<AcrossGroup<'a>>,
@@ -165,6 +169,7 @@ impl<'a> Topology<'a> {
             resolving_clients: BTreeSet::new(),
             targets: OnceLock::new(),
             shared_services: OnceLock::new(),
+            egress_isolation: OnceLock::new(),
             across: None,
         };
         let in_group = |namespace: &str| namespaces::is_group(namespace);

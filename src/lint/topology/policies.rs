@@ -7,6 +7,7 @@ use super::{
 };
 use crate::lint::namespaces;
 use crate::manifest::model::{Decision, KnownLabels, PolicyPeer, PolicyPort, PolicyRule, PortSpec};
+use std::sync::OnceLock;
 
 /// The work a policy rule may do on one input, in steps: a client workload and a server
 /// it connects to, a pod behind a Service, a policy or workload looked at to find which
@@ -46,10 +47,23 @@ impl Work {
         }
     }
 
+    /// The work left.
+    fn left(&self) -> usize {
+        self.left
+    }
+
     /// Whether the work ran out, so that something asked for was not done.
     pub(crate) fn spent(&self) -> bool {
         self.spent
     }
+}
+
+/// Whether a workload's pods are isolated for egress, by which policies, and the work it
+/// took to find out.
+pub(crate) struct Isolation {
+    decision: Decision,
+    policies: Box<[usize]>,
+    work: usize,
 }
 
 impl<'a> Topology<'a> {
@@ -289,6 +303,46 @@ impl<'a> Topology<'a> {
             Decision::Yes
         };
         (decision, isolating)
+    }
+
+    /// [`Topology::isolating`] for the egress of a workload's own pods. Both egress rules
+    /// ask it for every client, so it is worked out once and kept with the work it took;
+    /// each rule still takes that work from its own budget, and so stops where it would
+    /// have stopped working it out itself. On the shared benchmark corpus the lookups of
+    /// the candidate policies were a third of each egress rule's time.
+    pub(crate) fn egress_isolation(
+        &self,
+        workload: usize,
+        work: &mut Work,
+    ) -> (Decision, Vec<usize>) {
+        let known = self.egress_isolation.get_or_init(|| {
+            (0..self.inventory.workloads.len())
+                .map(|_| OnceLock::new())
+                .collect()
+        });
+        if let Some(isolation) = known[workload].get() {
+            if !work.take(isolation.work) {
+                return (Decision::Unknown, Vec::new());
+            }
+            return (isolation.decision, isolation.policies.to_vec());
+        }
+        let pods = self.workload(workload);
+        let left = work.left();
+        let (decision, policies) = self.isolating(
+            &pods.object.namespace,
+            complete_labels(&pods.pod_labels),
+            true,
+            work,
+        );
+        if !work.spent() {
+            // Another rule may have worked it out meanwhile, to the same answer.
+            let _ = known[workload].set(Isolation {
+                decision,
+                policies: policies.clone().into_boxed_slice(),
+                work: left - work.left(),
+            });
+        }
+        (decision, policies)
     }
 
     /// Whether some egress rule of `policies` (all in `namespace`) lets a packet out to
