@@ -82,10 +82,36 @@ pub fn exact<T>(mut items: Vec<T>) -> Box<[T]> {
     items.into_boxed_slice()
 }
 
+/// Collecting facts at their exact size.
+pub trait CollectExact: Iterator + Sized {
+    /// The items at their exact size, in one allocation when the iterator yields as many
+    /// as it may at most (a list of the input, most of whose items become facts). A
+    /// `filter_map` over a list says it may yield none, so `collect` starts with room
+    /// for four and doubles: a container's six variables were allocated three times and
+    /// copied twice, and growing past 1 KiB took mimalloc's slow path.
+    fn collect_exact(self) -> Box<[Self::Item]> {
+        let (_, most) = self.size_hint();
+        let mut items = Vec::with_capacity(most.unwrap_or(0));
+        items.extend(self);
+        exact(items)
+    }
+}
+
+impl<I: Iterator> CollectExact for I {}
+
 #[cfg(test)]
 mod tests {
-    use super::{exact, Allocator};
+    use super::{exact, Allocator, CollectExact};
     use std::alloc::{GlobalAlloc, Layout};
+
+    #[test]
+    fn collected_lists_hold_their_items_and_no_more() {
+        let kept = (0..10).filter(|n| n % 3 == 0).collect_exact();
+        assert_eq!(&*kept, [0, 3, 6, 9]);
+        let all = ["a", "b"].iter().map(|s| s.to_string()).collect_exact();
+        assert_eq!(&*all, ["a", "b"]);
+        assert!(std::iter::empty::<u8>().collect_exact().is_empty());
+    }
 
     /// Every block has the alignment asked, through each entry point and for sizes
     /// around every size class mimalloc has below a few kilobytes.

@@ -12,7 +12,7 @@ use crate::manifest::model::{
     RELEASE_NAMESPACE,
 };
 use crate::manifest::yaml::{Document, Node, NodeKind, PathSegment};
-use crate::memory::exact;
+use crate::memory::{exact, CollectExact};
 use base64::Engine;
 
 /// The annotation that silences codes for an object or a pod template.
@@ -194,13 +194,13 @@ impl Extractor<'_> {
                     value: Some(self.value(value)),
                 })
             })
-            .collect();
+            .collect_exact();
         self.inventory
             .config_data
             .push(crate::manifest::model::ConfigData {
                 object,
                 kind: RefKind::ConfigMap,
-                entries: exact(entries),
+                entries,
             });
     }
 
@@ -257,14 +257,14 @@ impl Extractor<'_> {
                     location: self.location(port.get("port").unwrap_or(port)),
                 })
             })
-            .collect();
+            .collect_exact();
         let headless = spec
             .and_then(|s| s.get("clusterIP"))
             .and_then(Node::as_str)
             .is_some_and(|ip| ip.eq_ignore_ascii_case("none"));
         self.inventory.services.push(Service {
             object,
-            ports: exact(ports),
+            ports,
             selector: string_map(spec.and_then(|s| s.get("selector"))),
             headless,
         });
@@ -368,11 +368,11 @@ impl Extractor<'_> {
                     _ => PortSpec::Invalid,
                 }),
                 end_port: port.get("endPort").and_then(port_number),
-                protocol: port
-                    .str_at("protocol")
-                    .unwrap_or("TCP")
-                    .to_ascii_uppercase()
-                    .into(),
+                protocol: {
+                    let mut protocol = Text::from(port.str_at("protocol").unwrap_or("TCP"));
+                    protocol.make_ascii_uppercase();
+                    protocol
+                },
             })
             .collect();
         PolicyRule {
@@ -406,7 +406,7 @@ impl Extractor<'_> {
             .unwrap_or_default()
             .iter()
             .filter_map(|var| self.env_var(var))
-            .collect();
+            .collect_exact();
         let env_from = node
             .get("envFrom")
             .map(Node::items)
@@ -432,7 +432,7 @@ impl Extractor<'_> {
                     width: name_node.width,
                 })
             })
-            .collect();
+            .collect_exact();
         let ports = node
             .get("ports")
             .map(Node::items)
@@ -444,7 +444,7 @@ impl Extractor<'_> {
                     name: port.str_at("name").map(Text::from),
                 })
             })
-            .collect();
+            .collect_exact();
         let image = node.str_at("image").unwrap_or_default();
         let command = ["command", "args"]
             .into_iter()
@@ -456,9 +456,9 @@ impl Extractor<'_> {
             width: name_node.map_or(1, |n| n.width),
             nats_server: integrations::runs_nats_server(image, command),
             base_env: Box::default(),
-            env_from: exact(env_from),
-            env: exact(env),
-            ports: exact(ports),
+            env_from,
+            env,
+            ports,
         }
     }
 
@@ -568,7 +568,7 @@ fn string_map(node: Option<&Node>) -> Labels {
     node.map(Node::entries)
         .unwrap_or_default()
         .iter()
-        .filter_map(|(key, value)| Some((key.as_str()?.to_string(), value.as_str()?.to_string())))
+        .filter_map(|(key, value)| Some((key.as_str()?, value.as_str()?)))
         .collect()
 }
 

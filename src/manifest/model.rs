@@ -44,10 +44,14 @@ impl Labels {
 impl<K: Into<Text>, V: Into<Text>> FromIterator<(K, V)> for Labels {
     /// The last value of a repeated key wins, as when YAML maps are decoded.
     fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
-        let mut pairs: Vec<(Text, Text)> = pairs
-            .into_iter()
-            .map(|(key, value)| (key.into(), value.into()))
-            .collect();
+        let pairs = pairs.into_iter();
+        // Room for as many pairs as there may be: labels are read from a mapping, and a
+        // filter over its entries would otherwise start at four and grow.
+        let mut pairs: Vec<(Text, Text)> = {
+            let mut all = Vec::with_capacity(pairs.size_hint().1.unwrap_or(0));
+            all.extend(pairs.map(|(key, value)| (key.into(), value.into())));
+            all
+        };
         pairs.reverse();
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         pairs.dedup_by(|later, earlier| later.0 == earlier.0);
