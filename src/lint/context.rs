@@ -183,7 +183,9 @@ impl<'a> Context<'a> {
                             || addresses::by_name(&var.name, &options.url_vars).is_some()
                             || (var.name.starts_with("NATS_") && !var.undefined.is_empty())
                     });
-                    env.vars.shrink_to_fit();
+                    // At their size: shrunk in place, a list keeps its block when it
+                    // keeps half of it or more.
+                    env.vars = crate::memory::exact(std::mem::take(&mut env.vars)).into_vec();
                     envs.push(env);
                 }
             }

@@ -189,7 +189,15 @@ pub fn resolve<'a>(
     let owner = &inventory.workloads[workload];
     let container: &Container = &owner.containers[container_index];
     let namespace = owner.object.namespace.as_str();
-    let mut env = Environment::default();
+    // Room for the container's own variables and, for the ConfigMaps it reads whole,
+    // those of the first: most containers' lists are set once without growing.
+    let first_source = container
+        .env_from
+        .first()
+        .and_then(|source| index.find(source.kind, namespace, &source.name))
+        .map_or(0, |found| inventory.config_data[found].entries.len());
+    let mut env =
+        Environment::with_capacity(container.base_env.len() + container.env.len() + first_source);
     let mut opaque = false;
     let templating = matches!(owner.platform, Platform::Compose | Platform::EnvFile);
 
@@ -418,6 +426,14 @@ struct Environment<'a> {
 }
 
 impl<'a> Environment<'a> {
+    fn with_capacity(variables: usize) -> Self {
+        Environment {
+            vars: Vec::with_capacity(variables),
+            lengths: Vec::with_capacity(variables),
+            positions: FxHashMap::with_capacity_and_hasher(variables, Default::default()),
+        }
+    }
+
     fn set(
         &mut self,
         name: Cow<'a, str>,
