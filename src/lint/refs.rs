@@ -4,6 +4,7 @@
 use crate::diagnostic::Location;
 use crate::lint::context::Context;
 use crate::lint::namespaces;
+use crate::lint::resolve::LastFound;
 use crate::manifest::model::{EnvSource, Platform, RefKind};
 use rustc_hash::FxHashSet;
 
@@ -69,13 +70,14 @@ pub fn broken<'a>(ctx: &Context<'a>) -> Vec<Reference<'a>> {
     namespaces_of.sort_unstable();
     namespaces_of.dedup();
     let namespaces_of = &namespaces_of;
-    let outcome = |kind: RefKind,
+    let outcome = |found: Option<usize>,
+                   kind: RefKind,
                    namespace: &str,
                    name: &str,
                    key: Option<&str>,
                    optional: bool|
      -> RefOutcome<'a> {
-        if let Some(at) = ctx.configs.find(kind, namespace, name) {
+        if let Some(at) = found {
             return match key {
                 Some(key) if inventory.config_data[at].get(key).is_none() && !optional => {
                     RefOutcome::MissingKey
@@ -129,6 +131,7 @@ pub fn broken<'a>(ctx: &Context<'a>) -> Vec<Reference<'a>> {
             continue;
         }
         let namespace = workload.object.namespace.as_str();
+        let mut last_found = LastFound::default();
         for container in &workload.containers {
             for source in &container.env_from {
                 keep(Reference {
@@ -141,7 +144,14 @@ pub fn broken<'a>(ctx: &Context<'a>) -> Vec<Reference<'a>> {
                     namespace,
                     location: &source.location,
                     width: source.width,
-                    outcome: outcome(source.kind, namespace, &source.name, None, source.optional),
+                    outcome: outcome(
+                        last_found.find(&ctx.configs, source.kind, namespace, &source.name),
+                        source.kind,
+                        namespace,
+                        &source.name,
+                        None,
+                        source.optional,
+                    ),
                 });
             }
             for var in &container.env {
@@ -159,6 +169,7 @@ pub fn broken<'a>(ctx: &Context<'a>) -> Vec<Reference<'a>> {
                     location: &key_ref.location,
                     width: key_ref.width,
                     outcome: outcome(
+                        last_found.find(&ctx.configs, key_ref.kind, namespace, &key_ref.name),
                         key_ref.kind,
                         namespace,
                         &key_ref.name,
