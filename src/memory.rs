@@ -90,14 +90,23 @@ pub trait CollectExact: Iterator + Sized {
     /// for four and doubles: a container's six variables were allocated three times and
     /// copied twice, and growing past 1 KiB took mimalloc's slow path.
     fn collect_exact(self) -> Box<[Self::Item]> {
-        let (_, most) = self.size_hint();
-        let mut items = Vec::with_capacity(most.unwrap_or(0));
+        let mut items = Vec::with_capacity(room_for(self.size_hint()));
         items.extend(self);
         exact(items)
     }
 }
 
 impl<I: Iterator> CollectExact for I {}
+
+/// Most items made room for before they come: a hostile list of a million items that
+/// all fall to the filter is not given room for a million facts; past this a list grows
+/// as it fills.
+const MOST_RESERVED: usize = 4096;
+
+/// The room to make for the items of an iterator with this `size_hint`.
+pub fn room_for((_, most): (usize, Option<usize>)) -> usize {
+    most.unwrap_or(0).min(MOST_RESERVED)
+}
 
 #[cfg(test)]
 mod tests {
@@ -111,6 +120,10 @@ mod tests {
         let all = ["a", "b"].iter().map(|s| s.to_string()).collect_exact();
         assert_eq!(&*all, ["a", "b"]);
         assert!(std::iter::empty::<u8>().collect_exact().is_empty());
+        let few = (0..1_000_000).filter(|n| n % 250_000 == 0).collect_exact();
+        assert_eq!(&*few, [0, 250_000, 500_000, 750_000]);
+        assert_eq!(super::room_for((0, Some(1_000_000))), super::MOST_RESERVED);
+        assert_eq!(super::room_for((0, None)), 0);
     }
 
     /// Every block has the alignment asked, through each entry point and for sizes

@@ -48,7 +48,7 @@ impl<K: Into<Text>, V: Into<Text>> FromIterator<(K, V)> for Labels {
         // Room for as many pairs as there may be: labels are read from a mapping, and a
         // filter over its entries would otherwise start at four and grow.
         let mut pairs: Vec<(Text, Text)> = {
-            let mut all = Vec::with_capacity(pairs.size_hint().1.unwrap_or(0));
+            let mut all = Vec::with_capacity(crate::memory::room_for(pairs.size_hint()));
             all.extend(pairs.map(|(key, value)| (key.into(), value.into())));
             all
         };
