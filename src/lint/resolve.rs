@@ -217,17 +217,17 @@ pub fn resolve<'a>(
     let owner = &inventory.workloads[workload];
     let container: &Container = &owner.containers[container_index];
     let namespace = owner.object.namespace.as_str();
+    let mut last_found = LastFound::default();
     // Room for the container's own variables and, for the ConfigMaps it reads whole,
     // those of the first: most containers' lists are set once without growing.
     let first_source = container
         .env_from
         .first()
-        .and_then(|source| index.find(source.kind, namespace, &source.name))
+        .and_then(|source| last_found.find(index, source.kind, namespace, &source.name))
         .map_or(0, |found| inventory.config_data[found].entries.len());
     let mut env =
         Environment::with_capacity(container.base_env.len() + container.env.len() + first_source);
     let mut opaque = false;
-    let mut last_found = LastFound::default();
     let templating = matches!(owner.platform, Platform::Compose | Platform::EnvFile);
 
     for var in &container.base_env {
@@ -242,7 +242,7 @@ pub fn resolve<'a>(
         }
     }
     for source in &container.env_from {
-        match index.find(source.kind, namespace, &source.name) {
+        match last_found.find(index, source.kind, namespace, &source.name) {
             Some(found) => {
                 let data: &ConfigData = &inventory.config_data[found];
                 for entry in &data.entries {
