@@ -39,20 +39,20 @@ fn natural(align: usize, size: usize) -> bool {
 unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if natural(layout.align(), layout.size()) {
-            libmimalloc_sys::mi_malloc(layout.size()).cast()
-        } else {
-            libmimalloc_sys::mi_malloc_aligned(layout.size(), layout.align()).cast()
-        }
+        allocate(
+            layout,
+            libmimalloc_sys::mi_malloc,
+            libmimalloc_sys::mi_malloc_aligned,
+        )
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if natural(layout.align(), layout.size()) {
-            libmimalloc_sys::mi_zalloc(layout.size()).cast()
-        } else {
-            libmimalloc_sys::mi_zalloc_aligned(layout.size(), layout.align()).cast()
-        }
+        allocate(
+            layout,
+            libmimalloc_sys::mi_zalloc,
+            libmimalloc_sys::mi_zalloc_aligned,
+        )
     }
 
     #[inline]
@@ -67,6 +67,25 @@ unsafe impl GlobalAlloc for Allocator {
         } else {
             libmimalloc_sys::mi_realloc_aligned(pointer.cast(), new_size, layout.align()).cast()
         }
+    }
+}
+
+/// A block for `layout` from mimalloc's `plain` allocation when its natural alignment is
+/// enough, else from the `aligned` one.
+///
+/// # Safety
+///
+/// As [`GlobalAlloc::alloc`]: `layout` has a size other than zero.
+#[inline(always)]
+unsafe fn allocate(
+    layout: Layout,
+    plain: unsafe extern "C" fn(usize) -> *mut std::ffi::c_void,
+    aligned: unsafe extern "C" fn(usize, usize) -> *mut std::ffi::c_void,
+) -> *mut u8 {
+    if natural(layout.align(), layout.size()) {
+        plain(layout.size()).cast()
+    } else {
+        aligned(layout.size(), layout.align()).cast()
     }
 }
 
